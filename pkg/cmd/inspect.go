@@ -1,0 +1,174 @@
+package cmd
+
+import (
+	"context"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
+	"github.com/xpdoctor/xpdoctor/pkg/inspect"
+	"github.com/xpdoctor/xpdoctor/pkg/report"
+	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
+)
+
+// registryFlags are the flags every command that talks to registries shares.
+type registryFlags struct {
+	Insecure []string
+	Timeout  time.Duration
+}
+
+func (f *registryFlags) add(c *cobra.Command) {
+	c.Flags().StringSliceVar(&f.Insecure, "insecure-registry", nil, "registry host[:port] that may use plain HTTP or an unverified TLS certificate (repeatable; loopback hosts always may use HTTP)")
+	c.Flags().DurationVar(&f.Timeout, "timeout", 2*time.Minute, "give up after this long")
+}
+
+func (f *registryFlags) client() *xpkg.Client {
+	return xpkg.NewClient(xpkg.WithInsecureRegistries(f.Insecure...))
+}
+
+// inspectFlags are inspect's command-line flags.
+type inspectFlags struct {
+	registryFlags
+	Upstream           string
+	UpstreamRegistries []string
+	CrossplaneVersions []string
+	Output             string
+	ExitZero           bool
+	AllPlatforms       bool
+	BandwidthMBps      float64
+}
+
+// inspectOptions are validated flags.
+type inspectOptions struct {
+	requests  []inspect.Request
+	judge     inspect.Options
+	read      xpkg.ReadOptions
+	format    report.Format
+	exitZero  bool
+	timeout   time.Duration
+	newClient func() *xpkg.Client
+}
+
+func newInspectCommand(s IOStreams) *cobra.Command {
+	f := &inspectFlags{}
+	c := &cobra.Command{
+		Use:   "inspect REF...",
+		Short: "Judge package images in a registry the way each Crossplane version would",
+		Long: `Inspect reads a package image from its registry, downloading as little as it
+can (manifests, config and the annotated layer), and tells, for each Crossplane
+generation, whether the package parses through its annotated base layer, only
+through the slow flatten fallback, or not at all, with the exact message that
+Crossplane version puts in its events. With --upstream it also tells how a
+mirror differs from its upstream and which copy tool that damage is typical of.
+
+Exit status: 0 when every verdict is BaseLayer and no finding is an error,
+1 when there are findings (unless --exit-zero), 2 on usage or tool errors.`,
+		Example: exampleText(
+			"# Judge a mirrored provider against its upstream",
+			"$0 inspect 123456789012.dkr.ecr.us-east-1.amazonaws.com/upbound/provider-aws-s3:v1.6.0 \\",
+			"    --upstream xpkg.upbound.io/upbound/provider-aws-s3:v1.6.0",
+			"",
+			"# The same for several mirrored packages, mapping the registry",
+			"$0 inspect mirror.example.com/upbound/provider-aws-s3:v1.6.0 mirror.example.com/crossplane-contrib/function-patch-and-transform:v0.8.2 \\",
+			"    --upstream-registry mirror.example.com/upbound=xpkg.upbound.io/upbound \\",
+			"    --upstream-registry mirror.example.com/crossplane-contrib=xpkg.crossplane.io/crossplane-contrib",
+			"",
+			"# Only the Crossplane version you run, as JSON for a script",
+			"$0 inspect localhost:5000/provider-nop:v0.4.0 --crossplane-version v2.1.3 -o json",
+		),
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			o, err := f.toOptions(args)
+			if err != nil {
+				return err
+			}
+			return o.run(c.Context(), s)
+		},
+	}
+	f.registryFlags.add(c)
+	c.Flags().StringVar(&f.Upstream, "upstream", "", "upstream reference to compare a single mirrored image with")
+	c.Flags().StringSliceVar(&f.UpstreamRegistries, "upstream-registry", nil, "MIRROR=UPSTREAM prefix mapping, or HOST[/PREFIX] for the upstream of every image (repeatable)")
+	c.Flags().StringSliceVar(&f.CrossplaneVersions, "crossplane-version", nil, "judge only these Crossplane versions (e.g. v1.20.0, v2.3.4; repeatable); default: every generation")
+	c.Flags().StringVarP(&f.Output, "output", "o", "table", "output format: table, wide, json or yaml")
+	c.Flags().BoolVar(&f.ExitZero, "exit-zero", false, "exit 0 even when there are findings")
+	c.Flags().BoolVar(&f.AllPlatforms, "all-platforms", false, "look for package.yaml in every platform of an index, not only the one Crossplane reads")
+	c.Flags().Float64Var(&f.BandwidthMBps, "assumed-bandwidth", 10, "registry throughput in MB/s assumed when judging whether the flatten fallback fits Crossplane's deadline (0: do not judge)")
+	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "wide", "json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
+	return c
+}
+
+func (f *inspectFlags) toOptions(args []string) (*inspectOptions, error) {
+	format, err := report.ParseFormat(f.Output, report.Table, report.Wide, report.JSON, report.YAML)
+	if err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	if f.Upstream != "" && len(args) > 1 {
+		return nil, usageErrorf("--upstream compares one image; for several images use --upstream-registry MIRROR=UPSTREAM")
+	}
+	if f.Upstream != "" && len(f.UpstreamRegistries) > 0 {
+		return nil, usageErrorf("use either --upstream or --upstream-registry, not both")
+	}
+	if f.Timeout <= 0 {
+		return nil, usageErrorf("--timeout must be positive")
+	}
+	if f.BandwidthMBps < 0 {
+		return nil, usageErrorf("--assumed-bandwidth must not be negative")
+	}
+	targets, err := crossplane.Select(f.CrossplaneVersions)
+	if err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	var maps []xpkg.Mapping
+	for _, m := range f.UpstreamRegistries {
+		mp, err := xpkg.ParseMapping(m)
+		if err != nil {
+			return nil, usageErrorf("--upstream-registry: %v", err)
+		}
+		maps = append(maps, mp)
+	}
+	o := &inspectOptions{
+		format: format, exitZero: f.ExitZero, timeout: f.Timeout, newClient: f.client,
+		judge: inspect.Options{Targets: targets, Judge: crossplane.JudgeOptions{Bandwidth: int64(f.BandwidthMBps * 1e6)}},
+		read:  xpkg.ReadOptions{AllPlatforms: f.AllPlatforms},
+	}
+	client := f.client()
+	for _, a := range args {
+		if _, err := client.ParseReference(a); err != nil {
+			return nil, usageErrorf("%v", err)
+		}
+		req := inspect.Request{Reference: a, Upstream: f.Upstream}
+		if len(maps) > 0 {
+			up, ok := xpkg.MapAll(maps, a)
+			if !ok {
+				return nil, usageErrorf("no --upstream-registry mapping covers %s", a)
+			}
+			req.Upstream = up
+		}
+		if req.Upstream != "" {
+			if _, err := client.ParseReference(req.Upstream); err != nil {
+				return nil, usageErrorf("upstream of %s: %v", a, err)
+			}
+		}
+		o.requests = append(o.requests, req)
+	}
+	return o, nil
+}
+
+func (o *inspectOptions) run(ctx context.Context, s IOStreams) error {
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	rep, err := inspect.Run(ctx, o.newClient(), o.requests, o.judge, o.read)
+	if err != nil {
+		return err
+	}
+	if err := report.Inspect(s.Out, o.format, rep); err != nil {
+		return err
+	}
+	for _, img := range rep.Images {
+		if !img.Healthy() && !o.exitZero {
+			return errFindings
+		}
+	}
+	return nil
+}

@@ -1,0 +1,97 @@
+// Package cmd is xpdoctor's command tree. Each command maps flags to
+// options, validates them and calls the package that does the work.
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, as in `kubectl diff`: 0 clean, 1 findings, 2 errors.
+const (
+	ExitOK       = 0
+	ExitFindings = 1
+	ExitError    = 2
+)
+
+// IOStreams are the command's standard streams.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+}
+
+// errFindings ends a run that found problems: exit 1, nothing more to print.
+var errFindings = errors.New("findings")
+
+// usageError is a problem with the command line: exit 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usageErrorf(format string, a ...any) error { return &usageError{msg: fmt.Sprintf(format, a...)} }
+
+// Main runs the command line and returns the exit code.
+func Main(args []string, in io.Reader, out, errOut io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := NewRootCommand(IOStreams{In: in, Out: out, ErrOut: errOut})
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.Is(err, errFindings):
+		return ExitFindings
+	}
+	fmt.Fprintf(errOut, "error: %s\n", err)
+	return ExitError
+}
+
+// displayName is "kubectl xpdoctor" when run as a kubectl plugin.
+func displayName() string {
+	base := filepath.Base(os.Args[0])
+	if strings.HasPrefix(base, "kubectl-") || os.Getenv("KUBECTL_PLUGINS_CALLER") != "" {
+		return "kubectl xpdoctor"
+	}
+	return "xpdoctor"
+}
+
+// NewRootCommand builds the whole command tree; it keeps no global state.
+func NewRootCommand(s IOStreams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "xpdoctor",
+		Short: "Find why a Crossplane package will not come up, and fix it",
+		Long: `xpdoctor explains why a Crossplane Provider, Function or Configuration is not
+healthy, in private and air-gapped clusters above all: it reads the package
+image the way each Crossplane version does, names the real cause with a stable
+finding code and evidence, and re-mirrors broken packages byte-for-byte.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: displayName()},
+	}
+	root.SetIn(s.In)
+	root.SetOut(s.Out)
+	root.SetErr(s.ErrOut)
+	root.AddCommand(newInspectCommand(s), newVersionCommand(s))
+	return root
+}
+
+// exampleText renders examples with the name the user typed.
+func exampleText(lines ...string) string {
+	name := displayName()
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = "  " + strings.ReplaceAll(l, "$0", name)
+	}
+	return strings.Join(out, "\n")
+}

@@ -1,0 +1,233 @@
+// Package crossplane knows how each Crossplane release reads a package
+// image, as data: generations, limits, deadlines and the exact messages they
+// emit. It does no I/O: Judge turns what package xpkg observed into the
+// verdict a given Crossplane version would reach.
+package crossplane
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+)
+
+// Match is how a generation recognises package.yaml among tar entries.
+type Match int
+
+const (
+	// MatchExact wants an entry named exactly "package.yaml"
+	// (imageback.go@v1.20.0: h.Name == xpkg.StreamFile).
+	MatchExact Match = iota
+	// MatchBaseName wants any entry whose base name is package.yaml
+	// (imageback.go@v2.1.3: filepath.Base; crossplane-runtime client.go@v2.3.3).
+	MatchBaseName
+)
+
+// Generation is a span of Crossplane releases that read packages alike.
+type Generation struct {
+	// Name is how users see it: "v1.14-v1.20".
+	Name string
+	// From is the first release of the span; Until the first release after it
+	// (nil: open ended).
+	From, Until *semver.Version
+
+	// MaxLayers rejects images with more layers; 0 means no limit.
+	MaxLayers int
+	// RejectMultipleBase fails on two or more annotated layers; otherwise
+	// the first one is used.
+	RejectMultipleBase bool
+	// AnnotatedMatch and FlattenMatch say how package.yaml is matched on each
+	// path. Flatten names are cleaned by mutate.Extract, so "./package.yaml"
+	// becomes "package.yaml" there.
+	AnnotatedMatch, FlattenMatch Match
+	// ValidateFlatten is true when validate.Image downloads every layer (twice:
+	// compressed, then uncompressed) before flattening.
+	ValidateFlatten bool
+	// Deadline is the reconcile timeout the parse runs under, and Reconciler
+	// says whose it is.
+	Deadline   time.Duration
+	Reconciler string
+	// Messages are the texts this generation puts in events and conditions.
+	Messages Messages
+}
+
+// Messages are the complete texts a generation puts in events and
+// conditions. Placeholders: {ref} the package reference, {files} entries
+// checked, {annotated} true/false, {layers} layer count, {max} layer limit,
+// {platform} the wanted platform, {index} the index reference, {detail} an
+// underlying error text, {version} a Crossplane version.
+type Messages struct {
+	// Resolve is the failure to resolve the tag (missing tag, auth, TLS, network).
+	Resolve string
+	// Fetch is a failure to read the manifest once resolved.
+	Fetch string
+	// NoPlatform is the failure for an index without a linux/amd64 child.
+	NoPlatform    string
+	TooManyLayers string
+	MultipleBase  string
+	NotFound      string
+	InvalidLayer  string
+	ParseContents string
+	// NotOneMeta is the lint failure for zero or several meta objects.
+	NotOneMeta   string
+	Incompatible string
+	// FlattenTimeout is how the flatten path fails when it outlives the deadline.
+	FlattenTimeout string
+}
+
+// Render fills a template.
+func Render(tmpl string, vars map[string]string) string {
+	pairs := make([]string, 0, 2*len(vars))
+	for k, v := range vars {
+		pairs = append(pairs, "{"+k+"}", v)
+	}
+	return strings.NewReplacer(pairs...).Replace(tmpl)
+}
+
+func v(s string) *semver.Version { return semver.MustParse(s) }
+
+// parserBackend prefixes every ImageBackend failure (revision/reconciler.go@v2.1.3 errInitParserBackend).
+const parserBackend = "cannot initialize parser backend: "
+
+// imageBackendMessages are the texts of the ImageBackend generations
+// (imageback.go and revision/reconciler.go at v1.14.0 - v2.1.8; the tag is
+// resolved first by manager/revisioner.go, whose Head falls back to GET in
+// internal/xpkg/fetch.go).
+var imageBackendMessages = Messages{
+	Resolve:        "cannot unpack package: failed to fetch package digest from remote: failed to fetch package descriptor with a GET request after a previous HEAD request failure: {detail}",
+	Fetch:          parserBackend + "failed to fetch package from remote: {detail}",
+	NoPlatform:     parserBackend + "failed to fetch package from remote: no child with platform {platform} in index {index}",
+	TooManyLayers:  parserBackend + "package has {layers} layers, but only {max} are allowed",
+	MultipleBase:   parserBackend + "package is invalid due to multiple annotated base layers",
+	NotFound:       parserBackend + `couldn't find "package.yaml" file after checking {files} files in the archive (annotated layer: {annotated}): EOF`,
+	InvalidLayer:   parserBackend + "invalid package layer: {detail}",
+	ParseContents:  "cannot parse package contents: {detail}",
+	NotOneMeta:     "linting package contents failed: not exactly one package meta type",
+	Incompatible:   "incompatible Crossplane version: package is not compatible with Crossplane version ({version})",
+	FlattenTimeout: parserBackend + "invalid package image: validating layers: context deadline exceeded",
+}
+
+// Generations are ordered oldest first.
+var Generations = []Generation{
+	{
+		Name: "v1.13", From: v("1.13.0"), Until: v("1.14.0"),
+		MaxLayers: 256, RejectMultipleBase: true,
+		AnnotatedMatch: MatchExact, FlattenMatch: MatchExact,
+		ValidateFlatten: true, Deadline: 3 * time.Minute, Reconciler: "revision",
+		Messages: with(imageBackendMessages, func(m *Messages) {
+			// v1.13 had no file count (imageback.go@v1.13.2 errOpenPackageStream).
+			m.NotFound = parserBackend + "failed to open package stream file: EOF"
+		}),
+	},
+	{
+		Name: "v1.14-v1.20", From: v("1.14.0"), Until: v("2.0.0"),
+		MaxLayers: 256, RejectMultipleBase: true,
+		AnnotatedMatch: MatchExact, FlattenMatch: MatchExact,
+		ValidateFlatten: true, Deadline: 3 * time.Minute, Reconciler: "revision",
+		Messages: imageBackendMessages,
+	},
+	{
+		// v2.0 matches package.yaml by base name (commit 5238910f5).
+		Name: "v2.0-v2.1", From: v("2.0.0"), Until: v("2.2.0"),
+		MaxLayers: 256, RejectMultipleBase: true,
+		AnnotatedMatch: MatchBaseName, FlattenMatch: MatchBaseName,
+		ValidateFlatten: true, Deadline: 3 * time.Minute, Reconciler: "revision",
+		Messages: imageBackendMessages,
+	},
+	{
+		// xpkg.Client replaced the ImageBackend (internal/xpkg/client.go@v2.2.0,
+		// crossplane-runtime:pkg/xpkg/client.go@v2.3.3); the package manager
+		// parses under its 1-minute timeout (manager/reconciler.go@v2.3.4).
+		Name: "v2.2+", From: v("2.2.0"),
+		MaxLayers: 0, RejectMultipleBase: false,
+		AnnotatedMatch: MatchBaseName, FlattenMatch: MatchBaseName,
+		ValidateFlatten: false, Deadline: time.Minute, Reconciler: "package manager",
+		Messages: Messages{
+			// client.go@v2.3.3 Get resolves the tag with Head before anything else.
+			Resolve:        "cannot unpack package: cannot resolve {ref} to digest: failed to fetch package descriptor with a GET request after a previous HEAD request failure: {detail}",
+			Fetch:          "cannot unpack package: cannot fetch package {ref}: {detail}",
+			NoPlatform:     "cannot unpack package: cannot fetch package {ref}: no child with platform {platform} in index {index}",
+			NotFound:       "cannot unpack package: cannot extract package content from {ref}: package.yaml not found in package",
+			InvalidLayer:   "cannot unpack package: cannot extract package content from {ref}: cannot read package contents: {detail}",
+			ParseContents:  "cannot unpack package: cannot parse package {ref}: {detail}",
+			NotOneMeta:     "linting package contents failed: not exactly one package meta type",
+			Incompatible:   "incompatible Crossplane version: package is not compatible with Crossplane version ({version})",
+			FlattenTimeout: "cannot unpack package: cannot extract package content from {ref}: context deadline exceeded",
+		},
+	},
+}
+
+func with(m Messages, f func(*Messages)) Messages { f(&m); return m }
+
+// Contains reports whether version belongs to the generation.
+func (g Generation) Contains(version *semver.Version) bool {
+	core, _ := version.SetPrerelease("")
+	return !core.LessThan(g.From) && (g.Until == nil || core.LessThan(g.Until))
+}
+
+// ParseVersion accepts v1.20.0, 1.20, v2.3.4-rc.1 and image tags like
+// v2.3.4-up.1.
+func ParseVersion(s string) (*semver.Version, error) {
+	ver, err := semver.NewVersion(strings.TrimSpace(s))
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a Crossplane version (want e.g. v1.20.0 or v2.3): %w", s, err)
+	}
+	return ver, nil
+}
+
+// ForVersion returns the generation that contains a version.
+func ForVersion(ver *semver.Version) (Generation, error) {
+	for _, g := range Generations {
+		if g.Contains(ver) {
+			return g, nil
+		}
+	}
+	return Generation{}, fmt.Errorf("crossplane %s is older than v1.13, which xpdoctor does not model", ver.Original())
+}
+
+// Select returns the generations for the versions a user named (or all
+// generations when none), each paired with the concrete version when one
+// was named. Duplicates are dropped.
+func Select(versions []string) ([]Target, error) {
+	if len(versions) == 0 {
+		out := make([]Target, 0, len(Generations))
+		for _, g := range Generations {
+			out = append(out, Target{Generation: g})
+		}
+		return out, nil
+	}
+	var out []Target
+	seen := map[string]bool{}
+	for _, s := range versions {
+		ver, err := ParseVersion(s)
+		if err != nil {
+			return nil, err
+		}
+		g, err := ForVersion(ver)
+		if err != nil {
+			return nil, err
+		}
+		key := g.Name + "|" + ver.String()
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, Target{Generation: g, Version: ver})
+	}
+	return out, nil
+}
+
+// Target is a generation, and the concrete version when one is known.
+type Target struct {
+	Generation
+	Version *semver.Version
+}
+
+// Label is how a target is shown: the version if known, else the generation.
+func (t Target) Label() string {
+	if t.Version != nil {
+		return "v" + t.Version.String()
+	}
+	return t.Name
+}

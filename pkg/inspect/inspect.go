@@ -1,0 +1,267 @@
+// Package inspect judges package images in a registry the way each
+// Crossplane version would: it collects with package xpkg, decides with
+// package crossplane (pure), and returns a report for package report to render.
+package inspect
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
+	"github.com/xpdoctor/xpdoctor/pkg/findings"
+	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
+)
+
+// APIVersion versions the JSON/YAML reports.
+const APIVersion = "xpdoctor.io/v1alpha1"
+
+// Report is the result of `xpdoctor inspect`.
+type Report struct {
+	APIVersion string  `json:"apiVersion"`
+	Kind       string  `json:"kind"`
+	Images     []Image `json:"images"`
+}
+
+// Image is the judgement of one reference.
+type Image struct {
+	Reference string `json:"reference"`
+	Digest    string `json:"digest,omitempty"`
+	MediaType string `json:"mediaType,omitempty"`
+	IsIndex   bool   `json:"isIndex"`
+	// Platforms are the images under the reference; Selected marks the one
+	// Crossplane reads.
+	Platforms []Platform `json:"platforms"`
+	// Package is the package metadata Crossplane would read.
+	Package  *xpkg.PackageFile   `json:"package,omitempty"`
+	Verdicts []crossplane.Verdict `json:"verdicts"`
+	Findings []findings.Finding   `json:"findings"`
+	Upstream *xpkg.Comparison     `json:"upstream,omitempty"`
+	// BytesFetched counts what xpdoctor downloaded for this image (and its
+	// upstream, when compared).
+	BytesFetched int64 `json:"bytesFetched"`
+	// Error is set when the reference could not be read at all.
+	Error string `json:"error,omitempty"`
+
+	// Raw is what xpkg read, for callers that need more (not rendered).
+	Raw *xpkg.Report `json:"-"`
+}
+
+// Platform is one image of a reference.
+type Platform struct {
+	Platform string `json:"platform,omitempty"`
+	Selected bool   `json:"selected"`
+	*xpkg.ImageReport
+}
+
+// Options for Judge.
+type Options struct {
+	Targets []crossplane.Target
+	Judge   crossplane.JudgeOptions
+}
+
+// Judge turns what was read into verdicts and findings. Pure.
+func Judge(r *xpkg.Report, upstream *xpkg.Report, o Options) Image {
+	img := Image{Reference: r.Reference, Digest: r.Digest, MediaType: r.MediaType, IsIndex: r.IsIndex, BytesFetched: r.BytesFetched, Raw: r, Verdicts: []crossplane.Verdict{}, Findings: []findings.Finding{}}
+	for i, p := range r.Platforms {
+		img.Platforms = append(img.Platforms, Platform{Platform: p.Platform, Selected: i == r.Selected, ImageReport: p.Image})
+	}
+	if r.Err != nil {
+		img.Error = r.Err.Error()
+	}
+	if sel := r.SelectedImage(); sel != nil {
+		img.Package = sel.Package
+	}
+	for _, t := range o.Targets {
+		img.Verdicts = append(img.Verdicts, crossplane.Judge(t, r, o.Judge))
+	}
+	var fs []findings.Finding
+	fs = append(fs, verdictFindings(r, img.Verdicts)...)
+	fs = append(fs, structureFindings(r, img.Verdicts)...)
+	if upstream != nil {
+		img.BytesFetched += upstream.BytesFetched
+		if upstream.Err != nil {
+			fs = append(fs, finding(findings.UpstreamUnreadable, findings.Warning, r.Reference,
+				fmt.Sprintf("cannot read upstream %s: %s", upstream.Reference, upstream.Err.Detail), upstream.Err.Advice()))
+		} else if r.Err == nil {
+			img.Upstream = xpkg.Compare(r, upstream)
+			fs = append(fs, comparisonFindings(r, img.Upstream)...)
+		}
+	}
+	findings.Sort(fs)
+	img.Findings = dedupe(fs)
+	return img
+}
+
+// verdictFindings gives one finding per failure reason, with the versions
+// it breaks and the exact message each of them emits.
+func verdictFindings(r *xpkg.Report, vs []crossplane.Verdict) []findings.Finding {
+	byReason := map[string][]crossplane.Verdict{}
+	var order []string
+	for _, v := range vs {
+		if v.Reason == "" {
+			continue
+		}
+		if _, ok := byReason[v.Reason]; !ok {
+			order = append(order, v.Reason)
+		}
+		byReason[v.Reason] = append(byReason[v.Reason], v)
+	}
+	var out []findings.Finding
+	for _, reason := range order {
+		group := byReason[reason]
+		versions := make([]string, 0, len(group))
+		evidence := make([]string, 0, len(group))
+		for _, v := range group {
+			versions = append(versions, v.Crossplane)
+			evidence = append(evidence, fmt.Sprintf("%s: %s", v.Crossplane, v.Message))
+		}
+		spec := findings.Catalogue[reason]
+		msg := fmt.Sprintf("%s; breaks Crossplane %s", spec.Title, strings.Join(versions, ", "))
+		if r.Err != nil {
+			msg = fmt.Sprintf("%s: %s", spec.Title, r.Err.Detail)
+		} else if sel := r.SelectedImage(); sel != nil && sel.Err != nil {
+			msg = fmt.Sprintf("%s: %s", spec.Title, sel.Err.Detail)
+		}
+		f := finding(reason, findings.Error, r.Reference, msg, spec.Fix)
+		f.Evidence = evidence
+		out = append(out, f)
+	}
+	return out
+}
+
+// structureFindings reports mirror damage that does not by itself break
+// every version: a missing annotation, recompressed layers, several base
+// layers or too many layers where some versions cope.
+func structureFindings(r *xpkg.Report, vs []crossplane.Verdict) []findings.Finding {
+	sel := r.SelectedImage()
+	if sel == nil || sel.Err != nil {
+		return nil
+	}
+	var out []findings.Finding
+	if len(sel.BaseLayers) == 0 {
+		msg := "no layer is annotated io.crossplane.xpkg: base; Crossplane falls back to flattening the whole image"
+		var ev []string
+		for _, l := range sel.Labels {
+			if l.Value == xpkg.PackageAnnotation {
+				msg += "; the config still labels a layer as base, so a tool that does not keep annotations re-pushed it"
+				ev = append(ev, fmt.Sprintf("config label %s:%s = base (matches a layer: %v)", xpkg.AnnotationKey, l.LayerDigest, l.MatchesLayer))
+			}
+		}
+		for _, v := range vs {
+			if v.Outcome == crossplane.OutcomeFlatten {
+				ev = append(ev, fmt.Sprintf("%s: %s", v.Crossplane, v.Message))
+			}
+		}
+		f := finding(findings.BaseLayerAnnotationMissing, findings.Warning, r.Reference, msg, findings.Catalogue[findings.BaseLayerAnnotationMissing].Fix)
+		f.Evidence = ev
+		out = append(out, f)
+	}
+	for _, l := range sel.Labels {
+		if l.Value == xpkg.PackageAnnotation && !l.MatchesLayer {
+			out = append(out, finding(findings.LayersRecompressed, findings.Warning, r.Reference,
+				fmt.Sprintf("config label names base layer %s, which is not a layer of this manifest: the layers were recompressed after the package was built", l.LayerDigest),
+				findings.Catalogue[findings.LayersRecompressed].Fix))
+		}
+	}
+	if len(sel.BaseLayers) > 1 && !anyReason(vs, findings.MultipleBaseLayers) {
+		out = append(out, finding(findings.MultipleBaseLayers, findings.Warning, r.Reference,
+			fmt.Sprintf("%d layers are annotated as base; the versions judged use the first", len(sel.BaseLayers)), findings.Catalogue[findings.MultipleBaseLayers].Fix))
+	}
+	if len(sel.Layers) > 256 && !anyReason(vs, findings.TooManyLayers) {
+		out = append(out, finding(findings.TooManyLayers, findings.Warning, r.Reference,
+			fmt.Sprintf("the image has %d layers; Crossplane up to v2.1 refuses more than 256", len(sel.Layers)), findings.Catalogue[findings.TooManyLayers].Fix))
+	}
+	return out
+}
+
+func comparisonFindings(r *xpkg.Report, c *xpkg.Comparison) []findings.Finding {
+	if c.Identical {
+		return nil
+	}
+	var out []findings.Finding
+	ev := append([]string{"cause: " + c.Cause}, c.Differences...)
+	f := finding(findings.MirrorDigestDiffers, findings.Warning, r.Reference,
+		fmt.Sprintf("digest %s differs from upstream %s (%s)", r.Digest, c.UpstreamDigest, c.Upstream), findings.Catalogue[findings.MirrorDigestDiffers].Fix)
+	f.Evidence = ev
+	out = append(out, f)
+	if c.IndexCollapsed || c.PlatformsLost {
+		out = append(out, finding(findings.IndexCollapsed, findings.Warning, r.Reference,
+			fmt.Sprintf("upstream %s is a multi-platform index; the mirror kept fewer platforms", c.Upstream), findings.Catalogue[findings.IndexCollapsed].Fix))
+	}
+	if c.LayersDiffer && !c.ConfigDiffers {
+		out = append(out, finding(findings.LayersRecompressed, findings.Warning, r.Reference,
+			"layer digests differ from the upstream's while the config is the same: the layers were recompressed", findings.Catalogue[findings.LayersRecompressed].Fix))
+	}
+	return out
+}
+
+func finding(code string, sev findings.Severity, subject, msg, fix string) findings.Finding {
+	return findings.Finding{Code: code, Severity: sev, Subject: subject, Message: msg, Remediation: fix}
+}
+
+func anyReason(vs []crossplane.Verdict, reason string) bool {
+	for _, v := range vs {
+		if v.Reason == reason {
+			return true
+		}
+	}
+	return false
+}
+
+// dedupe keeps the first finding per code and subject (they are sorted, so
+// the most severe one).
+func dedupe(fs []findings.Finding) []findings.Finding {
+	seen := map[string]bool{}
+	out := fs[:0]
+	for _, f := range fs {
+		k := f.Code + "|" + f.Subject
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, f)
+	}
+	return out
+}
+
+// Healthy reports whether every verdict parses through the base layer and
+// no finding is an error: the exit-0 condition.
+func (i Image) Healthy() bool {
+	for _, v := range i.Verdicts {
+		if v.Outcome != crossplane.OutcomeBaseLayer {
+			return false
+		}
+	}
+	return findings.Worst(i.Findings) != findings.Error
+}
+
+// Request is one image to inspect, and optionally its upstream.
+type Request struct {
+	Reference string
+	Upstream  string
+}
+
+// Run reads and judges each request, one after the other so that bytes
+// fetched are attributed to the right image.
+func Run(ctx context.Context, c *xpkg.Client, reqs []Request, o Options, ro xpkg.ReadOptions) (*Report, error) {
+	rep := &Report{APIVersion: APIVersion, Kind: "InspectReport", Images: make([]Image, len(reqs))}
+	for i, req := range reqs {
+		ref, err := c.ParseReference(req.Reference)
+		if err != nil {
+			return nil, err
+		}
+		r := c.Read(ctx, ref, ro)
+		var up *xpkg.Report
+		if req.Upstream != "" {
+			uref, err := c.ParseReference(req.Upstream)
+			if err != nil {
+				return nil, fmt.Errorf("upstream of %s: %w", req.Reference, err)
+			}
+			// The upstream is read shallowly: comparing needs manifests and configs only.
+			up = c.Read(ctx, uref, xpkg.ReadOptions{MaxUncompressedBytes: ro.MaxUncompressedBytes, Shallow: true})
+		}
+		rep.Images[i] = Judge(r, up, o)
+	}
+	return rep, nil
+}

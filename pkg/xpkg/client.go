@@ -1,0 +1,327 @@
+package xpkg
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Limits on what xpdoctor reads into memory.
+const (
+	// MaxManifestBytes bounds a manifest or index (distribution's own limit is 4 MiB).
+	MaxManifestBytes = 4 << 20
+	// MaxConfigBytes bounds an image config blob.
+	MaxConfigBytes = 8 << 20
+)
+
+// acceptedManifestTypes are the manifest media types we ask for, newest first.
+var acceptedManifestTypes = []string{
+	string(types.OCIImageIndex),
+	string(types.OCIManifestSchema1),
+	string(types.DockerManifestList),
+	string(types.DockerManifestSchema2),
+	string(types.DockerManifestSchema1Signed),
+	string(types.DockerManifestSchema1),
+}
+
+// Client reads manifests and blobs from registries with the user's
+// credentials, counting every byte it reads. It is safe for concurrent use.
+type Client struct {
+	keychain  authn.Keychain
+	insecure  map[string]bool
+	base      http.RoundTripper
+	userAgent string
+
+	fetched atomic.Int64
+
+	mu         sync.Mutex
+	transports map[string]http.RoundTripper
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithKeychain sets where credentials come from (default: docker config and
+// credential helpers, like crane).
+func WithKeychain(k authn.Keychain) Option { return func(c *Client) { c.keychain = k } }
+
+// WithInsecureRegistries names hosts (host[:port]) that may be reached over
+// plain HTTP or with an unverified TLS certificate.
+func WithInsecureRegistries(hosts ...string) Option {
+	return func(c *Client) {
+		for _, h := range hosts {
+			c.insecure[strings.ToLower(h)] = true
+		}
+	}
+}
+
+// WithTransport sets the base HTTP transport (tests use it to inject faults).
+func WithTransport(t http.RoundTripper) Option { return func(c *Client) { c.base = t } }
+
+// WithUserAgent sets the User-Agent.
+func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua } }
+
+// NewClient returns a Client.
+func NewClient(opts ...Option) *Client {
+	c := &Client{
+		keychain:   authn.DefaultKeychain,
+		insecure:   map[string]bool{},
+		transports: map[string]http.RoundTripper{},
+		userAgent:  "xpdoctor",
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.base == nil {
+		c.base = newBaseTransport(c.insecure)
+	}
+	return c
+}
+
+// BytesFetched is the number of response body bytes read so far.
+func (c *Client) BytesFetched() int64 { return c.fetched.Load() }
+
+// Insecure reports whether the host was named insecure.
+func (c *Client) Insecure(host string) bool { return c.insecure[strings.ToLower(host)] }
+
+// ParseReference parses a reference, honouring --insecure-registry.
+func (c *Client) ParseReference(s string) (name.Reference, error) {
+	ref, err := name.ParseReference(s)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a valid image reference (want REGISTRY/REPOSITORY[:TAG|@DIGEST]): %w", s, err)
+	}
+	if c.Insecure(ref.Context().RegistryStr()) {
+		return name.ParseReference(s, name.Insecure)
+	}
+	return ref, nil
+}
+
+// newBaseTransport verifies TLS except for the named hosts, and refuses plain
+// HTTP to anything that is neither loopback nor named. go-containerregistry
+// falls back to HTTP for RFC1918 hosts (pkg/name/registry.go Scheme); we do not.
+func newBaseTransport(insecure map[string]bool) http.RoundTripper {
+	secure := remote.DefaultTransport.(*http.Transport).Clone()
+	unverified := secure.Clone()
+	unverified.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // only for hosts the user named insecure
+	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		host := strings.ToLower(req.URL.Host)
+		named := insecure[host]
+		if req.URL.Scheme == "http" && !named && !isLoopback(req.URL.Hostname()) {
+			return nil, &plainHTTPError{host: req.URL.Host}
+		}
+		if named {
+			return unverified.RoundTrip(req)
+		}
+		return secure.RoundTrip(req)
+	})
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// countingTransport counts response body bytes.
+type countingTransport struct {
+	inner http.RoundTripper
+	n     *atomic.Int64
+}
+
+func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.inner.RoundTrip(r)
+	if resp != nil && resp.Body != nil {
+		resp.Body = &countingBody{ReadCloser: resp.Body, n: t.n}
+	}
+	return resp, err
+}
+
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
+
+// transportFor returns an authenticated transport for pulling from repo.
+func (c *Client) transportFor(ctx context.Context, repo name.Repository, actions ...string) (http.RoundTripper, error) {
+	if len(actions) == 0 {
+		actions = []string{transport.PullScope}
+	}
+	key := repo.String() + "|" + strings.Join(actions, ",")
+	c.mu.Lock()
+	t, ok := c.transports[key]
+	c.mu.Unlock()
+	if ok {
+		return t, nil
+	}
+	auth, err := c.keychain.Resolve(repo)
+	if err != nil {
+		return nil, fmt.Errorf("resolving credentials for %s: %w", repo.RegistryStr(), err)
+	}
+	inner := transport.NewRetry(&countingTransport{inner: c.base, n: &c.fetched})
+	inner = transport.NewUserAgent(inner, c.userAgent)
+	scopes := make([]string, 0, len(actions))
+	for _, a := range actions {
+		scopes = append(scopes, repo.Scope(a))
+	}
+	t, err = transport.NewWithContext(ctx, repo.Registry, auth, inner, scopes)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.transports[key] = t
+	c.mu.Unlock()
+	return t, nil
+}
+
+// RoundTripper returns the authenticated transport for repo, for callers
+// that use go-containerregistry's remote package with the same credentials,
+// limits and byte counting.
+func (c *Client) RoundTripper(ctx context.Context, repo name.Repository, actions ...string) (http.RoundTripper, error) {
+	return c.transportFor(ctx, repo, actions...)
+}
+
+// Manifest is a manifest or index as the registry stored it.
+type Manifest struct {
+	// Raw holds the exact bytes served.
+	Raw       []byte
+	MediaType types.MediaType
+	Digest    v1.Hash
+}
+
+// GetManifest fetches the manifest for ref, byte for byte, reading at most
+// MaxManifestBytes.
+func (c *Client) GetManifest(ctx context.Context, ref name.Reference) (*Manifest, error) {
+	t, err := c.transportFor(ctx, ref.Context())
+	if err != nil {
+		return nil, classify(ref.String(), err)
+	}
+	u := fmt.Sprintf("%s://%s/v2/%s/manifests/%s", ref.Context().Scheme(), ref.Context().RegistryStr(), ref.Context().RepositoryStr(), ref.Identifier())
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, classify(ref.String(), err)
+	}
+	req.Header.Set("Accept", strings.Join(acceptedManifestTypes, ","))
+	resp, err := t.RoundTrip(req)
+	if err != nil {
+		return nil, classify(ref.String(), err)
+	}
+	defer resp.Body.Close()
+	if err := transport.CheckError(resp, http.StatusOK); err != nil {
+		return nil, classify(ref.String(), err)
+	}
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxManifestBytes+1))
+	if err != nil {
+		return nil, classify(ref.String(), fmt.Errorf("reading manifest: %w", err))
+	}
+	if len(raw) > MaxManifestBytes {
+		return nil, &RegistryError{Kind: ErrTooLarge, Ref: ref.String(), Detail: fmt.Sprintf("manifest is larger than %d bytes", MaxManifestBytes)}
+	}
+	sum := sha256.Sum256(raw)
+	dgst := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(sum[:])}
+	if d, ok := ref.(name.Digest); ok && d.DigestStr() != dgst.String() {
+		return nil, &RegistryError{Kind: ErrInvalid, Ref: ref.String(), Detail: fmt.Sprintf("manifest digest mismatch: asked for %s, got bytes hashing to %s", d.DigestStr(), dgst)}
+	}
+	mt := types.MediaType(strings.TrimSpace(strings.Split(resp.Header.Get("Content-Type"), ";")[0]))
+	mt, err = sniffMediaType(mt, raw)
+	if err != nil {
+		return nil, &RegistryError{Kind: ErrInvalid, Ref: ref.String(), Detail: err.Error()}
+	}
+	return &Manifest{Raw: raw, MediaType: mt, Digest: dgst}, nil
+}
+
+// OpenBlob streams a blob. The caller must close it.
+func (c *Client) OpenBlob(ctx context.Context, repo name.Repository, digest string) (io.ReadCloser, error) {
+	ref := repo.String() + "@" + digest
+	t, err := c.transportFor(ctx, repo)
+	if err != nil {
+		return nil, classify(ref, err)
+	}
+	u := fmt.Sprintf("%s://%s/v2/%s/blobs/%s", repo.Scheme(), repo.RegistryStr(), repo.RepositoryStr(), digest)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, classify(ref, err)
+	}
+	resp, err := t.RoundTrip(req)
+	if err != nil {
+		return nil, classify(ref, err)
+	}
+	if err := transport.CheckError(resp, http.StatusOK); err != nil {
+		resp.Body.Close()
+		return nil, classify(ref, err)
+	}
+	return resp.Body, nil
+}
+
+// readBlob reads a whole small blob, at most limit bytes, and checks its digest.
+func (c *Client) readBlob(ctx context.Context, repo name.Repository, digest string, limit int64) ([]byte, error) {
+	rc, err := c.OpenBlob(ctx, repo, digest)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, limit+1))
+	if err != nil {
+		return nil, classify(repo.String()+"@"+digest, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, &RegistryError{Kind: ErrTooLarge, Ref: repo.String() + "@" + digest, Detail: fmt.Sprintf("blob is larger than %d bytes", limit)}
+	}
+	sum := sha256.Sum256(b)
+	if got := "sha256:" + hex.EncodeToString(sum[:]); got != digest {
+		return nil, &RegistryError{Kind: ErrInvalid, Ref: repo.String() + "@" + digest, Detail: "blob content hashes to " + got}
+	}
+	return b, nil
+}
+
+// sniffMediaType trusts the Content-Type when it names a manifest type, and
+// otherwise reads mediaType from the body; HTML and non-JSON are errors.
+func sniffMediaType(header types.MediaType, raw []byte) (types.MediaType, error) {
+	body := strings.TrimSpace(string(raw[:min(len(raw), 512)]))
+	if !strings.HasPrefix(body, "{") {
+		what := "a non-JSON body"
+		if strings.HasPrefix(strings.ToLower(body), "<!doctype html") || strings.HasPrefix(strings.ToLower(body), "<html") {
+			what = "an HTML page"
+		}
+		return "", fmt.Errorf("registry answered with %s (Content-Type %q), not a manifest: is this a registry endpoint?", what, header)
+	}
+	for _, t := range acceptedManifestTypes {
+		if string(header) == t {
+			return header, nil
+		}
+	}
+	m, err := decodeMediaType(raw)
+	if err != nil {
+		return "", fmt.Errorf("manifest is not valid JSON: %w", err)
+	}
+	if m != "" {
+		return m, nil
+	}
+	return "", fmt.Errorf("manifest has no recognisable media type (Content-Type %q)", header)
+}

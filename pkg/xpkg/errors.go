@@ -1,0 +1,116 @@
+package xpkg
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// ErrorKind says what went wrong talking to a registry.
+type ErrorKind string
+
+// Error kinds, each with its own advice.
+const (
+	ErrUnauthorized ErrorKind = "Unauthorized"
+	ErrNotFound     ErrorKind = "NotFound"
+	ErrTLS          ErrorKind = "TLSUntrusted"
+	ErrUnreachable  ErrorKind = "Unreachable"
+	ErrInvalid      ErrorKind = "Invalid"
+	ErrTooLarge     ErrorKind = "TooLarge"
+	ErrPlainHTTP    ErrorKind = "PlainHTTPRefused"
+)
+
+// RegistryError is a failure to read something from a registry, with the
+// reference involved and what to do about it.
+type RegistryError struct {
+	Kind ErrorKind `json:"kind"`
+	// Ref is the reference or blob being read.
+	Ref string `json:"ref"`
+	// Detail is the underlying error text.
+	Detail string `json:"detail"`
+	// StatusCode is the HTTP status, when there was one.
+	StatusCode int `json:"statusCode,omitempty"`
+	err        error
+}
+
+func (e *RegistryError) Error() string {
+	return fmt.Sprintf("%s: %s", e.Ref, e.Detail)
+}
+
+// Unwrap returns the underlying error.
+func (e *RegistryError) Unwrap() error { return e.err }
+
+// Advice says what the user can do.
+func (e *RegistryError) Advice() string {
+	switch e.Kind {
+	case ErrUnauthorized:
+		return "log in to the registry (docker login / crane auth login) or check the credentials Crossplane uses (packagePullSecrets, ImageConfig pullSecretRef)"
+	case ErrNotFound:
+		return "check the repository and tag exist in the registry (crane ls REPO); mirror the package if it is missing"
+	case ErrTLS:
+		return "trust the registry's CA (Crossplane: registryCaBundleConfig / --ca-bundle-path), or name the host with --insecure-registry if it is a test registry"
+	case ErrUnreachable:
+		return "check the host name, network path, proxy settings and --timeout"
+	case ErrPlainHTTP:
+		return "name the host with --insecure-registry to allow plain HTTP"
+	case ErrTooLarge:
+		return "the registry served more than a package manifest or config can hold; check the reference points at a Crossplane package"
+	default:
+		return "check the reference points at a Crossplane package (an OCI or Docker v2 image or index)"
+	}
+}
+
+// classify turns any error from a registry request into a *RegistryError.
+func classify(ref string, err error) *RegistryError {
+	if err == nil {
+		return nil
+	}
+	var re *RegistryError
+	if errors.As(err, &re) {
+		return re
+	}
+	out := &RegistryError{Ref: ref, Detail: err.Error(), err: err, Kind: ErrInvalid}
+	var terr *transport.Error
+	var uaErr x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	var certErr x509.CertificateInvalidError
+	var verifyErr *tls.CertificateVerificationError
+	var netErr net.Error
+	var plain *plainHTTPError
+	switch {
+	case errors.As(err, &plain):
+		out.Kind = ErrPlainHTTP
+	case errors.As(err, &terr):
+		out.StatusCode = terr.StatusCode
+		switch terr.StatusCode {
+		case http.StatusUnauthorized, http.StatusForbidden:
+			out.Kind = ErrUnauthorized
+		case http.StatusNotFound:
+			out.Kind = ErrNotFound
+		default:
+			if terr.StatusCode >= 500 || terr.StatusCode == http.StatusTooManyRequests {
+				out.Kind = ErrUnreachable
+			}
+		}
+	case errors.As(err, &uaErr), errors.As(err, &hostErr), errors.As(err, &certErr), errors.As(err, &verifyErr):
+		out.Kind = ErrTLS
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		out.Kind = ErrUnreachable
+	case errors.As(err, &netErr):
+		out.Kind = ErrUnreachable
+	}
+	return out
+}
+
+// plainHTTPError refuses plain HTTP to a host the user did not name insecure.
+type plainHTTPError struct{ host string }
+
+func (e *plainHTTPError) Error() string {
+	return fmt.Sprintf("refusing plain HTTP to %s (not a loopback host and not named with --insecure-registry)", e.host)
+}

@@ -1,0 +1,212 @@
+package xpkg
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	)
+
+// ReadOptions tune what Read downloads.
+type ReadOptions struct {
+	// AllPlatforms scans every child of an index for package.yaml, not only
+	// the one Crossplane picks. Other children are always read down to their
+	// manifest and config.
+	AllPlatforms bool
+	// Shallow reads manifests and configs only, never a layer.
+	Shallow bool
+	// MaxUncompressedBytes bounds what one scan decompresses (default 2 GiB).
+	MaxUncompressedBytes int64
+}
+
+// maxIndexChildren bounds how many children of one index are read.
+const maxIndexChildren = 64
+
+// maxIndexDepth bounds nested indexes (go-containerregistry follows them
+// without a limit when it resolves a platform).
+const maxIndexDepth = 4
+
+// Read resolves ref and reads what Crossplane would read from it, plus the
+// facts needed to explain the result. Registry failures are recorded in the
+// report, not returned: an unreachable package is a finding, not a crash.
+func (c *Client) Read(ctx context.Context, ref name.Reference, o ReadOptions) *Report {
+	if o.MaxUncompressedBytes <= 0 {
+		o.MaxUncompressedBytes = 2 << 30
+	}
+	before := c.BytesFetched()
+	r := &Report{Reference: ref.String(), Repository: ref.Context().String(), Selected: -1}
+	defer func() { r.BytesFetched = c.BytesFetched() - before }()
+
+	m, err := c.GetManifest(ctx, ref)
+	if err != nil {
+		r.Err = classify(ref.String(), err)
+		return r
+	}
+	r.Digest, r.MediaType, r.Size = m.Digest.String(), string(m.MediaType), int64(len(m.Raw))
+	switch {
+	case IsIndex(m.MediaType):
+		r.IsIndex = true
+		c.readIndex(ctx, ref.Context(), m, r, o, 0, map[string]bool{m.Digest.String(): true})
+	case IsImage(m.MediaType):
+		img := c.readImage(ctx, ref.Context(), m, true, o)
+		r.Platforms = []PlatformImage{{Platform: img.platform, Digest: m.Digest.String(), Image: img.ImageReport}}
+		r.Selected = 0
+	default:
+		r.Err = &RegistryError{Kind: ErrInvalid, Ref: ref.String(), Detail: fmt.Sprintf("unsupported manifest media type %q: Crossplane reads OCI or Docker schema 2 images and indexes", m.MediaType)}
+	}
+	return r
+}
+
+func (c *Client) readIndex(ctx context.Context, repo name.Repository, m *Manifest, r *Report, o ReadOptions, depth int, seen map[string]bool) {
+	idx, err := ParseIndex(m.Raw)
+	if err != nil {
+		r.Err = &RegistryError{Kind: ErrInvalid, Ref: r.Reference, Detail: err.Error()}
+		return
+	}
+	if len(idx.Manifests) > maxIndexChildren {
+		r.Err = &RegistryError{Kind: ErrTooLarge, Ref: r.Reference, Detail: fmt.Sprintf("index has %d children; xpdoctor reads at most %d", len(idx.Manifests), maxIndexChildren)}
+		return
+	}
+	for _, d := range idx.Manifests {
+		if r.Selected < 0 && MatchesCrossplanePlatform(d.Platform) {
+			r.Selected = len(r.Platforms)
+		}
+		pi := PlatformImage{Platform: PlatformString(d.Platform), Digest: d.Digest.String()}
+		selected := r.Selected == len(r.Platforms)
+		child, err := c.GetManifest(ctx, repo.Digest(d.Digest.String()))
+		switch {
+		case err != nil:
+			pi.Image = &ImageReport{Digest: d.Digest.String(), MediaType: string(d.MediaType), Err: classify(repo.String()+"@"+d.Digest.String(), err)}
+		case IsIndex(child.MediaType):
+			if seen[child.Digest.String()] || depth+1 >= maxIndexDepth {
+				pi.Image = &ImageReport{Digest: d.Digest.String(), MediaType: string(child.MediaType), Err: &RegistryError{Kind: ErrInvalid, Ref: repo.String() + "@" + d.Digest.String(), Detail: "index nests indexes too deeply or refers to itself"}}
+				break
+			}
+			seen[child.Digest.String()] = true
+			nested := &Report{Reference: repo.String() + "@" + d.Digest.String(), Selected: -1}
+			c.readIndex(ctx, repo, child, nested, o, depth+1, seen)
+			if img := nested.SelectedImage(); img != nil {
+				pi.Image = img
+			} else {
+				pi.Image = &ImageReport{Digest: d.Digest.String(), MediaType: string(child.MediaType), Err: &RegistryError{Kind: ErrInvalid, Ref: nested.Reference, Detail: "nested index has no linux/amd64 image"}}
+			}
+		default:
+			img := c.readImage(ctx, repo, child, selected || o.AllPlatforms, o)
+			pi.Image = img.ImageReport
+		}
+		r.Platforms = append(r.Platforms, pi)
+	}
+}
+
+type imageRead struct {
+	*ImageReport
+	platform string
+}
+
+func (c *Client) readImage(ctx context.Context, repo name.Repository, m *Manifest, deep bool, o ReadOptions) imageRead {
+	ir := &ImageReport{Digest: m.Digest.String(), MediaType: string(m.MediaType), ManifestSize: int64(len(m.Raw)), BaseLayers: []int{}}
+	out := imageRead{ImageReport: ir}
+	ref := repo.String() + "@" + m.Digest.String()
+	if !IsImage(m.MediaType) {
+		ir.Err = &RegistryError{Kind: ErrInvalid, Ref: ref, Detail: fmt.Sprintf("unsupported manifest media type %q", m.MediaType)}
+		return out
+	}
+	man, err := ParseImageManifest(m.Raw)
+	if err != nil {
+		ir.Err = &RegistryError{Kind: ErrInvalid, Ref: ref, Detail: err.Error()}
+		return out
+	}
+	ir.ConfigDigest, ir.ConfigSize = man.Config.Digest.String(), man.Config.Size
+	for i, l := range man.Layers {
+		ir.Layers = append(ir.Layers, Layer{Digest: l.Digest.String(), MediaType: string(l.MediaType), Size: l.Size, Annotations: l.Annotations})
+		if l.Annotations[AnnotationKey] == PackageAnnotation {
+			ir.BaseLayers = append(ir.BaseLayers, i)
+		}
+	}
+	cfgRaw, err := c.readBlob(ctx, repo, man.Config.Digest.String(), MaxConfigBytes)
+	if err != nil {
+		ir.Err = classify(ref, err)
+		return out
+	}
+	var cfg configFile
+	if err := json.Unmarshal(cfgRaw, &cfg); err != nil {
+		ir.Err = &RegistryError{Kind: ErrInvalid, Ref: ref, Detail: "image config is not valid JSON: " + err.Error()}
+		return out
+	}
+	if cfg.OS != "" {
+		out.platform = cfg.OS + "/" + cfg.Architecture
+		if cfg.Variant != "" {
+			out.platform += "/" + cfg.Variant
+		}
+	}
+	ir.Labels = xpkgLabels(&cfg, ir.Layers)
+	if !deep || o.Shallow {
+		return out
+	}
+	if err := c.scan(ctx, repo, ir, o); err != nil {
+		ir.Err = classify(ref, err)
+	}
+	return out
+}
+
+// scan finds package.yaml: in the first annotated layer if there is one
+// (Crossplane never falls back to flattening when a layer is annotated,
+// imageback.go@v2.1.3), else in the flattened filesystem, top layer first.
+func (c *Client) scan(ctx context.Context, repo name.Repository, ir *ImageReport, o ReadOptions) error {
+	if len(ir.BaseLayers) > 0 {
+		i := ir.BaseLayers[0]
+		s := newScanner(true, o.MaxUncompressedBytes)
+		err := c.withLayer(ctx, repo, ir.Layers[i], o, func(r io.Reader) error { return s.scanLayer(i, r) })
+		ir.BaseScan, ir.Package = s.scan, s.pkg
+		return err
+	}
+	f := newFlattener(o.MaxUncompressedBytes)
+	for i := len(ir.Layers) - 1; i >= 0; i-- {
+		var stop bool
+		err := c.withLayer(ctx, repo, ir.Layers[i], o, func(r io.Reader) error {
+			var err error
+			stop, err = f.scanLayer(i, r)
+			return err
+		})
+		if err != nil {
+			ir.FlattenScan, ir.Package = f.scan, f.pkg
+			return err
+		}
+		if stop {
+			break
+		}
+		if i == 0 {
+			f.scan.Complete = true
+		}
+	}
+	if len(ir.Layers) == 0 {
+		f.scan.Complete = true
+	}
+	ir.FlattenScan, ir.Package = f.scan, f.pkg
+	return nil
+}
+
+func (c *Client) withLayer(ctx context.Context, repo name.Repository, l Layer, o ReadOptions, fn func(io.Reader) error) error {
+	rc, err := c.OpenBlob(ctx, repo, l.Digest)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	// A blob never yields more than its descriptor's size.
+	return fn(&ctxReader{ctx: ctx, r: io.LimitReader(rc, max(l.Size, 0))})
+}
+
+// ctxReader stops a read when the context ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (g *ctxReader) Read(p []byte) (int, error) {
+	if err := g.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return g.r.Read(p)
+}
