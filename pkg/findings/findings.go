@@ -120,3 +120,6 @@ func Worst(fs []Finding) Severity {
 	}
 	return w
 }
+
+// String returns the severity's name.
+func (s Severity) String() string { return string(s) }

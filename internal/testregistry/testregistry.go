@@ -1,0 +1,145 @@
+// Package testregistry starts real registries for tests: go-containerregistry's
+// in-process registry, and Debian's docker-registry (distribution 2.8) as a
+// separate process on a free loopback port.
+package testregistry
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Registry is a running registry.
+type Registry struct {
+	// Name says which implementation it is.
+	Name string
+	// Host is host:port on loopback.
+	Host string
+}
+
+// RequireRealEnv makes a missing docker-registry binary a test failure
+// rather than a skip; .ci/run sets it.
+const RequireRealEnv = "XPDOCTOR_REQUIRE_REAL_REGISTRY"
+
+// InProcess starts go-containerregistry's registry; handler wrappers (auth,
+// faults) are applied in order.
+func InProcess(t testing.TB, wrap ...func(http.Handler) http.Handler) Registry {
+	t.Helper()
+	var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	for _, w := range wrap {
+		h = w(h)
+	}
+	s := httptest.NewServer(h)
+	t.Cleanup(s.Close)
+	return Registry{Name: "in-process", Host: strings.TrimPrefix(s.URL, "http://")}
+}
+
+// BasicAuth requires user:pass on every request, answering 401 with a Basic
+// challenge otherwise, like a registry behind htpasswd.
+func BasicAuth(user, pass string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			u, p, ok := r.BasicAuth()
+			if !ok || u != user || p != pass {
+				w.Header().Set("WWW-Authenticate", `Basic realm="xpdoctor-test"`)
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusUnauthorized)
+				_, _ = io.WriteString(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// Process starts Debian's docker-registry on a free loopback port and stops
+// it when the test ends. With htpasswd user and password it requires auth.
+// It skips the test when the binary is missing, unless RequireRealEnv is set.
+func Process(t testing.TB, auth ...string) Registry {
+	t.Helper()
+	bin, err := exec.LookPath("docker-registry")
+	if err != nil {
+		if os.Getenv(RequireRealEnv) != "" {
+			t.Fatalf("docker-registry is not installed (apt-get install docker-registry) and %s is set", RequireRealEnv)
+		}
+		t.Skip("docker-registry is not installed; apt-get install docker-registry to run this test")
+	}
+	dir := t.TempDir()
+	port := freePort(t)
+	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:%d\n", filepath.Join(dir, "data"), port)
+	if len(auth) == 2 {
+		hash, err := bcrypt.GenerateFromPassword([]byte(auth[1]), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "htpasswd"), []byte(auth[0]+":"+string(hash)+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg += fmt.Sprintf("auth:\n  htpasswd:\n    realm: xpdoctor-test\n    path: %s\n", filepath.Join(dir, "htpasswd"))
+	}
+	cfgPath := filepath.Join(dir, "config.yml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logf, err := os.Create(filepath.Join(dir, "log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "serve", cfgPath)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting docker-registry: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		_ = logf.Close()
+	})
+	host := fmt.Sprintf("127.0.0.1:%d", port)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.Get("http://" + host + "/v2/")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(filepath.Join(dir, "log"))
+			t.Fatalf("docker-registry did not start on %s: %v\n%s", host, err, b)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return Registry{Name: "docker-registry", Host: host}
+}
+
+// All returns an in-process registry and a docker-registry process.
+func All(t testing.TB) []Registry {
+	t.Helper()
+	regs := []Registry{InProcess(t)}
+	if _, err := exec.LookPath("docker-registry"); err == nil || os.Getenv(RequireRealEnv) != "" {
+		regs = append(regs, Process(t))
+	}
+	return regs
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
