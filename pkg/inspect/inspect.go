@@ -33,7 +33,7 @@ type Image struct {
 	// Crossplane reads.
 	Platforms []Platform `json:"platforms"`
 	// Package is the package metadata Crossplane would read.
-	Package  *xpkg.PackageFile   `json:"package,omitempty"`
+	Package  *xpkg.PackageFile    `json:"package,omitempty"`
 	Verdicts []crossplane.Verdict `json:"verdicts"`
 	Findings []findings.Finding   `json:"findings"`
 	Upstream *xpkg.Comparison     `json:"upstream,omitempty"`

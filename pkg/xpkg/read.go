@@ -7,7 +7,7 @@ import (
 	"io"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	)
+)
 
 // ReadOptions tune what Read downloads.
 type ReadOptions struct {
