@@ -228,7 +228,7 @@ func (c *Client) GetManifest(ctx context.Context, ref name.Reference) (*Manifest
 		return nil, classify(ref.String(), err)
 	}
 	req.Header.Set("Accept", strings.Join(acceptedManifestTypes, ","))
-	resp, err := t.RoundTrip(req)
+	resp, err := (&http.Client{Transport: t}).Do(req)
 	if err != nil {
 		return nil, classify(ref.String(), err)
 	}
@@ -268,7 +268,9 @@ func (c *Client) OpenBlob(ctx context.Context, repo name.Repository, digest stri
 	if err != nil {
 		return nil, classify(ref, err)
 	}
-	resp, err := t.RoundTrip(req)
+	// Registries redirect blob reads to storage (S3, a CDN); http.Client
+	// follows at most 10 redirects, which also ends a redirect loop.
+	resp, err := (&http.Client{Transport: t}).Do(req)
 	if err != nil {
 		return nil, classify(ref, err)
 	}
@@ -311,14 +313,14 @@ func sniffMediaType(header types.MediaType, raw []byte) (types.MediaType, error)
 		}
 		return "", fmt.Errorf("registry answered with %s (Content-Type %q), not a manifest: is this a registry endpoint?", what, header)
 	}
+	m, err := decodeMediaType(raw)
+	if err != nil {
+		return "", fmt.Errorf("manifest is not valid JSON: %w", err)
+	}
 	for _, t := range acceptedManifestTypes {
 		if string(header) == t {
 			return header, nil
 		}
-	}
-	m, err := decodeMediaType(raw)
-	if err != nil {
-		return "", fmt.Errorf("manifest is not valid JSON: %w", err)
 	}
 	if m != "" {
 		return m, nil

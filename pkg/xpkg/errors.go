@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
@@ -86,6 +87,9 @@ func classify(ref string, err error) *RegistryError {
 	switch {
 	case errors.As(err, &plain):
 		out.Kind = ErrPlainHTTP
+	case strings.Contains(err.Error(), "stopped after 10 redirects"):
+		// net/http's redirect limit: a redirect loop is a broken registry, not a network fault.
+		out.Kind = ErrInvalid
 	case errors.As(err, &terr):
 		out.StatusCode = terr.StatusCode
 		switch terr.StatusCode {
