@@ -142,3 +142,16 @@ func TestUnreachableRegistryIsAFinding(t *testing.T) {
 		t.Fatalf("code %d\nstdout %s\nstderr %s", code, out, errOut)
 	}
 }
+
+func TestDemo(t *testing.T) {
+	out, errOut, code := run(t, "demo")
+	if code != 0 {
+		t.Fatalf("demo exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"No findings.", "consistent with docker pull/tag/push", "PackageYAMLNotFound",
+		"package.yaml not found in package", "(exit status 0)", "(exit status 1)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+}
