@@ -3,10 +3,14 @@ package inspect_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
@@ -375,4 +379,39 @@ type staticKeychain struct{ user, pass string }
 
 func (k staticKeychain) Resolve(authn.Resource) (authn.Authenticator, error) {
 	return &authn.Basic{Username: k.user, Password: k.pass}, nil
+}
+
+func TestAuthRealRegistry(t *testing.T) {
+	reg := testregistry.Process(t, "robot", "s3cret-token-XPD")
+	ref := reg.Host + "/private/provider-nop:v1"
+	must(t, xpkgtest.Push(ref, provider.Image(amd64), remote.WithAuth(&authn.Basic{Username: "robot", Password: "s3cret-token-XPD"})))
+	s := scenario{push: func(*testing.T, string) (string, string) { return ref, "" }}
+	img := runScenario(t, reg.Host, s, xpkg.WithKeychain(authn.NewMultiKeychain()))
+	if len(img.Findings) == 0 || img.Findings[0].Code != findings.RegistryUnauthorized {
+		t.Fatalf("without credentials: %v", codes(img.Findings))
+	}
+	if strings.Contains(fmt.Sprintf("%+v", img), "s3cret-token-XPD") {
+		t.Fatal("the password leaked into the report")
+	}
+	img = runScenario(t, reg.Host, s, xpkg.WithKeychain(staticKeychain{"robot", "s3cret-token-XPD"}))
+	if !img.Healthy() {
+		t.Fatalf("with credentials: %v", codes(img.Findings))
+	}
+}
+
+func TestTLSVerifiedUnlessNamedInsecure(t *testing.T) {
+	srv := httptest.NewTLSServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "https://")
+	ref := host + "/tls/provider-nop:v1"
+	must(t, xpkgtest.Push(ref, provider.Image(amd64), remote.WithTransport(srv.Client().Transport)))
+	s := scenario{push: func(*testing.T, string) (string, string) { return ref, "" }}
+	img := runScenario(t, host, s)
+	if len(img.Findings) == 0 || img.Findings[0].Code != findings.RegistryTLSUntrusted {
+		t.Fatalf("untrusted certificate: %v %s", codes(img.Findings), img.Error)
+	}
+	img = runScenario(t, host, s, xpkg.WithInsecureRegistries(host))
+	if !img.Healthy() {
+		t.Fatalf("named insecure: %v %s", codes(img.Findings), img.Error)
+	}
 }

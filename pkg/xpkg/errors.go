@@ -90,6 +90,10 @@ func classify(ref string, err error) *RegistryError {
 	case strings.Contains(err.Error(), "stopped after 10 redirects"):
 		// net/http's redirect limit: a redirect loop is a broken registry, not a network fault.
 		out.Kind = ErrInvalid
+	// Before status codes: a ping that races https and http (ggcr
+	// transport/ping.go) joins a TLS failure with the http attempt's 400.
+	case errors.As(err, &uaErr), errors.As(err, &hostErr), errors.As(err, &certErr), errors.As(err, &verifyErr):
+		out.Kind = ErrTLS
 	case errors.As(err, &terr):
 		out.StatusCode = terr.StatusCode
 		switch terr.StatusCode {
@@ -102,8 +106,6 @@ func classify(ref string, err error) *RegistryError {
 				out.Kind = ErrUnreachable
 			}
 		}
-	case errors.As(err, &uaErr), errors.As(err, &hostErr), errors.As(err, &certErr), errors.As(err, &verifyErr):
-		out.Kind = ErrTLS
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		out.Kind = ErrUnreachable
 	case errors.As(err, &netErr):
