@@ -18,9 +18,9 @@ type registryFlags struct {
 	Timeout  time.Duration
 }
 
-func (f *registryFlags) add(c *cobra.Command) {
+func (f *registryFlags) add(c *cobra.Command, timeout time.Duration) {
 	c.Flags().StringSliceVar(&f.Insecure, "insecure-registry", nil, "registry host[:port] that may use plain HTTP or an unverified TLS certificate (repeatable; loopback hosts always may use HTTP)")
-	c.Flags().DurationVar(&f.Timeout, "timeout", 2*time.Minute, "give up after this long")
+	c.Flags().DurationVar(&f.Timeout, "timeout", timeout, "give up after this long")
 }
 
 func (f *registryFlags) client() *xpkg.Client {
@@ -86,7 +86,7 @@ Exit status: 0 when every verdict is BaseLayer and no finding is an error,
 			return o.run(c.Context(), s)
 		},
 	}
-	f.registryFlags.add(c)
+	f.registryFlags.add(c, 2*time.Minute)
 	c.Flags().StringVar(&f.Upstream, "upstream", "", "upstream reference to compare a single mirrored image with")
 	c.Flags().StringSliceVar(&f.UpstreamRegistries, "upstream-registry", nil, "MIRROR=UPSTREAM prefix mapping, or HOST[/PREFIX] for the upstream of every image (repeatable)")
 	c.Flags().StringSliceVar(&f.CrossplaneVersions, "crossplane-version", nil, "judge only these Crossplane versions (e.g. v1.20.0, v2.3.4; repeatable); default: every generation")

@@ -82,7 +82,7 @@ finding code and evidence, and re-mirrors broken packages byte-for-byte.`,
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.ErrOut)
-	root.AddCommand(newInspectCommand(s), newDemoCommand(s), newVersionCommand(s))
+	root.AddCommand(newInspectCommand(s), newMirrorCommand(s), newDemoCommand(s), newVersionCommand(s))
 	return root
 }
 

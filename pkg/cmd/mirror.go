@@ -1,0 +1,220 @@
+package cmd
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
+	"github.com/xpdoctor/xpdoctor/pkg/inspect"
+	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
+)
+
+type mirrorFlags struct {
+	registryFlags
+	FromFile string
+	Yes      bool
+	Force    bool
+	Jobs     int
+	Quiet    bool
+}
+
+type mirrorPair struct{ src, dst string }
+
+func newMirrorCommand(s IOStreams) *cobra.Command {
+	f := &mirrorFlags{}
+	c := &cobra.Command{
+		Use:   "mirror SRC DST",
+		Short: "Copy packages between registries byte-for-byte (plan first; --yes to copy)",
+		Long: `Mirror copies a package (an index, every platform, every blob) from SRC to DST
+with its manifests pushed as the exact bytes fetched, so digests and the
+io.crossplane.xpkg annotation survive: what docker pull/tag/push does not do.
+
+It prints a plan and changes nothing unless --yes is given. Blobs already in
+DST are skipped; children go before their index and the tag goes last, so a
+crash never leaves a tag pointing at missing content. A DST tag that points
+at a different digest is left alone unless --force. Nothing is ever deleted.
+After copying, DST is verified (every manifest and blob present, digest equal
+to SRC's) and judged like inspect does.`,
+		Example: exampleText(
+			"# See what would be copied",
+			"$0 mirror xpkg.upbound.io/upbound/provider-aws-s3:v1.6.0 123456789012.dkr.ecr.us-east-1.amazonaws.com/upbound/provider-aws-s3:v1.6.0",
+			"",
+			"# Copy, replacing a docker-pushed tag",
+			"$0 mirror xpkg.upbound.io/upbound/provider-aws-s3:v1.6.0 123456789012.dkr.ecr.us-east-1.amazonaws.com/upbound/provider-aws-s3:v1.6.0 --yes --force",
+			"",
+			"# Many packages, one 'SRC DST' pair per line",
+			"$0 mirror --from-file packages.txt --yes",
+		),
+		RunE: func(c *cobra.Command, args []string) error {
+			pairs, err := f.pairs(args)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(c.Context(), f.Timeout)
+			defer cancel()
+			return runMirror(ctx, s, f.client(), pairs, f)
+		},
+	}
+	f.registryFlags.add(c, 30*time.Minute)
+	c.Flags().StringVar(&f.FromFile, "from-file", "", "file of 'SRC DST' lines ('-' for stdin; # starts a comment)")
+	c.Flags().BoolVar(&f.Yes, "yes", false, "copy (without it, only the plan is shown)")
+	c.Flags().BoolVar(&f.Force, "force", false, "move DST tags that point at a different digest")
+	c.Flags().IntVarP(&f.Jobs, "jobs", "j", 4, "blobs copied in parallel per image")
+	c.Flags().BoolVarP(&f.Quiet, "quiet", "q", false, "print only the summary")
+	return c
+}
+
+func (f *mirrorFlags) pairs(args []string) ([]mirrorPair, error) {
+	if f.Jobs < 1 {
+		return nil, usageErrorf("--jobs must be at least 1")
+	}
+	if f.Timeout <= 0 {
+		return nil, usageErrorf("--timeout must be positive")
+	}
+	var pairs []mirrorPair
+	switch {
+	case f.FromFile != "" && len(args) > 0:
+		return nil, usageErrorf("give SRC DST or --from-file, not both")
+	case f.FromFile != "":
+		var r io.Reader = os.Stdin
+		if f.FromFile != "-" {
+			fh, err := os.Open(f.FromFile)
+			if err != nil {
+				return nil, usageErrorf("--from-file: %v", err)
+			}
+			defer fh.Close()
+			r = fh
+		}
+		sc := bufio.NewScanner(r)
+		for n := 1; sc.Scan(); n++ {
+			line := strings.TrimSpace(sc.Text())
+			if i := strings.Index(line, "#"); i >= 0 {
+				line = strings.TrimSpace(line[:i])
+			}
+			if line == "" {
+				continue
+			}
+			fields := strings.Fields(line)
+			if len(fields) != 2 {
+				return nil, usageErrorf("%s:%d: want 'SRC DST', got %q", f.FromFile, n, line)
+			}
+			pairs = append(pairs, mirrorPair{fields[0], fields[1]})
+		}
+		if err := sc.Err(); err != nil {
+			return nil, usageErrorf("--from-file: %v", err)
+		}
+	case len(args) == 2:
+		pairs = []mirrorPair{{args[0], args[1]}}
+	default:
+		return nil, usageErrorf("want SRC DST, or --from-file FILE")
+	}
+	c := f.client()
+	for _, p := range pairs {
+		for _, r := range []string{p.src, p.dst} {
+			if _, err := c.ParseReference(r); err != nil {
+				return nil, usageErrorf("%v", err)
+			}
+		}
+	}
+	return pairs, nil
+}
+
+func runMirror(ctx context.Context, s IOStreams, c *xpkg.Client, pairs []mirrorPair, f *mirrorFlags) error {
+	var plans []*xpkg.CopyPlan
+	conflicts := 0
+	for _, pr := range pairs {
+		src, _ := c.ParseReference(pr.src)
+		dst, _ := c.ParseReference(pr.dst)
+		p, err := c.PlanCopy(ctx, src, dst, f.Force)
+		if err != nil {
+			return err
+		}
+		plans = append(plans, p)
+		if p.Conflict != "" {
+			conflicts++
+		}
+		if !f.Quiet {
+			printPlan(s.Out, p)
+		}
+	}
+	if !f.Yes {
+		fmt.Fprintln(s.Out, "\nNothing was changed. Run again with --yes to copy.")
+		if conflicts > 0 {
+			return errFindings
+		}
+		return nil
+	}
+	targets, _ := crossplane.Select(nil)
+	var total xpkg.CopyResult
+	start := time.Now()
+	for _, p := range plans {
+		if p.Conflict != "" {
+			fmt.Fprintf(s.ErrOut, "skipped %s: %s\n", p.Destination, p.Conflict)
+			continue
+		}
+		res, err := c.Copy(ctx, p, f.Jobs)
+		if err != nil {
+			return fmt.Errorf("copying %s to %s: %w", p.Source, p.Destination, err)
+		}
+		if err := c.Verify(ctx, p); err != nil {
+			return fmt.Errorf("verifying %s: %w", p.Destination, err)
+		}
+		total.BlobsCopied += res.BlobsCopied
+		total.BlobsSkipped += res.BlobsSkipped
+		total.ManifestsPushed += res.ManifestsPushed
+		total.BytesCopied += res.BytesCopied
+		rep, err := inspect.Run(ctx, c, []inspect.Request{{Reference: p.Destination}}, inspect.Options{Targets: targets}, xpkg.ReadOptions{})
+		if err != nil {
+			return err
+		}
+		if !f.Quiet {
+			fmt.Fprintf(s.Out, "copied %s -> %s: verified %s; %s\n", p.Source, p.Destination, p.Digest, verdictSummary(rep.Images[0]))
+		}
+	}
+	fmt.Fprintf(s.Out, "%d blobs copied (%s), %d already present, %d manifests pushed, in %s\n",
+		total.BlobsCopied, crossplane.HumanBytes(total.BytesCopied), total.BlobsSkipped, total.ManifestsPushed, time.Since(start).Round(time.Millisecond))
+	if conflicts > 0 {
+		return errFindings
+	}
+	return nil
+}
+
+func verdictSummary(img inspect.Image) string {
+	parts := make([]string, 0, len(img.Verdicts))
+	for _, v := range img.Verdicts {
+		parts = append(parts, v.Crossplane+" "+string(v.Outcome))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func printPlan(w io.Writer, p *xpkg.CopyPlan) {
+	fmt.Fprintf(w, "PLAN %s -> %s\n", p.Source, p.Destination)
+	switch {
+	case p.Conflict != "":
+		fmt.Fprintf(w, "  tag:       CONFLICT %s\n", p.Conflict)
+	case p.CurrentDigest == "":
+		fmt.Fprintf(w, "  tag:       new, -> %s\n", p.Digest)
+	case p.CurrentDigest == p.Digest:
+		fmt.Fprintf(w, "  tag:       already %s\n", p.Digest)
+	default:
+		fmt.Fprintf(w, "  tag:       moves %s -> %s (--force)\n", p.CurrentDigest, p.Digest)
+	}
+	missing := func(items []xpkg.PlanItem) (n int) {
+		for _, i := range items {
+			if !i.Exists {
+				n++
+			}
+		}
+		return n
+	}
+	fmt.Fprintf(w, "  manifests: %d (%d to push)\n", len(p.Manifests), missing(p.Manifests))
+	fmt.Fprintf(w, "  blobs:     %d (%d to copy, %d already present)\n", len(p.Blobs), missing(p.Blobs), len(p.Blobs)-missing(p.Blobs))
+	fmt.Fprintf(w, "  to copy:   %s\n", crossplane.HumanBytes(p.BytesToCopy))
+}

@@ -1,0 +1,317 @@
+package xpkg
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// CopyPlan is what a copy will do; computing it changes nothing.
+type CopyPlan struct {
+	Source      string `json:"source"`
+	Destination string `json:"destination"`
+	// Digest is the source digest the destination tag will point to.
+	Digest string `json:"digest"`
+	// CurrentDigest is what the destination tag points to now ("" if absent).
+	CurrentDigest string `json:"currentDigest,omitempty"`
+	// Manifests are pushed children first, the top manifest last.
+	Manifests []PlanItem `json:"manifests"`
+	Blobs     []PlanItem `json:"blobs"`
+	// BytesToCopy is the size of the blobs and manifests that are missing.
+	BytesToCopy int64 `json:"bytesToCopy"`
+	// Conflict is set when the tag points at another digest and --force was not given.
+	Conflict string `json:"conflict,omitempty"`
+
+	manifests map[string]*Manifest
+	src, dst  name.Reference
+}
+
+// PlanItem is a manifest or blob of the graph.
+type PlanItem struct {
+	Digest    string `json:"digest"`
+	MediaType string `json:"mediaType"`
+	Size      int64  `json:"size"`
+	// Exists is true when the destination already has it.
+	Exists bool `json:"exists"`
+}
+
+// UpToDate reports whether the destination already matches.
+func (p *CopyPlan) UpToDate() bool { return p.CurrentDigest == p.Digest && p.BytesToCopy == 0 }
+
+// PlanCopy reads the source graph (manifests only) and what the destination
+// holds. force allows moving a tag that points elsewhere.
+func (c *Client) PlanCopy(ctx context.Context, src, dst name.Reference, force bool) (*CopyPlan, error) {
+	p := &CopyPlan{Source: src.String(), Destination: dst.String(), manifests: map[string]*Manifest{}, src: src, dst: dst}
+	top, err := c.GetManifest(ctx, src)
+	if err != nil {
+		return nil, fmt.Errorf("reading source %s: %w", src, err)
+	}
+	p.Digest = top.Digest.String()
+	blobs := map[string]PlanItem{}
+	var blobOrder []string
+	var walk func(m *Manifest, depth int) error
+	walk = func(m *Manifest, depth int) error {
+		if depth > maxIndexDepth {
+			return fmt.Errorf("%s: indexes nest more than %d deep", src, maxIndexDepth)
+		}
+		if _, seen := p.manifests[m.Digest.String()]; seen {
+			return nil
+		}
+		p.manifests[m.Digest.String()] = m
+		switch {
+		case IsIndex(m.MediaType):
+			idx, err := ParseIndex(m.Raw)
+			if err != nil {
+				return err
+			}
+			for _, d := range idx.Manifests {
+				child, err := c.GetManifest(ctx, src.Context().Digest(d.Digest.String()))
+				if err != nil {
+					return fmt.Errorf("reading source child %s: %w", d.Digest, err)
+				}
+				if err := walk(child, depth+1); err != nil {
+					return err
+				}
+			}
+		case IsImage(m.MediaType):
+			man, err := ParseImageManifest(m.Raw)
+			if err != nil {
+				return err
+			}
+			for _, d := range append([]v1.Descriptor{man.Config}, man.Layers...) {
+				if _, ok := blobs[d.Digest.String()]; !ok {
+					blobs[d.Digest.String()] = PlanItem{Digest: d.Digest.String(), MediaType: string(d.MediaType), Size: d.Size}
+					blobOrder = append(blobOrder, d.Digest.String())
+				}
+			}
+		default:
+			return fmt.Errorf("%s: cannot copy media type %q", src, m.MediaType)
+		}
+		// Children were appended by the recursion: this manifest goes after them.
+		p.Manifests = append(p.Manifests, PlanItem{Digest: m.Digest.String(), MediaType: string(m.MediaType), Size: int64(len(m.Raw))})
+		return nil
+	}
+	if err := walk(top, 0); err != nil {
+		return nil, err
+	}
+	cur, err := c.headManifest(ctx, dst)
+	if err != nil {
+		return nil, fmt.Errorf("reading destination %s: %w", dst, err)
+	}
+	p.CurrentDigest = cur
+	if _, isTag := dst.(name.Tag); isTag && cur != "" && cur != p.Digest && !force {
+		p.Conflict = fmt.Sprintf("%s points to %s, not %s: left alone (--force moves it)", dst, cur, p.Digest)
+	}
+	for i := range p.Manifests {
+		m := &p.Manifests[i]
+		if m.Exists, err = c.manifestExists(ctx, dst.Context().Digest(m.Digest)); err != nil {
+			return nil, err
+		}
+		if !m.Exists {
+			p.BytesToCopy += m.Size
+		}
+	}
+	for _, d := range blobOrder {
+		b := blobs[d]
+		if b.Exists, err = c.blobExists(ctx, dst.Context(), d); err != nil {
+			return nil, err
+		}
+		if !b.Exists {
+			p.BytesToCopy += b.Size
+		}
+		p.Blobs = append(p.Blobs, b)
+	}
+	return p, nil
+}
+
+// headManifest returns the digest a reference points to, or "" if absent.
+func (c *Client) headManifest(ctx context.Context, ref name.Reference) (string, error) {
+	t, err := c.transportFor(ctx, ref.Context())
+	if err != nil {
+		return "", classify(ref.String(), err)
+	}
+	d, err := remote.Head(ref, remote.WithTransport(t), remote.WithContext(ctx))
+	if err != nil {
+		var terr *transport.Error
+		if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
+			return "", nil
+		}
+		return "", classify(ref.String(), err)
+	}
+	return d.Digest.String(), nil
+}
+
+func (c *Client) manifestExists(ctx context.Context, ref name.Digest) (bool, error) {
+	d, err := c.headManifest(ctx, ref)
+	return d != "", err
+}
+
+func (c *Client) blobExists(ctx context.Context, repo name.Repository, digest string) (bool, error) {
+	t, err := c.transportFor(ctx, repo)
+	if err != nil {
+		return false, classify(repo.String(), err)
+	}
+	u := fmt.Sprintf("%s://%s/v2/%s/blobs/%s", repo.Scheme(), repo.RegistryStr(), repo.RepositoryStr(), digest)
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, u, nil)
+	if err != nil {
+		return false, err
+	}
+	resp, err := (&http.Client{Transport: t}).Do(req)
+	if err != nil {
+		return false, classify(repo.String()+"@"+digest, err)
+	}
+	resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return true, nil
+	case http.StatusNotFound:
+		return false, nil
+	}
+	return false, classify(repo.String()+"@"+digest, transport.CheckError(resp, http.StatusOK))
+}
+
+// CopyResult summarises an executed copy.
+type CopyResult struct {
+	BlobsCopied, BlobsSkipped int
+	ManifestsPushed           int
+	BytesCopied               int64
+	Duration                  time.Duration
+}
+
+// Copy executes a plan: missing blobs in parallel (jobs at once; a blob in
+// another repository of the same registry is mounted by go-containerregistry
+// when it can), then manifests as the exact bytes fetched, children before
+// their index, and the tag last, so that a crash never leaves a tag pointing
+// at missing content.
+func (c *Client) Copy(ctx context.Context, p *CopyPlan, jobs int) (*CopyResult, error) {
+	if p.Conflict != "" {
+		return nil, errors.New(p.Conflict)
+	}
+	start := time.Now()
+	if jobs < 1 {
+		jobs = 4
+	}
+	res := &CopyResult{}
+	srcT, err := c.transportFor(ctx, p.src.Context())
+	if err != nil {
+		return nil, classify(p.Source, err)
+	}
+	dstOpts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(c.keychain), remote.WithTransport(c.base), remote.WithUserAgent(c.userAgent), remote.WithJobs(jobs)}
+	var (
+		wg       sync.WaitGroup
+		sem      = make(chan struct{}, jobs)
+		mu       sync.Mutex
+		firstErr error
+		copied   atomic.Int64
+	)
+	for _, b := range p.Blobs {
+		if b.Exists {
+			res.BlobsSkipped++
+			continue
+		}
+		res.BlobsCopied++
+		b := b
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			l, err := remote.Layer(p.src.Context().Digest(b.Digest), remote.WithTransport(srcT), remote.WithContext(ctx))
+			if err == nil {
+				// Passed unwrapped: go-containerregistry mounts a *remote.MountableLayer
+				// from the source repository when both are in one registry.
+				err = remote.WriteLayer(p.dst.Context(), l, dstOpts...)
+			}
+			if err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = fmt.Errorf("copying blob %s: %w", b.Digest, classify(p.Destination, err))
+				}
+				mu.Unlock()
+				return
+			}
+			copied.Add(b.Size)
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return res, firstErr
+	}
+	for _, m := range p.Manifests {
+		if m.Exists {
+			continue
+		}
+		raw := p.manifests[m.Digest]
+		if err := remote.Put(p.dst.Context().Digest(m.Digest), RawManifestOf(raw), dstOpts...); err != nil {
+			return res, fmt.Errorf("pushing manifest %s: %w", m.Digest, classify(p.Destination, err))
+		}
+		res.ManifestsPushed++
+		copied.Add(m.Size)
+	}
+	if _, isTag := p.dst.(name.Tag); isTag && p.CurrentDigest != p.Digest {
+		if err := remote.Put(p.dst, RawManifestOf(p.manifests[p.Digest]), dstOpts...); err != nil {
+			return res, fmt.Errorf("tagging %s: %w", p.Destination, classify(p.Destination, err))
+		}
+	}
+	res.BytesCopied = copied.Load()
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+// Verify walks the destination graph: the reference must resolve to the
+// source digest and every manifest and blob must be present.
+func (c *Client) Verify(ctx context.Context, p *CopyPlan) error {
+	d, err := c.headManifest(ctx, p.dst)
+	if err != nil {
+		return err
+	}
+	if d != p.Digest {
+		return fmt.Errorf("%s resolves to %s, want %s", p.Destination, d, p.Digest)
+	}
+	for _, m := range p.Manifests {
+		ok, err := c.manifestExists(ctx, p.dst.Context().Digest(m.Digest))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%s: manifest %s is missing", p.Destination, m.Digest)
+		}
+	}
+	for _, b := range p.Blobs {
+		ok, err := c.blobExists(ctx, p.dst.Context(), b.Digest)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%s: blob %s is missing", p.Destination, b.Digest)
+		}
+	}
+	return nil
+}
+
+// rawManifest pushes exact bytes.
+type rawManifest struct {
+	raw []byte
+	mt  types.MediaType
+}
+
+func (r rawManifest) RawManifest() ([]byte, error)         { return r.raw, nil }
+func (r rawManifest) MediaType() (types.MediaType, error) { return r.mt, nil }
+
+// RawManifestOf wraps a fetched manifest for remote.Put, byte for byte.
+func RawManifestOf(m *Manifest) interface {
+	RawManifest() ([]byte, error)
+	MediaType() (types.MediaType, error)
+} {
+	return rawManifest{raw: m.Raw, mt: m.MediaType}
+}
