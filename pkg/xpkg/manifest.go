@@ -139,3 +139,5 @@ func sortLabels(ls []Label) {
 		}
 	}
 }
+
+func typesMediaType(s string) types.MediaType { return types.MediaType(s) }

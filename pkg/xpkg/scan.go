@@ -38,7 +38,7 @@ func decompress(r io.Reader) (io.Reader, func(), error) {
 		}
 		return zr, func() { zr.Close() }, nil
 	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		zr, err := zstd.NewReader(br, zstd.WithDecoderMaxMemory(256<<20))
+		zr, err := zstd.NewReader(br, zstd.WithDecoderMaxMemory(64<<20), zstd.WithDecoderConcurrency(1))
 		if err != nil {
 			return nil, nil, fmt.Errorf("invalid zstd: %w", err)
 		}
