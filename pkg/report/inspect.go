@@ -183,7 +183,13 @@ func findingsTable(w io.Writer, wide bool, fs []findings.Finding) error {
 			}
 		}
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if !wide {
+		fmt.Fprintln(w, "(-o wide shows the evidence and the fix for each finding)")
+	}
+	return nil
 }
 
 func layersCol(i *xpkg.ImageReport) string {
