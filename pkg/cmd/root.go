@@ -82,7 +82,13 @@ finding code and evidence, and re-mirrors broken packages byte-for-byte.`,
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.ErrOut)
-	root.AddCommand(newInspectCommand(s), newMirrorCommand(s), newDemoCommand(s), newVersionCommand(s))
+	// `kubectl xpdoctor` alone is `kubectl xpdoctor diagnose`.
+	rootDiag := newDiagnoseFlags()
+	rootDiag.add(root)
+	root.Args = cobra.ArbitraryArgs
+	root.ValidArgsFunction = rootDiag.completeNames
+	root.RunE = func(c *cobra.Command, args []string) error { return rootDiag.run(c.Context(), s, args) }
+	root.AddCommand(newDiagnoseCommand(s, newDiagnoseFlags()), newInspectCommand(s), newMirrorCommand(s), newDemoCommand(s), newVersionCommand(s))
 	return root
 }
 

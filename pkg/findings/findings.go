@@ -51,6 +51,19 @@ const (
 	UpstreamUnreadable         = "UpstreamUnreadable"
 )
 
+// Codes of the cluster-side (diagnose) catalogue.
+const (
+	DependencyUnresolvable      = "DependencyUnresolvable"
+	FamilyRegistryMismatch      = "FamilyRegistryMismatch"
+	RuntimeImagePullFailed      = "RuntimeImagePullFailed"
+	RuntimeCrashLooping         = "RuntimeCrashLooping"
+	RuntimeNotAvailable         = "RuntimeNotAvailable"
+	SignatureVerificationFailed = "SignatureVerificationFailed"
+	PullPolicyNeverNotCached    = "PullPolicyNeverNotCached"
+	PermissionDenied            = "PermissionDenied"
+	PackageUnhealthy            = "PackageUnhealthy"
+)
+
 // Spec describes a code: its title and fix, shown with every finding.
 type Spec struct {
 	Code  string `json:"code"`
@@ -62,26 +75,35 @@ const recopy = "re-mirror the package byte-for-byte from its upstream: `kubectl 
 
 // Catalogue holds every code.
 var Catalogue = map[string]Spec{
-	BaseLayerAnnotationMissing: {BaseLayerAnnotationMissing, "no layer is annotated io.crossplane.xpkg: base", recopy},
-	MirrorDigestDiffers:        {MirrorDigestDiffers, "the mirror's digest differs from the upstream's", recopy + "; digest-pinned packages and dependencies only match the upstream digest"},
-	IndexCollapsed:             {IndexCollapsed, "the upstream multi-platform index became a single manifest", recopy + " (all platforms: crane copies every platform by default, skopeo needs --all)"},
-	LayersRecompressed:         {LayersRecompressed, "the layers were recompressed: the config labels name layer digests the manifest no longer has", recopy},
-	FlattenPathTooSlow:         {FlattenPathTooSlow, "the flatten fallback downloads more than fits the reconcile deadline", "restore the base-layer annotation by re-mirroring byte-for-byte; Crossplane then downloads one small layer"},
-	PackageYAMLNotFound:        {PackageYAMLNotFound, "package.yaml is not in the image: this is not a Crossplane package (often the provider's runtime image was mirrored in its place)", "mirror the package image (xpkg.upbound.io/... or xpkg.crossplane.io/...), not the controller image; check `crane config REF` shows io.crossplane.xpkg labels"},
-	PackageYAMLNotAtRoot:       {PackageYAMLNotAtRoot, "package.yaml is in the image, but not as the root entry named exactly package.yaml", "rebuild with `crossplane xpkg build` (it writes package.yaml at the layer root) or upgrade to Crossplane v2.0+, which matches the base name"},
-	PackageYAMLInvalid:         {PackageYAMLInvalid, "package.yaml does not parse, or does not hold exactly one meta.pkg.crossplane.io object", "rebuild the package with `crossplane xpkg build`, which lints it"},
-	PackageYAMLTooLarge:        {PackageYAMLTooLarge, "package.yaml is larger than Crossplane's 200 MiB read limit", "split the package (e.g. a provider family) so each package.yaml stays under 200 MiB"},
-	MultipleBaseLayers:         {MultipleBaseLayers, "more than one layer is annotated io.crossplane.xpkg: base", "rebuild and push with `crossplane xpkg push`, which annotates exactly one layer; Crossplane v2.2+ uses the first"},
-	TooManyLayers:              {TooManyLayers, "the image has more than 256 layers (Crossplane up to v2.1 refuses it)", "squash the runtime image's layers, or run Crossplane v2.2+"},
-	NoPlatformMatch:            {NoPlatformMatch, "the index has no linux/amd64 image, which is the only platform Crossplane reads", "push the package as an index that includes linux/amd64 (`crossplane xpkg push -f amd64.xpkg,arm64.xpkg`)"},
-	ManifestNotFound:           {ManifestNotFound, "the registry has no manifest for this reference (missing tag or repository)", "mirror the tag: `kubectl xpdoctor mirror UPSTREAM MIRROR`, or fix spec.package"},
-	ManifestInvalid:            {ManifestInvalid, "the registry served something that is not a readable image manifest", "check the reference points at a registry and a Crossplane package"},
-	LayerInvalid:               {LayerInvalid, "a layer is not a valid gzip/zstd tar stream", "re-mirror the package byte-for-byte, or rebuild it"},
-	RegistryUnauthorized:       {RegistryUnauthorized, "the registry refused the credentials (401/403)", "give Crossplane credentials: spec.packagePullSecrets, an ImageConfig with spec.registry.authentication.pullSecretRef, or imagePullSecrets on Crossplane's ServiceAccount"},
-	RegistryTLSUntrusted:       {RegistryTLSUntrusted, "the registry's TLS certificate is not trusted", "give Crossplane the CA: Helm value registryCaBundleConfig (core flag --ca-bundle-path); for xpdoctor, install the CA or use --insecure-registry for a test host"},
-	RegistryUnreachable:        {RegistryUnreachable, "the registry could not be reached (DNS, connection, timeout or 5xx)", "check network policy, proxies and DNS from the cluster to the registry; in a private cluster, mirror the package and point Crossplane at the mirror"},
-	CrossplaneVersionIncompat:  {CrossplaneVersionIncompat, "the package's spec.crossplane.version constraint excludes this Crossplane version", "install a package version that supports this Crossplane, upgrade Crossplane, or set spec.ignoreCrossplaneConstraints: true"},
-	UpstreamUnreadable:         {UpstreamUnreadable, "the upstream given for comparison could not be read", "check --upstream / --upstream-registry and your credentials for the upstream"},
+	BaseLayerAnnotationMissing:  {BaseLayerAnnotationMissing, "no layer is annotated io.crossplane.xpkg: base", recopy},
+	MirrorDigestDiffers:         {MirrorDigestDiffers, "the mirror's digest differs from the upstream's", recopy + "; digest-pinned packages and dependencies only match the upstream digest"},
+	IndexCollapsed:              {IndexCollapsed, "the upstream multi-platform index became a single manifest", recopy + " (all platforms: crane copies every platform by default, skopeo needs --all)"},
+	LayersRecompressed:          {LayersRecompressed, "the layers were recompressed: the config labels name layer digests the manifest no longer has", recopy},
+	FlattenPathTooSlow:          {FlattenPathTooSlow, "the flatten fallback downloads more than fits the reconcile deadline", "restore the base-layer annotation by re-mirroring byte-for-byte; Crossplane then downloads one small layer"},
+	PackageYAMLNotFound:         {PackageYAMLNotFound, "package.yaml is not in the image: this is not a Crossplane package (often the provider's runtime image was mirrored in its place)", "mirror the package image (xpkg.upbound.io/... or xpkg.crossplane.io/...), not the controller image; check `crane config REF` shows io.crossplane.xpkg labels"},
+	PackageYAMLNotAtRoot:        {PackageYAMLNotAtRoot, "package.yaml is in the image, but not as the root entry named exactly package.yaml", "rebuild with `crossplane xpkg build` (it writes package.yaml at the layer root) or upgrade to Crossplane v2.0+, which matches the base name"},
+	PackageYAMLInvalid:          {PackageYAMLInvalid, "package.yaml does not parse, or does not hold exactly one meta.pkg.crossplane.io object", "rebuild the package with `crossplane xpkg build`, which lints it"},
+	PackageYAMLTooLarge:         {PackageYAMLTooLarge, "package.yaml is larger than Crossplane's 200 MiB read limit", "split the package (e.g. a provider family) so each package.yaml stays under 200 MiB"},
+	MultipleBaseLayers:          {MultipleBaseLayers, "more than one layer is annotated io.crossplane.xpkg: base", "rebuild and push with `crossplane xpkg push`, which annotates exactly one layer; Crossplane v2.2+ uses the first"},
+	TooManyLayers:               {TooManyLayers, "the image has more than 256 layers (Crossplane up to v2.1 refuses it)", "squash the runtime image's layers, or run Crossplane v2.2+"},
+	NoPlatformMatch:             {NoPlatformMatch, "the index has no linux/amd64 image, which is the only platform Crossplane reads", "push the package as an index that includes linux/amd64 (`crossplane xpkg push -f amd64.xpkg,arm64.xpkg`)"},
+	ManifestNotFound:            {ManifestNotFound, "the registry has no manifest for this reference (missing tag or repository)", "mirror the tag: `kubectl xpdoctor mirror UPSTREAM MIRROR`, or fix spec.package"},
+	ManifestInvalid:             {ManifestInvalid, "the registry served something that is not a readable image manifest", "check the reference points at a registry and a Crossplane package"},
+	LayerInvalid:                {LayerInvalid, "a layer is not a valid gzip/zstd tar stream", "re-mirror the package byte-for-byte, or rebuild it"},
+	RegistryUnauthorized:        {RegistryUnauthorized, "the registry refused the credentials (401/403)", "give Crossplane credentials: spec.packagePullSecrets, an ImageConfig with spec.registry.authentication.pullSecretRef, or imagePullSecrets on Crossplane's ServiceAccount"},
+	RegistryTLSUntrusted:        {RegistryTLSUntrusted, "the registry's TLS certificate is not trusted", "give Crossplane the CA: Helm value registryCaBundleConfig (core flag --ca-bundle-path); for xpdoctor, install the CA or use --insecure-registry for a test host"},
+	RegistryUnreachable:         {RegistryUnreachable, "the registry could not be reached (DNS, connection, timeout or 5xx)", "check network policy, proxies and DNS from the cluster to the registry; in a private cluster, mirror the package and point Crossplane at the mirror"},
+	CrossplaneVersionIncompat:   {CrossplaneVersionIncompat, "the package's spec.crossplane.version constraint excludes this Crossplane version", "install a package version that supports this Crossplane, upgrade Crossplane, or set spec.ignoreCrossplaneConstraints: true"},
+	DependencyUnresolvable:      {DependencyUnresolvable, "a dependency in package.yaml's dependsOn cannot be resolved from where the cluster looks", "mirror every dependency too and, on Crossplane v1.20+, apply an ImageConfig whose rewriteImage maps the upstream prefix to the mirror; older versions need fully qualified mirror references and skipDependencyResolution on the packages whose dependencies you install yourself"},
+	FamilyRegistryMismatch:      {FamilyRegistryMismatch, "provider family members come from a different registry or organisation than their family provider", "mirror the whole family under one registry host and first path segment: the RBAC manager only shares ProviderConfig types within one (OrgDiffer, internal/controller/rbac/provider/roles/reconciler.go)"},
+	RuntimeImagePullFailed:      {RuntimeImagePullFailed, "the kubelet cannot pull the package's runtime (controller) image", "mirror the controller image too and give its pods pull credentials: spec.packagePullSecrets (copied to the runtime pods) or imagePullSecrets on a DeploymentRuntimeConfig"},
+	RuntimeCrashLooping:         {RuntimeCrashLooping, "the package's runtime container keeps crashing", "read the container's last termination message and logs (kubectl -n NAMESPACE logs POD --previous)"},
+	RuntimeNotAvailable:         {RuntimeNotAvailable, "the package's runtime Deployment is not available", "check the Deployment's pods, scheduling and DeploymentRuntimeConfig"},
+	SignatureVerificationFailed: {SignatureVerificationFailed, "the package's signature did not verify against its ImageConfig", "check the ImageConfig's verification authorities; keyless verification needs Sigstore access, which an air-gapped cluster lacks"},
+	PullPolicyNeverNotCached:    {PullPolicyNeverNotCached, "packagePullPolicy is Never and the package is not in Crossplane's cache", "pre-populate the package cache, or set packagePullPolicy: IfNotPresent; on v2.2+ a tag is still resolved with a registry HEAD, so use a digest reference"},
+	PermissionDenied:            {PermissionDenied, "xpdoctor was not allowed to read something it needs; the report is incomplete", "bind the read-only ClusterRole in docs/rbac.yaml to the user running xpdoctor"},
+	PackageUnhealthy:            {PackageUnhealthy, "the package is not healthy and xpdoctor could not classify why", "read the evidence; please report the message so xpdoctor can learn it"},
+	UpstreamUnreadable:          {UpstreamUnreadable, "the upstream given for comparison could not be read", "check --upstream / --upstream-registry and your credentials for the upstream"},
 }
 
 // Finding is one diagnosed problem.

@@ -1,0 +1,237 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
+)
+
+// ErrCrossplaneNotInstalled is returned when the API server does not serve pkg.crossplane.io.
+var ErrCrossplaneNotInstalled = errors.New("crossplane is not installed in this cluster: the API server serves no pkg.crossplane.io resources (check --context, or install Crossplane)")
+
+// Reader lists what a Snapshot needs: one paged List per kind, never a Get
+// per object (the only Gets are Crossplane's ServiceAccount and named pull secrets).
+type Reader struct {
+	Dynamic   dynamic.Interface
+	Discovery discovery.DiscoveryInterface
+	// Namespace is Crossplane's namespace; empty means auto-detect.
+	Namespace string
+	// PageSize bounds each List page (default 500, as kubectl).
+	PageSize int64
+	// ReadSecrets reads the pull secrets Crossplane uses, to inspect images
+	// with its credentials. They are kept in memory only.
+	ReadSecrets bool
+}
+
+var packageResources = []string{"providers", "providerrevisions", "functions", "functionrevisions", "configurations", "configurationrevisions"}
+
+// Read builds a Snapshot. Forbidden reads are recorded as Denials, not errors.
+func (r *Reader) Read(ctx context.Context) (*Snapshot, error) {
+	s := &Snapshot{}
+	served, err := r.pkgResources()
+	if err != nil {
+		return nil, err
+	}
+	for _, res := range packageResources {
+		gvr, ok := served[res]
+		if !ok {
+			continue
+		}
+		if err := r.list(ctx, s, gvr, "", ""); err != nil {
+			return nil, err
+		}
+	}
+	if gvr, ok := served["imageconfigs"]; ok {
+		if err := r.list(ctx, s, gvr, "", ""); err != nil {
+			return nil, err
+		}
+	}
+	deployments := schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+	ns := r.Namespace
+	if ns == "" {
+		// Crossplane's own Deployment is named crossplane (Helm chart); find
+		// its namespace with one cluster-wide List filtered by name.
+		found := &Snapshot{}
+		if err := r.list(ctx, found, deployments, metav1.NamespaceAll, "", "metadata.name=crossplane"); err != nil {
+			return nil, err
+		}
+		s.Denied = append(s.Denied, found.Denied...)
+		ns = found.CrossplaneNamespace
+		if ns == "" {
+			ns = DefaultNamespace
+		}
+	}
+	s.CrossplaneNamespace = ns
+	reads := []struct {
+		gvr       schema.GroupVersionResource
+		namespace string
+		labels    string
+	}{
+		{deployments, ns, ""},
+		{schema.GroupVersionResource{Version: "v1", Resource: "pods"}, ns, LabelRevision},
+		{schema.GroupVersionResource{Version: "v1", Resource: "events"}, ns, ""},
+		// Events about cluster-scoped objects (packages, revisions) are
+		// recorded in the default namespace.
+		{schema.GroupVersionResource{Version: "v1", Resource: "events"}, metav1.NamespaceDefault, ""},
+	}
+	for _, rd := range reads {
+		if err := r.list(ctx, s, rd.gvr, rd.namespace, rd.labels); err != nil {
+			return nil, err
+		}
+	}
+	if err := r.get(ctx, s, schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}, ns, "crossplane"); err != nil {
+		return nil, err
+	}
+	if r.ReadSecrets {
+		for _, name := range s.pullSecretNames() {
+			if err := r.get(ctx, s, schema.GroupVersionResource{Version: "v1", Resource: "secrets"}, ns, name); err != nil {
+				return nil, err
+			}
+		}
+	}
+	s.Finish()
+	return s, nil
+}
+
+// pullSecretNames are the secrets Crossplane pulls packages with.
+func (s *Snapshot) pullSecretNames() []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(n string) {
+		if n != "" && !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	for _, p := range s.Packages {
+		for _, n := range p.PullSecrets {
+			add(n)
+		}
+	}
+	for _, ic := range s.ImageConfigs {
+		add(ic.PullSecret)
+	}
+	for _, n := range s.CrossplanePullSecrets {
+		add(n)
+	}
+	return out
+}
+
+// pkgResources finds which version serves each pkg.crossplane.io resource
+// (Function is v1beta1 up to v1.16 and v1 after; ImageConfig only exists from v1.17.3).
+func (r *Reader) pkgResources() (map[string]schema.GroupVersionResource, error) {
+	groups, err := r.Discovery.ServerGroups()
+	if err != nil {
+		return nil, fmt.Errorf("discovering API groups: %w", err)
+	}
+	var versions []string
+	for _, g := range groups.Groups {
+		if g.Name != PkgGroup {
+			continue
+		}
+		if g.PreferredVersion.Version != "" {
+			versions = append(versions, g.PreferredVersion.Version)
+		}
+		for _, v := range g.Versions {
+			if v.Version != g.PreferredVersion.Version {
+				versions = append(versions, v.Version)
+			}
+		}
+	}
+	if len(versions) == 0 {
+		return nil, ErrCrossplaneNotInstalled
+	}
+	out := map[string]schema.GroupVersionResource{}
+	for _, v := range versions {
+		list, err := r.Discovery.ServerResourcesForGroupVersion(PkgGroup + "/" + v)
+		if err != nil {
+			return nil, fmt.Errorf("discovering %s/%s: %w", PkgGroup, v, err)
+		}
+		for _, res := range list.APIResources {
+			if strings.Contains(res.Name, "/") {
+				continue
+			}
+			if _, ok := out[res.Name]; !ok {
+				out[res.Name] = schema.GroupVersionResource{Group: PkgGroup, Version: v, Resource: res.Name}
+			}
+		}
+	}
+	return out, nil
+}
+
+func (r *Reader) list(ctx context.Context, s *Snapshot, gvr schema.GroupVersionResource, namespace, labels string, fields ...string) error {
+	limit := r.PageSize
+	if limit <= 0 {
+		limit = 500
+	}
+	opts := metav1.ListOptions{Limit: limit, LabelSelector: labels}
+	if len(fields) > 0 {
+		opts.FieldSelector = fields[0]
+	}
+	for {
+		var (
+			l   *unstructured.UnstructuredList
+			err error
+		)
+		if namespace == "" && gvr.Group == PkgGroup {
+			l, err = r.Dynamic.Resource(gvr).List(ctx, opts)
+		} else {
+			l, err = r.Dynamic.Resource(gvr).Namespace(namespace).List(ctx, opts)
+		}
+		if err != nil {
+			if denied(s, err, "list", gvr, namespace) {
+				return nil
+			}
+			return fmt.Errorf("listing %s: %w", resourceName(gvr, namespace), err)
+		}
+		for i := range l.Items {
+			s.Add(&l.Items[i])
+		}
+		if l.GetContinue() == "" {
+			return nil
+		}
+		opts.Continue = l.GetContinue()
+	}
+}
+
+func (r *Reader) get(ctx context.Context, s *Snapshot, gvr schema.GroupVersionResource, namespace, name string) error {
+	u, err := r.Dynamic.Resource(gvr).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil
+	case err != nil:
+		if denied(s, err, "get", gvr, namespace) {
+			return nil
+		}
+		return fmt.Errorf("reading %s %s: %w", resourceName(gvr, namespace), name, err)
+	}
+	s.Add(u)
+	return nil
+}
+
+func denied(s *Snapshot, err error, verb string, gvr schema.GroupVersionResource, namespace string) bool {
+	if !apierrors.IsForbidden(err) && !apierrors.IsUnauthorized(err) {
+		return false
+	}
+	s.Denied = append(s.Denied, Denial{Verb: verb, Group: gvr.Group, Resource: gvr.Resource, Namespace: namespace, Message: err.Error()})
+	return true
+}
+
+func resourceName(gvr schema.GroupVersionResource, namespace string) string {
+	n := gvr.Resource
+	if gvr.Group != "" {
+		n += "." + gvr.Group
+	}
+	if namespace != "" {
+		n += " in namespace " + namespace
+	}
+	return n
+}

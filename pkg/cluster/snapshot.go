@@ -1,0 +1,319 @@
+// Package cluster reads what diagnose needs from a cluster, or from a
+// support dump, into one Snapshot: Crossplane packages and revisions, their
+// runtime Deployments and Pods, Events, ImageConfigs and Crossplane itself.
+// It lists each kind once, paged, and tolerates forbidden lists.
+package cluster
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// Crossplane's API group and labels (apis/pkg/v1/interfaces.go, labels.go@v2.3.4).
+const (
+	PkgGroup          = "pkg.crossplane.io"
+	LabelParent       = "pkg.crossplane.io/package"
+	LabelRevision     = "pkg.crossplane.io/revision"
+	LabelFamily       = "pkg.crossplane.io/provider-family"
+	DefaultNamespace  = "crossplane-system"
+)
+
+// Condition is a status condition.
+type Condition struct {
+	Type               string    `json:"type"`
+	Status             string    `json:"status"`
+	Reason             string    `json:"reason,omitempty"`
+	Message            string    `json:"message,omitempty"`
+	LastTransitionTime time.Time `json:"lastTransitionTime,omitempty"`
+}
+
+// Package is a Provider, Function or Configuration.
+type Package struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+	// Package is spec.package.
+	Package                     string      `json:"package"`
+	PullPolicy                  string      `json:"packagePullPolicy,omitempty"`
+	PullSecrets                 []string    `json:"packagePullSecrets,omitempty"`
+	SkipDependencyResolution    bool        `json:"skipDependencyResolution,omitempty"`
+	IgnoreCrossplaneConstraints bool        `json:"ignoreCrossplaneConstraints,omitempty"`
+	Conditions                  []Condition `json:"conditions,omitempty"`
+	CurrentRevision             string      `json:"currentRevision,omitempty"`
+	CurrentIdentifier           string      `json:"currentIdentifier,omitempty"`
+	// ResolvedPackage is status.resolvedPackage (v1.20+): after ImageConfig rewrites.
+	ResolvedPackage string `json:"resolvedPackage,omitempty"`
+	// AppliedImageConfigs are status.appliedImageConfigRefs names and reasons.
+	AppliedImageConfigs []string `json:"appliedImageConfigRefs,omitempty"`
+}
+
+// Source is the reference Crossplane pulls: the resolved one when known.
+func (p Package) Source() string {
+	if p.ResolvedPackage != "" {
+		return p.ResolvedPackage
+	}
+	return p.Package
+}
+
+// Condition returns the condition of a type, or nil.
+func (p Package) Condition(t string) *Condition { return find(p.Conditions, t) }
+
+// Revision is a ProviderRevision, FunctionRevision or ConfigurationRevision.
+type Revision struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+	// Parent is the package's name (label pkg.crossplane.io/package).
+	Parent        string      `json:"parent"`
+	Image         string      `json:"image"`
+	ResolvedImage string      `json:"resolvedImage,omitempty"`
+	DesiredState  string      `json:"desiredState,omitempty"`
+	Revision      int64       `json:"revision,omitempty"`
+	Conditions    []Condition `json:"conditions,omitempty"`
+	Family        string      `json:"family,omitempty"`
+}
+
+// Condition returns the condition of a type, or nil.
+func (r Revision) Condition(t string) *Condition { return find(r.Conditions, t) }
+
+// Deployment is a package runtime Deployment (or Crossplane's own).
+type Deployment struct {
+	Namespace  string      `json:"namespace"`
+	Name       string      `json:"name"`
+	Revision   string      `json:"revision,omitempty"`
+	Images     []string    `json:"images,omitempty"`
+	Replicas   int64       `json:"replicas"`
+	Available  int64       `json:"availableReplicas"`
+	Conditions []Condition `json:"conditions,omitempty"`
+	// PullSecrets are the pod template's imagePullSecrets.
+	PullSecrets    []string `json:"imagePullSecrets,omitempty"`
+	ServiceAccount string   `json:"serviceAccount,omitempty"`
+}
+
+// Container is one container's status.
+type Container struct {
+	Name         string `json:"name"`
+	Image        string `json:"image"`
+	ImageID      string `json:"imageID,omitempty"`
+	Ready        bool   `json:"ready"`
+	RestartCount int64  `json:"restartCount"`
+	// Waiting is the reason a container waits (ImagePullBackOff, CrashLoopBackOff...).
+	Waiting        string `json:"waiting,omitempty"`
+	WaitingMessage string `json:"waitingMessage,omitempty"`
+	// LastTermination is the last termination's reason and message.
+	LastTermination string `json:"lastTermination,omitempty"`
+	ExitCode        int64  `json:"exitCode,omitempty"`
+}
+
+// Pod is a package runtime Pod.
+type Pod struct {
+	Namespace  string      `json:"namespace"`
+	Name       string      `json:"name"`
+	Revision   string      `json:"revision,omitempty"`
+	Phase      string      `json:"phase"`
+	Containers []Container `json:"containers,omitempty"`
+}
+
+// Event is a core/v1 or events.k8s.io Event, deduplicated.
+type Event struct {
+	Namespace string    `json:"namespace,omitempty"`
+	Kind      string    `json:"kind"`
+	Name      string    `json:"name"`
+	Type      string    `json:"type"`
+	Reason    string    `json:"reason"`
+	Message   string    `json:"message"`
+	Count     int64     `json:"count"`
+	Last      time.Time `json:"lastTimestamp,omitempty"`
+	Source    string    `json:"source,omitempty"`
+}
+
+// ImageConfig is a pkg.crossplane.io/v1beta1 ImageConfig.
+type ImageConfig struct {
+	Name          string   `json:"name"`
+	Prefixes      []string `json:"prefixes"`
+	RewritePrefix string   `json:"rewritePrefix,omitempty"`
+	PullSecret    string   `json:"pullSecret,omitempty"`
+}
+
+// Denial is a read the caller was not allowed to make.
+type Denial struct {
+	Verb      string `json:"verb"`
+	Group     string `json:"group,omitempty"`
+	Resource  string `json:"resource"`
+	Namespace string `json:"namespace,omitempty"`
+	Message   string `json:"message"`
+}
+
+// Snapshot is everything diagnose reads.
+type Snapshot struct {
+	// Source says where it came from: a context name or a file.
+	Source              string `json:"source"`
+	CrossplaneNamespace string `json:"crossplaneNamespace"`
+	// CrossplaneImage is the image of Crossplane's own Deployment.
+	CrossplaneImage string `json:"crossplaneImage,omitempty"`
+	// CrossplaneServiceAccount pull secrets apply to every package pull.
+	CrossplanePullSecrets []string      `json:"crossplanePullSecrets,omitempty"`
+	Packages              []Package     `json:"packages"`
+	Revisions             []Revision    `json:"revisions"`
+	Deployments           []Deployment  `json:"deployments"`
+	Pods                  []Pod         `json:"pods"`
+	Events                []Event       `json:"events"`
+	ImageConfigs          []ImageConfig `json:"imageConfigs,omitempty"`
+	Denied                []Denial      `json:"denied,omitempty"`
+	// Secrets holds docker config JSON of pull secrets by name; never rendered.
+	Secrets map[string][]byte `json:"-"`
+
+	events map[string]int
+}
+
+// CrossplaneVersion is the tag of Crossplane's image ("" if unknown).
+func (s *Snapshot) CrossplaneVersion() string {
+	img := s.CrossplaneImage
+	if i := strings.Index(img, "@"); i >= 0 {
+		img = img[:i]
+	}
+	if i := strings.LastIndex(img, ":"); i >= 0 && !strings.Contains(img[i:], "/") {
+		return img[i+1:]
+	}
+	return ""
+}
+
+func find(cs []Condition, t string) *Condition {
+	for i := range cs {
+		if cs[i].Type == t {
+			return &cs[i]
+		}
+	}
+	return nil
+}
+
+// Add files one object into the snapshot by kind. Unknown kinds are ignored.
+func (s *Snapshot) Add(u *unstructured.Unstructured) {
+	gv := u.GetAPIVersion()
+	group := ""
+	if i := strings.Index(gv, "/"); i >= 0 {
+		group = gv[:i]
+	}
+	switch {
+	case group == PkgGroup && isPackageKind(u.GetKind()):
+		s.Packages = append(s.Packages, packageFrom(u))
+	case group == PkgGroup && isRevisionKind(u.GetKind()):
+		s.Revisions = append(s.Revisions, revisionFrom(u))
+	case group == PkgGroup && u.GetKind() == "ImageConfig":
+		s.ImageConfigs = append(s.ImageConfigs, imageConfigFrom(u))
+	case (group == "apps") && u.GetKind() == "Deployment":
+		d := deploymentFrom(u)
+		if isCrossplaneDeployment(u) {
+			s.CrossplaneImage = firstOr(d.Images, "")
+			if s.CrossplaneNamespace == "" {
+				s.CrossplaneNamespace = d.Namespace
+			}
+			s.CrossplanePullSecrets = append(s.CrossplanePullSecrets, d.PullSecrets...)
+			return
+		}
+		if d.Revision != "" {
+			s.Deployments = append(s.Deployments, d)
+		}
+	case group == "" && u.GetKind() == "Pod":
+		if p := podFrom(u); p.Revision != "" {
+			s.Pods = append(s.Pods, p)
+		}
+	case group == "" && u.GetKind() == "ServiceAccount":
+		if u.GetName() == "crossplane" {
+			s.CrossplanePullSecrets = append(s.CrossplanePullSecrets, namesOf(u.Object, "imagePullSecrets")...)
+		}
+	case group == "" && u.GetKind() == "Secret":
+		if data, ok := nestedString(u.Object, "data", ".dockerconfigjson"); ok {
+			if s.Secrets == nil {
+				s.Secrets = map[string][]byte{}
+			}
+			s.Secrets[u.GetName()] = decodeBase64(data)
+		}
+	case (group == "" || group == "events.k8s.io") && u.GetKind() == "Event":
+		s.addEvent(eventFrom(u))
+	}
+}
+
+// Finish sorts everything for stable output.
+func (s *Snapshot) Finish() {
+	sort.Slice(s.Packages, func(i, j int) bool {
+		if s.Packages[i].Kind != s.Packages[j].Kind {
+			return kindOrder(s.Packages[i].Kind) < kindOrder(s.Packages[j].Kind)
+		}
+		return s.Packages[i].Name < s.Packages[j].Name
+	})
+	sort.Slice(s.Revisions, func(i, j int) bool { return s.Revisions[i].Name < s.Revisions[j].Name })
+	sort.Slice(s.Events, func(i, j int) bool {
+		if !s.Events[i].Last.Equal(s.Events[j].Last) {
+			return s.Events[i].Last.After(s.Events[j].Last)
+		}
+		return s.Events[i].Message < s.Events[j].Message
+	})
+	if s.CrossplaneNamespace == "" {
+		s.CrossplaneNamespace = DefaultNamespace
+	}
+}
+
+func kindOrder(k string) int {
+	switch k {
+	case "Provider":
+		return 0
+	case "Function":
+		return 1
+	}
+	return 2
+}
+
+// addEvent merges events with the same subject, reason and message.
+func (s *Snapshot) addEvent(e Event) {
+	if s.events == nil {
+		s.events = map[string]int{}
+	}
+	key := strings.Join([]string{e.Kind, e.Namespace, e.Name, e.Type, e.Reason, e.Message}, "\x00")
+	if i, ok := s.events[key]; ok {
+		old := &s.Events[i]
+		old.Count += e.Count
+		if e.Last.After(old.Last) {
+			old.Last = e.Last
+		}
+		return
+	}
+	s.events[key] = len(s.Events)
+	s.Events = append(s.Events, e)
+}
+
+// EventsFor returns the events about one object.
+func (s *Snapshot) EventsFor(kind, name string) []Event {
+	var out []Event
+	for _, e := range s.Events {
+		if e.Kind == kind && e.Name == name {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func isPackageKind(k string) bool {
+	return k == "Provider" || k == "Function" || k == "Configuration"
+}
+
+func isRevisionKind(k string) bool {
+	return k == "ProviderRevision" || k == "FunctionRevision" || k == "ConfigurationRevision"
+}
+
+// RevisionKind is the revision kind of a package kind.
+func RevisionKind(pkgKind string) string { return pkgKind + "Revision" }
+
+// isCrossplaneDeployment recognises the Helm chart's Deployment (named
+// crossplane; cluster/charts/crossplane/templates/deployment.yaml@v2.3.4).
+func isCrossplaneDeployment(u *unstructured.Unstructured) bool {
+	return u.GetName() == "crossplane"
+}
+
+func firstOr(s []string, d string) string {
+	if len(s) > 0 {
+		return s[0]
+	}
+	return d
+}

@@ -1,0 +1,162 @@
+package diagnose
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/xpdoctor/xpdoctor/pkg/cluster"
+	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
+	"github.com/xpdoctor/xpdoctor/pkg/findings"
+)
+
+// orgOf is registry host + first path segment: what the RBAC manager
+// compares for provider families (OrgDiffer, rbac/provider/roles/reconciler.go@v1.16.0).
+func orgOf(ref string) string {
+	parts := strings.SplitN(ref, "/", 3)
+	if len(parts) < 3 {
+		return ref
+	}
+	return parts[0] + "/" + parts[1]
+}
+
+// repoOf strips tag and digest.
+func repoOf(ref string) string {
+	if i := strings.Index(ref, "@"); i >= 0 {
+		ref = ref[:i]
+	}
+	if i := strings.LastIndex(ref, ":"); i >= 0 && !strings.Contains(ref[i:], "/") {
+		ref = ref[:i]
+	}
+	return ref
+}
+
+// imageConfigSince is the first release with ImageConfig rewriteImage (PR #6421).
+var imageConfigSince = semver.MustParse("1.20.0")
+
+func dependencyAdvice(in Input, p cluster.Package, evidence []string) (string, string) {
+	var missing []string
+	for _, e := range evidence {
+		missing = append(missing, MissingDependencies(e)...)
+	}
+	sort.Strings(missing)
+	missing = uniq(missing)
+	mirrorOrg := orgOf(repoOf(p.Source()))
+	msg := fmt.Sprintf("%s %s depends on packages the cluster cannot resolve", p.Kind, p.Name)
+	if len(missing) > 0 {
+		msg = fmt.Sprintf("%s %s depends on %s, which the cluster cannot resolve", p.Kind, p.Name, strings.Join(missing, ", "))
+	}
+	var b strings.Builder
+	upstreams := map[string]bool{}
+	for _, m := range missing {
+		if o := orgOf(m); o != mirrorOrg {
+			upstreams[o] = true
+		}
+	}
+	var ups []string
+	for u := range upstreams {
+		ups = append(ups, u)
+	}
+	sort.Strings(ups)
+	if len(missing) > 0 {
+		b.WriteString("mirror each dependency next to the package, e.g.:\n")
+		for _, m := range missing {
+			fmt.Fprintf(&b, "  kubectl xpdoctor mirror %s:VERSION %s/%s:VERSION --yes\n", m, mirrorOrg, lastSegments(m))
+		}
+	}
+	yes, maybe := supportsRewrite(in.Target)
+	if len(ups) > 0 && (yes || maybe) {
+		b.WriteString("then make Crossplane look there (ImageConfig, Crossplane v1.20+):\n")
+		for _, u := range ups {
+			fmt.Fprintf(&b, "---\napiVersion: pkg.crossplane.io/v1beta1\nkind: ImageConfig\nmetadata:\n  name: xpdoctor-rewrite-%s\nspec:\n  matchImages:\n  - type: Prefix\n    prefix: %s\n  rewriteImage:\n    prefix: %s\n", dnsName(u), u, mirrorOrg)
+		}
+	}
+	if len(ups) > 0 && !yes {
+		b.WriteString("Crossplane before v1.20 cannot rewrite dependency sources: install each dependency from the mirror by its fully qualified reference and set skipDependencyResolution: true on " + p.Name + " (the Lock will not track them; crossplane/crossplane#4588)\n")
+	}
+	if b.Len() == 0 {
+		return msg, findings.Catalogue[findings.DependencyUnresolvable].Fix
+	}
+	return msg, strings.TrimRight(b.String(), "\n")
+}
+
+// supportsRewrite tells whether the target has ImageConfig rewriteImage:
+// yes for v1.20+, maybe for a generation that straddles v1.20.
+func supportsRewrite(t crossplane.Target) (yes, maybe bool) {
+	if t.Version != nil {
+		return !t.Version.LessThan(imageConfigSince), false
+	}
+	if t.From != nil && !t.From.LessThan(imageConfigSince) {
+		return true, false
+	}
+	return false, t.Until == nil || t.Until.GreaterThan(imageConfigSince)
+}
+
+func lastSegments(ref string) string {
+	parts := strings.SplitN(ref, "/", 3)
+	if len(parts) == 3 {
+		return parts[2]
+	}
+	return ref
+}
+
+func dnsName(s string) string {
+	r := strings.NewReplacer("/", "-", ".", "-", ":", "-", "_", "-")
+	return strings.ToLower(strings.Trim(r.Replace(s), "-"))
+}
+
+func uniq(s []string) []string {
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// familyFindings flags provider family members whose registry and
+// organisation differ from their family provider's.
+func familyFindings(in Input) []Finding {
+	s := in.Snapshot
+	families := map[string][]cluster.Package{}
+	for _, p := range s.Packages {
+		if p.Kind != "Provider" {
+			continue
+		}
+		rev := currentRevision(s, p)
+		if rev == nil || rev.Family == "" {
+			continue
+		}
+		families[rev.Family] = append(families[rev.Family], p)
+	}
+	var names []string
+	for f := range families {
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	var out []Finding
+	for _, fam := range names {
+		members := families[fam]
+		ref := ""
+		for _, m := range members {
+			if strings.Contains(repoOf(m.Source()), "provider-"+fam) || strings.HasSuffix(repoOf(m.Source()), "/provider-family-"+strings.TrimPrefix(fam, "family-")) {
+				ref = orgOf(repoOf(m.Source()))
+			}
+		}
+		if ref == "" && len(members) > 0 {
+			ref = orgOf(repoOf(members[0].Source()))
+		}
+		for _, m := range members {
+			if o := orgOf(repoOf(m.Source())); o != ref {
+				out = append(out, Finding{Code: findings.FamilyRegistryMismatch, Severity: findings.Error, Subject: Subject{Kind: m.Kind, Name: m.Name},
+					Image:       m.Source(),
+					Message:     fmt.Sprintf("%s is in %s, but family %s is in %s: the RBAC manager will not grant it the family's ProviderConfig types", m.Name, o, fam, ref),
+					Remediation: findings.Catalogue[findings.FamilyRegistryMismatch].Fix})
+			}
+		}
+	}
+	return out
+}
