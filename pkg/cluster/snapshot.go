@@ -14,11 +14,11 @@ import (
 
 // Crossplane's API group and labels (apis/pkg/v1/interfaces.go, labels.go@v2.3.4).
 const (
-	PkgGroup          = "pkg.crossplane.io"
-	LabelParent       = "pkg.crossplane.io/package"
-	LabelRevision     = "pkg.crossplane.io/revision"
-	LabelFamily       = "pkg.crossplane.io/provider-family"
-	DefaultNamespace  = "crossplane-system"
+	PkgGroup         = "pkg.crossplane.io"
+	LabelParent      = "pkg.crossplane.io/package"
+	LabelRevision    = "pkg.crossplane.io/revision"
+	LabelFamily      = "pkg.crossplane.io/provider-family"
+	DefaultNamespace = "crossplane-system"
 )
 
 // Condition is a status condition.
