@@ -7,7 +7,10 @@ LDFLAGS := -s -w -X github.com/xpdoctor/xpdoctor/pkg/version.Version=$(VERSION) 
            -X github.com/xpdoctor/xpdoctor/pkg/version.Commit=$(COMMIT) \
            -X github.com/xpdoctor/xpdoctor/pkg/version.Date=$(DATE)
 
-.PHONY: build test test-unit test-integration bench vet fmt-check golden
+.PHONY: build test test-unit test-integration envtest bench vet fmt-check golden
+
+# kube-apiserver + etcd for envtest, built from the module proxy and cached.
+ENVTEST_DIR ?= $(CURDIR)/.cache/envtest
 
 build: ## build bin/kubectl-xpdoctor
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-xpdoctor ./cmd/kubectl-xpdoctor
@@ -18,16 +21,19 @@ vet:
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
 
-test-unit: ## fast: pure logic and the in-process registry (docker-registry tests skip if it is not installed)
+test-unit: ## fast: pure logic and the in-process registry (docker-registry and envtest tests skip when absent)
 	$(GO) test -count=1 ./...
 
-test-integration: ## the same suite, requiring a real docker-registry process
-	XPDOCTOR_REQUIRE_REAL_REGISTRY=1 $(GO) test -count=1 ./...
+envtest: ## build (once) the envtest control plane into .cache/envtest
+	test/build-envtest.sh $(ENVTEST_DIR) >/dev/null
+
+test-integration: envtest ## the same suite, requiring a docker-registry process and envtest
+	XPDOCTOR_REQUIRE_REAL_REGISTRY=1 XPDOCTOR_REQUIRE_ENVTEST=1 KUBEBUILDER_ASSETS=$(ENVTEST_DIR) $(GO) test -count=1 ./...
 
 test: fmt-check vet test-integration ## everything CI runs
 
-golden: ## refresh golden files; review the diff
-	$(GO) test ./pkg/cmd/ -update
+golden: envtest ## refresh golden files; review the diff
+	KUBEBUILDER_ASSETS=$(ENVTEST_DIR) $(GO) test ./pkg/cmd/ -update
 
 bench: ## benchmarks beside the code
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...

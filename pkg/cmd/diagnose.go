@@ -39,8 +39,11 @@ type diagnoseFlags struct {
 	now func() time.Time
 }
 
+// clock dates event ages; tests pin it.
+var clock = time.Now
+
 func newDiagnoseFlags() *diagnoseFlags {
-	return &diagnoseFlags{kube: genericclioptions.NewConfigFlags(true), now: time.Now}
+	return &diagnoseFlags{kube: genericclioptions.NewConfigFlags(true), now: func() time.Time { return clock() }}
 }
 
 func (f *diagnoseFlags) add(c *cobra.Command) {

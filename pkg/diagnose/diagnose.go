@@ -87,7 +87,11 @@ func Diagnose(in Input) *Report {
 		rep.Packages = append(rep.Packages, row)
 		rep.Findings = append(rep.Findings, fs...)
 	}
-	rep.Findings = append(rep.Findings, familyFindings(in)...)
+	for _, f := range familyFindings(in) {
+		if (len(only) == 0 || only[f.Subject.Name]) && (in.Kind == "" || strings.EqualFold(in.Kind, f.Subject.Kind)) {
+			rep.Findings = append(rep.Findings, f)
+		}
+	}
 	for _, d := range s.Denied {
 		ns := ""
 		if d.Namespace != "" {
@@ -217,14 +221,14 @@ func diagnosePackage(in Input, p cluster.Package) (PackageRow, []Finding) {
 	}
 	// A runtime message is about pods; pod states name the real cause.
 	if _, ok := causes[findings.RuntimeNotAvailable]; ok {
-		if rf := runtimeFindings(pods, deps); len(rf) > 0 {
+		if rf := runtimeFindings(s, in.Now, pods, deps); len(rf) > 0 {
 			for _, f := range rf {
 				f.Evidence = append(f.Evidence, causes[findings.RuntimeNotAvailable]...)
 				add(f)
 			}
 			delete(causes, findings.RuntimeNotAvailable)
 		}
-	} else if rf := runtimeFindings(pods, deps); len(rf) > 0 && row.Healthy != "True" {
+	} else if rf := runtimeFindings(s, in.Now, pods, deps); len(rf) > 0 && row.Healthy != "True" {
 		for _, f := range rf {
 			add(f)
 		}
@@ -307,9 +311,16 @@ func predictionEvidence(v *crossplane.Verdict, observed []string) string {
 	}
 }
 
-func runtimeFindings(pods []cluster.Pod, deps []cluster.Deployment) []Finding {
+func runtimeFindings(s *cluster.Snapshot, now time.Time, pods []cluster.Pod, deps []cluster.Deployment) []Finding {
 	var out []Finding
 	for _, pd := range pods {
+		var podEvents []string
+		for _, e := range s.EventsFor("Pod", pd.Name) {
+			if e.Type == "Warning" {
+				podEvents = append(podEvents, eventWhere(e, now)+": "+e.Message)
+			}
+		}
+		start := len(out)
 		for _, c := range pd.Containers {
 			switch c.Waiting {
 			case "ImagePullBackOff", "ErrImagePull", "InvalidImageName":
@@ -321,6 +332,9 @@ func runtimeFindings(pods []cluster.Pod, deps []cluster.Deployment) []Finding {
 					Message:  fmt.Sprintf("pod %s/%s container %s restarts (%d restarts)", pd.Namespace, pd.Name, c.Name, c.RestartCount),
 					Evidence: []string{fmt.Sprintf("last termination: %s (exit code %d)", c.LastTermination, c.ExitCode)}})
 			}
+		}
+		for i := start; i < len(out); i++ {
+			out[i].Evidence = append(out[i].Evidence, podEvents...)
 		}
 	}
 	if len(out) == 0 {
