@@ -30,21 +30,21 @@ type kindInfo struct {
 }
 
 var kinds = map[string]kindInfo{
-	"Namespace":              {schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}, false},
-	"ServiceAccount":         {schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}, true},
-	"Pod":                    {schema.GroupVersionResource{Version: "v1", Resource: "pods"}, true},
-	"Event":                  {schema.GroupVersionResource{Version: "v1", Resource: "events"}, true},
-	"Deployment":             {schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, true},
-	"Provider":               {schema.GroupVersionResource{Group: "pkg.crossplane.io", Version: "v1", Resource: "providers"}, false},
-	"ProviderRevision":       {schema.GroupVersionResource{Group: "pkg.crossplane.io", Version: "v1", Resource: "providerrevisions"}, false},
-	"Function":               {schema.GroupVersionResource{Group: "pkg.crossplane.io", Version: "v1", Resource: "functions"}, false},
-	"FunctionRevision":       {schema.GroupVersionResource{Group: "pkg.crossplane.io", Version: "v1", Resource: "functionrevisions"}, false},
-	"Configuration":          {schema.GroupVersionResource{Group: "pkg.crossplane.io", Version: "v1", Resource: "configurations"}, false},
-	"ConfigurationRevision":  {schema.GroupVersionResource{Group: "pkg.crossplane.io", Version: "v1", Resource: "configurationrevisions"}, false},
-	"ClusterRole":            {schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"}, false},
-	"ClusterRoleBinding":     {schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings"}, false},
-	"Role":                   {schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles"}, true},
-	"RoleBinding":            {schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"}, true},
+	"Namespace":             {schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}, false},
+	"ServiceAccount":        {schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}, true},
+	"Pod":                   {schema.GroupVersionResource{Version: "v1", Resource: "pods"}, true},
+	"Event":                 {schema.GroupVersionResource{Version: "v1", Resource: "events"}, true},
+	"Deployment":            {schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, true},
+	"Provider":              {schema.GroupVersionResource{Group: "pkg.crossplane.io", Version: "v1", Resource: "providers"}, false},
+	"ProviderRevision":      {schema.GroupVersionResource{Group: "pkg.crossplane.io", Version: "v1", Resource: "providerrevisions"}, false},
+	"Function":              {schema.GroupVersionResource{Group: "pkg.crossplane.io", Version: "v1", Resource: "functions"}, false},
+	"FunctionRevision":      {schema.GroupVersionResource{Group: "pkg.crossplane.io", Version: "v1", Resource: "functionrevisions"}, false},
+	"Configuration":         {schema.GroupVersionResource{Group: "pkg.crossplane.io", Version: "v1", Resource: "configurations"}, false},
+	"ConfigurationRevision": {schema.GroupVersionResource{Group: "pkg.crossplane.io", Version: "v1", Resource: "configurationrevisions"}, false},
+	"ClusterRole":           {schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"}, false},
+	"ClusterRoleBinding":    {schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings"}, false},
+	"Role":                  {schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles"}, true},
+	"RoleBinding":           {schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"}, true},
 }
 
 // create makes every object of a YAML stream, then sets its status through
@@ -334,4 +334,3 @@ func TestDiagnoseWithoutCrossplane(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 }
-
