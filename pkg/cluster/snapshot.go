@@ -164,7 +164,8 @@ type Snapshot struct {
 	// Secrets holds docker config JSON of pull secrets by name; never rendered.
 	Secrets map[string][]byte `json:"-"`
 
-	events map[string]int
+	events       map[string]int
+	eventObjects map[string]bool
 }
 
 // CrossplaneVersion is the tag of Crossplane's image ("" if unknown).
@@ -231,6 +232,16 @@ func (s *Snapshot) Add(u *unstructured.Unstructured) {
 			s.Secrets[u.GetName()] = decodeBase64(data)
 		}
 	case (group == "" || group == "events.k8s.io") && u.GetKind() == "Event":
+		// core/v1 and events.k8s.io/v1 serve the same objects: a dump that
+		// holds both must count each event once.
+		key := u.GetNamespace() + "/" + u.GetName()
+		if s.eventObjects == nil {
+			s.eventObjects = map[string]bool{}
+		}
+		if s.eventObjects[key] {
+			return
+		}
+		s.eventObjects[key] = true
 		s.addEvent(eventFrom(u))
 	}
 }
