@@ -9,10 +9,12 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // CrossplaneModule is the Crossplane release whose CRDs the tests load.
@@ -58,6 +60,7 @@ func Start(t testing.TB, bare bool) *Env {
 		}
 		t.Skip("KUBEBUILDER_ASSETS is unset: run `make test`, which builds the envtest binaries")
 	}
+	ctrllog.SetLogger(logr.Discard())
 	env := &envtest.Environment{ErrorIfCRDPathMissing: true}
 	if !bare {
 		env.CRDDirectoryPaths = CRDs(t)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -41,6 +42,9 @@ type diagnoseFlags struct {
 
 // clock dates event ages; tests pin it.
 var clock = time.Now
+
+// wrapKubeTransport lets tests and benchmarks count API requests.
+var wrapKubeTransport func(http.RoundTripper) http.RoundTripper
 
 func newDiagnoseFlags() *diagnoseFlags {
 	return &diagnoseFlags{kube: genericclioptions.NewConfigFlags(true), now: func() time.Time { return clock() }}
@@ -116,6 +120,9 @@ func (f *diagnoseFlags) snapshot(ctx context.Context) (*cluster.Snapshot, error)
 		return nil, fmt.Errorf("cannot load a kubeconfig (set --kubeconfig or KUBECONFIG, or use --from-file): %w", err)
 	}
 	cfg.QPS, cfg.Burst = 50, 100
+	if wrapKubeTransport != nil {
+		cfg.Wrap(wrapKubeTransport)
+	}
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, err

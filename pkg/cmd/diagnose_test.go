@@ -49,7 +49,7 @@ var kinds = map[string]kindInfo{
 
 // create makes every object of a YAML stream, then sets its status through
 // the status subresource, as controllers do.
-func create(t *testing.T, dyn dynamic.Interface, stream string) {
+func create(t testing.TB, dyn dynamic.Interface, stream string) {
 	t.Helper()
 	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(stream), 4096)
 	for {

@@ -24,8 +24,12 @@ var provider = xpkgtest.Package{Kind: "Provider", Name: "provider-nop", Crosspla
 // run executes the real command tree in-process.
 func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	var out, errOut bytes.Buffer
 	t.Setenv("DOCKER_CONFIG", t.TempDir()) // no credentials from the machine
+	return runB(t, args...)
+}
+
+func runB(t testing.TB, args ...string) (stdout, stderr string, code int) {
+	var out, errOut bytes.Buffer
 	code = Main(args, strings.NewReader(""), &out, &errOut)
 	return out.String(), errOut.String(), code
 }
