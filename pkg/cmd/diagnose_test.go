@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -11,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -32,6 +35,7 @@ type kindInfo struct {
 var kinds = map[string]kindInfo{
 	"Namespace":             {schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}, false},
 	"ServiceAccount":        {schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}, true},
+	"Secret":                {schema.GroupVersionResource{Version: "v1", Resource: "secrets"}, true},
 	"Pod":                   {schema.GroupVersionResource{Version: "v1", Resource: "pods"}, true},
 	"Event":                 {schema.GroupVersionResource{Version: "v1", Resource: "events"}, true},
 	"Deployment":            {schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, true},
@@ -332,5 +336,51 @@ func TestDiagnoseWithoutCrossplane(t *testing.T) {
 	_, errOut, code := run(t, "--kubeconfig", env.Kubeconfig)
 	if code != ExitError || !strings.Contains(errOut, "crossplane is not installed in this cluster") {
 		t.Fatalf("exit %d: %s", code, errOut)
+	}
+}
+
+// Images are inspected with the pull secrets Crossplane uses, and the
+// credentials never show in the output.
+func TestDiagnoseUsesCrossplanePullSecrets(t *testing.T) {
+	const user, token = "robot", "xpd-SECRET-TOKEN-7731"
+	env := testenv.Start(t, false)
+	reg := testregistry.InProcess(t, testregistry.BasicAuth(user, token))
+	ref := reg.Host + "/private/provider-nop:v1.6.0"
+	if err := xpkgtest.Push(ref, provider.Index(), remote.WithAuth(&authn.Basic{Username: user, Password: token})); err != nil {
+		t.Fatal(err)
+	}
+	auth := base64.StdEncoding.EncodeToString([]byte(user + ":" + token))
+	cfg := base64.StdEncoding.EncodeToString([]byte(`{"auths":{"` + reg.Host + `":{"auth":"` + auth + `"}}}`))
+	dyn := dynamic.NewForConfigOrDie(env.Config)
+	create(t, dyn, `apiVersion: v1
+kind: Namespace
+metadata: {name: crossplane-system}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: mirror-creds, namespace: crossplane-system}
+type: kubernetes.io/dockerconfigjson
+data: {.dockerconfigjson: `+cfg+`}
+---
+apiVersion: pkg.crossplane.io/v1
+kind: Provider
+metadata: {name: provider-private}
+spec:
+  package: `+ref+`
+  packagePullSecrets: [{name: mirror-creds}]
+`)
+	args := []string{"--kubeconfig", env.Kubeconfig, "--inspect", "all", "--crossplane-version", "v2.3.4", "-o", "json"}
+	out, errOut, code := run(t, args...)
+	if code != 0 || strings.Contains(out, "RegistryUnauthorized") {
+		t.Fatalf("with Crossplane's secret: exit %d\n%s\n%s", code, out, errOut)
+	}
+	out2, errOut2, code := run(t, append(args, "--read-pull-secrets=false")...)
+	if code != ExitFindings || !strings.Contains(out2, "RegistryUnauthorized") {
+		t.Fatalf("without: exit %d\n%s\n%s", code, out2, errOut2)
+	}
+	for _, s := range []string{out, errOut, out2, errOut2} {
+		if strings.Contains(s, token) || strings.Contains(s, auth) {
+			t.Fatal("a credential leaked into the output")
+		}
 	}
 }
