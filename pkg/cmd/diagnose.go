@@ -146,17 +146,22 @@ func (f *diagnoseFlags) snapshot(ctx context.Context) (*cluster.Snapshot, error)
 	return snap, nil
 }
 
-func (f *diagnoseFlags) run(ctx context.Context, s IOStreams, names []string) error {
-	format, err := report.ParseFormat(f.Output, report.Table, report.Wide, report.JSON, report.YAML, report.Markdown)
-	if err != nil {
-		return usageErrorf("%v", err)
-	}
+// diagnosis is one collected and decided run.
+type diagnosis struct {
+	snap   *cluster.Snapshot
+	target crossplane.Target
+	maps   []xpkg.Mapping
+	report *diagnose.Report
+	images map[string]inspect.Image
+}
+
+// validate checks the flags that every diagnose-based command shares.
+func (f *diagnoseFlags) validate() (kind string, maps []xpkg.Mapping, err error) {
 	switch f.Inspect {
 	case "problems", "all", "none":
 	default:
-		return usageErrorf("--inspect must be problems, all or none")
+		return "", nil, usageErrorf("--inspect must be problems, all or none")
 	}
-	kind := ""
 	if f.Kind != "" {
 		for _, k := range []string{"Provider", "Function", "Configuration"} {
 			if strings.EqualFold(strings.TrimSuffix(f.Kind, "s"), k) {
@@ -164,40 +169,59 @@ func (f *diagnoseFlags) run(ctx context.Context, s IOStreams, names []string) er
 			}
 		}
 		if kind == "" {
-			return usageErrorf("--kind must be Provider, Function or Configuration")
+			return "", nil, usageErrorf("--kind must be Provider, Function or Configuration")
 		}
 	}
-	var maps []xpkg.Mapping
 	for _, m := range f.UpstreamRegistries {
 		mp, err := xpkg.ParseMapping(m)
 		if err != nil {
-			return usageErrorf("--upstream-registry: %v", err)
+			return "", nil, usageErrorf("--upstream-registry: %v", err)
 		}
 		maps = append(maps, mp)
 	}
 	if f.Timeout <= 0 {
-		return usageErrorf("--timeout must be positive")
+		return "", nil, usageErrorf("--timeout must be positive")
 	}
-	ctx, cancel := context.WithTimeout(ctx, f.Timeout)
-	defer cancel()
+	return kind, maps, nil
+}
 
+// diagnose collects (cluster, registry) and decides.
+func (f *diagnoseFlags) diagnose(ctx context.Context, names []string, kind string, maps []xpkg.Mapping) (*diagnosis, error) {
 	snap, err := f.snapshot(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	target, err := f.target(snap)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	images := f.inspectImages(ctx, snap, target, maps, names, kind)
 	rep := diagnose.Diagnose(diagnose.Input{Snapshot: snap, Images: images, Target: target, Now: f.now(), Only: names, Kind: kind})
-	if err := report.Diagnose(s.Out, format, rep); err != nil {
+	return &diagnosis{snap: snap, target: target, maps: maps, report: rep, images: images}, nil
+}
+
+func (f *diagnoseFlags) run(ctx context.Context, s IOStreams, names []string) error {
+	format, err := report.ParseFormat(f.Output, report.Table, report.Wide, report.JSON, report.YAML, report.Markdown)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	kind, maps, err := f.validate()
+	if err != nil {
 		return err
 	}
-	if len(snap.Denied) > 0 {
+	ctx, cancel := context.WithTimeout(ctx, f.Timeout)
+	defer cancel()
+	d, err := f.diagnose(ctx, names, kind, maps)
+	if err != nil {
+		return err
+	}
+	if err := report.Diagnose(s.Out, format, d.report); err != nil {
+		return err
+	}
+	if len(d.snap.Denied) > 0 {
 		return errors.New("some reads were forbidden (see PermissionDenied); the report is incomplete")
 	}
-	if findings.Worst(toFindings(rep.Findings)) == findings.Error && !f.ExitZero {
+	if findings.Worst(toFindings(d.report.Findings)) == findings.Error && !f.ExitZero {
 		return errFindings
 	}
 	return nil
@@ -231,6 +255,16 @@ func (f *diagnoseFlags) target(snap *cluster.Snapshot) (crossplane.Target, error
 	return all[len(all)-1], nil
 }
 
+// registryClient uses the pull secrets Crossplane uses, then the local docker config.
+func (f *diagnoseFlags) registryClient(snap *cluster.Snapshot) *xpkg.Client {
+	var secrets [][]byte
+	for _, b := range snap.Secrets {
+		secrets = append(secrets, b)
+	}
+	return xpkg.NewClient(xpkg.WithInsecureRegistries(f.Insecure...),
+		xpkg.WithKeychain(authn.NewMultiKeychain(xpkg.KeychainFromDockerConfigs(secrets...), authn.DefaultKeychain)))
+}
+
 // inspectImages judges the images of the packages that need it, with the
 // credentials Crossplane would use plus the local docker config.
 func (f *diagnoseFlags) inspectImages(ctx context.Context, snap *cluster.Snapshot, target crossplane.Target, maps []xpkg.Mapping, names []string, kind string) map[string]inspect.Image {
@@ -238,12 +272,7 @@ func (f *diagnoseFlags) inspectImages(ctx context.Context, snap *cluster.Snapsho
 	if f.Inspect == "none" {
 		return out
 	}
-	var secrets [][]byte
-	for _, b := range snap.Secrets {
-		secrets = append(secrets, b)
-	}
-	client := xpkg.NewClient(xpkg.WithInsecureRegistries(f.Insecure...),
-		xpkg.WithKeychain(authn.NewMultiKeychain(xpkg.KeychainFromDockerConfigs(secrets...), authn.DefaultKeychain)))
+	client := f.registryClient(snap)
 	only := map[string]bool{}
 	for _, n := range names {
 		only[n] = true

@@ -384,3 +384,7 @@ spec:
 		}
 	}
 }
+
+func unstructuredString(obj map[string]any, fields ...string) (string, bool, error) {
+	return unstructured.NestedString(obj, fields...)
+}

@@ -1,0 +1,167 @@
+// Package fix turns diagnose's mirror findings into a re-mirroring plan and
+// into the cluster changes that point Crossplane at the repaired images.
+// Deciding is pure (Candidates, PinChanges, ImageConfigChanges); Apply is
+// the only function that writes to a cluster, and it dry-runs first.
+package fix
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/xpdoctor/xpdoctor/pkg/cluster"
+	"github.com/xpdoctor/xpdoctor/pkg/diagnose"
+	"github.com/xpdoctor/xpdoctor/pkg/findings"
+	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
+)
+
+// mirrorDefects are the findings a byte-for-byte re-mirror repairs. A
+// runtime image pushed in place of the package (PackageYAMLNotFound) is
+// repaired too, because the upstream holds the real package.
+var mirrorDefects = map[string]bool{
+	findings.BaseLayerAnnotationMissing: true,
+	findings.MirrorDigestDiffers:        true,
+	findings.IndexCollapsed:             true,
+	findings.LayersRecompressed:         true,
+	findings.ManifestNotFound:           true,
+	findings.PackageYAMLNotFound:        true,
+	findings.FlattenPathTooSlow:         true,
+}
+
+// Candidate is a package to re-mirror.
+type Candidate struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+	// Mirror is the reference the cluster pulls; Upstream where to copy from.
+	Mirror   string   `json:"mirror"`
+	Upstream string   `json:"upstream"`
+	Codes    []string `json:"codes"`
+}
+
+// Candidates picks the packages whose findings name a mirror defect.
+// Packages no mapping covers are returned in skipped with the reason.
+func Candidates(rep *diagnose.Report, snap *cluster.Snapshot, maps []xpkg.Mapping) (cands []Candidate, skipped []string) {
+	codes := map[diagnose.Subject][]string{}
+	for _, f := range rep.Findings {
+		if mirrorDefects[f.Code] {
+			codes[f.Subject] = append(codes[f.Subject], f.Code)
+		}
+	}
+	for _, p := range snap.Packages {
+		cs := codes[diagnose.Subject{Kind: p.Kind, Name: p.Name}]
+		if len(cs) == 0 {
+			continue
+		}
+		sort.Strings(cs)
+		up, ok := xpkg.MapAll(maps, p.Source())
+		if !ok {
+			skipped = append(skipped, fmt.Sprintf("%s/%s (%s): no --upstream-registry mapping covers %s", p.Kind, p.Name, strings.Join(cs, ", "), p.Source()))
+			continue
+		}
+		if up == p.Source() {
+			skipped = append(skipped, fmt.Sprintf("%s/%s: the mapping maps %s onto itself", p.Kind, p.Name, up))
+			continue
+		}
+		cands = append(cands, Candidate{Kind: p.Kind, Name: p.Name, Mirror: p.Source(), Upstream: up, Codes: cs})
+	}
+	return cands, skipped
+}
+
+// Change is one cluster change.
+type Change struct {
+	// Kind and Name of the object; Resource is its plural.
+	Kind     string `json:"kind"`
+	Name     string `json:"name"`
+	Resource string `json:"resource"`
+	// Field, From and To describe the change for the diff.
+	Field string `json:"field"`
+	From  string `json:"from"`
+	To    string `json:"to"`
+	// Object is the whole object to apply (server-side apply), when the
+	// change creates or replaces one.
+	Object map[string]any `json:"object,omitempty"`
+}
+
+// PinChanges pins each repaired package's spec.package to its mirror
+// repository at the digest that was copied.
+func PinChanges(snap *cluster.Snapshot, cands []Candidate, digests map[string]string) []Change {
+	var out []Change
+	for _, c := range cands {
+		d, ok := digests[c.Mirror]
+		if !ok {
+			continue
+		}
+		var spec string
+		for _, p := range snap.Packages {
+			if p.Kind == c.Kind && p.Name == c.Name {
+				spec = p.Package
+			}
+		}
+		to := repository(c.Mirror) + "@" + d
+		if spec == to {
+			continue
+		}
+		out = append(out, Change{Kind: c.Kind, Name: c.Name, Resource: strings.ToLower(c.Kind) + "s", Field: "spec.package", From: spec, To: to})
+	}
+	return out
+}
+
+// ImageConfigChanges makes one ImageConfig per mapping that rewrites the
+// upstream prefix to the mirror (pkg.crossplane.io/v1beta1, spec.rewriteImage
+// since Crossplane v1.20), so dependencies named upstream resolve to the mirror.
+func ImageConfigChanges(snap *cluster.Snapshot, maps []xpkg.Mapping) []Change {
+	var out []Change
+	for _, m := range maps {
+		if m.Mirror == "" {
+			continue
+		}
+		name := "xpdoctor-" + dnsLabel(m.Upstream)
+		from := "absent"
+		for _, ic := range snap.ImageConfigs {
+			if ic.Name == name {
+				from = fmt.Sprintf("%s -> %s", strings.Join(ic.Prefixes, ","), ic.RewritePrefix)
+			}
+		}
+		to := fmt.Sprintf("%s -> %s", m.Upstream, m.Mirror)
+		if from == to {
+			continue
+		}
+		out = append(out, Change{Kind: "ImageConfig", Name: name, Resource: "imageconfigs", Field: "spec.matchImages, spec.rewriteImage", From: from, To: to,
+			Object: map[string]any{
+				"apiVersion": "pkg.crossplane.io/v1beta1", "kind": "ImageConfig",
+				"metadata": map[string]any{"name": name, "labels": map[string]any{"app.kubernetes.io/managed-by": "xpdoctor"}},
+				"spec": map[string]any{
+					"matchImages":  []any{map[string]any{"type": "Prefix", "prefix": m.Upstream}},
+					"rewriteImage": map[string]any{"prefix": m.Mirror},
+				},
+			}})
+	}
+	return out
+}
+
+// repository strips the tag or digest of a reference.
+func repository(ref string) string {
+	if i := strings.Index(ref, "@"); i >= 0 {
+		ref = ref[:i]
+	}
+	if i := strings.LastIndex(ref, ":"); i >= 0 && !strings.Contains(ref[i:], "/") {
+		ref = ref[:i]
+	}
+	return ref
+}
+
+func dnsLabel(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('-')
+		}
+	}
+	out := strings.Trim(b.String(), "-")
+	if len(out) > 50 {
+		out = out[:50]
+	}
+	return out
+}
