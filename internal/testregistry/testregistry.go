@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -142,4 +145,64 @@ func freePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Faults fails a share of requests like an overloaded registry or network:
+// 500, 503, 429 with Retry-After: 1, or a connection reset before any
+// response. Injected counts what it broke.
+type Faults struct {
+	Rate     float64
+	Injected atomic.Int64
+	mu       sync.Mutex
+	rng      *rand.Rand
+	off      bool
+}
+
+// Pause stops or resumes injecting (for test setup).
+func (f *Faults) Pause(off bool) {
+	f.mu.Lock()
+	f.off = off
+	f.mu.Unlock()
+}
+
+// NewFaults fails rate of requests, deterministically for a seed.
+func NewFaults(rate float64, seed uint64) *Faults {
+	return &Faults{Rate: rate, rng: rand.New(rand.NewPCG(seed, seed+1))}
+}
+
+// Wrap is a handler wrapper for InProcess.
+func (f *Faults) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		hit, kind := f.rng.Float64() < f.Rate, f.rng.IntN(4)
+		if f.off {
+			hit = false
+		}
+		f.mu.Unlock()
+		if !hit {
+			next.ServeHTTP(w, r)
+			return
+		}
+		f.Injected.Add(1)
+		switch kind {
+		case 0:
+			w.WriteHeader(http.StatusInternalServerError)
+		case 1:
+			w.WriteHeader(http.StatusServiceUnavailable)
+		case 2:
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+		default:
+			if hj, ok := w.(http.Hijacker); ok {
+				if conn, _, err := hj.Hijack(); err == nil {
+					if tc, ok := conn.(*net.TCPConn); ok {
+						_ = tc.SetLinger(0) // RST, not FIN
+					}
+					conn.Close()
+					return
+				}
+			}
+			w.WriteHeader(http.StatusBadGateway)
+		}
+	})
 }

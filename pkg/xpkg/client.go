@@ -90,6 +90,7 @@ func NewClient(opts ...Option) *Client {
 	if c.base == nil {
 		c.base = newBaseTransport(c.insecure)
 	}
+	c.base = newRetryTransport(c.base)
 	return c
 }
 
@@ -184,8 +185,8 @@ func (c *Client) transportFor(ctx context.Context, repo name.Repository, actions
 	if err != nil {
 		return nil, fmt.Errorf("resolving credentials for %s: %w", repo.RegistryStr(), err)
 	}
-	inner := transport.NewRetry(&countingTransport{inner: c.base, n: &c.fetched})
-	inner = transport.NewUserAgent(inner, c.userAgent)
+	// c.base retries (retry.go); no second retry layer here.
+	inner := transport.NewUserAgent(&countingTransport{inner: c.base, n: &c.fetched}, c.userAgent)
 	scopes := make([]string, 0, len(actions))
 	for _, a := range actions {
 		scopes = append(scopes, repo.Scope(a))

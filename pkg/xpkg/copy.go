@@ -206,7 +206,9 @@ func (c *Client) Copy(ctx context.Context, p *CopyPlan, jobs int) (*CopyResult, 
 	if err != nil {
 		return nil, classify(p.Source, err)
 	}
-	dstOpts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(c.keychain), remote.WithTransport(c.base), remote.WithUserAgent(c.userAgent), remote.WithJobs(jobs)}
+	dstOpts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(c.keychain), remote.WithTransport(c.base), remote.WithUserAgent(c.userAgent), remote.WithJobs(jobs),
+		// Whole-blob retries for streaming uploads, which retry.go cannot replay.
+		remote.WithRetryBackoff(remote.Backoff{Duration: retryBase, Factor: 2, Jitter: 0.1, Steps: retryAttempts})}
 	var (
 		wg       sync.WaitGroup
 		sem      = make(chan struct{}, jobs)

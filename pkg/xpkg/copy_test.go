@@ -1,0 +1,72 @@
+package xpkg_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/xpdoctor/xpdoctor/internal/testregistry"
+	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
+	"github.com/xpdoctor/xpdoctor/pkg/xpkg/xpkgtest"
+)
+
+// At 20% injected faults (500, 503, 429 + Retry-After, connection resets)
+// on both registries, 20 copies all finish with identical digests.
+func TestCopyUnderFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: waits out Retry-After")
+	}
+	clean := testregistry.InProcess(t)
+	p := xpkgtest.Package{Kind: "Provider", Name: "provider-faults", Objects: 3}
+	p.Runtime = append(p.Runtime, xpkgtest.RandomLayer(3, 256<<10))
+	srcRef := clean.Host + "/upstream/provider-faults:v1"
+	push(t, srcRef, p.Index())
+
+	srcFaults, dstFaults := testregistry.NewFaults(0.2, 1), testregistry.NewFaults(0.2, 2)
+	// The faulty source serves the same content: it fronts a copy.
+	src := testregistry.InProcess(t, srcFaults.Wrap)
+	srcFaults.Pause(true)
+	push(t, src.Host+"/upstream/provider-faults:v1", p.Index())
+	srcFaults.Pause(false)
+	dst := testregistry.InProcess(t, dstFaults.Wrap)
+
+	c := xpkg.NewClient()
+	want := read(t, srcRef, xpkg.ReadOptions{Shallow: true}).Digest
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	// Five copies at a time, as a mirroring job would run them.
+	errs := make(chan error, 20)
+	sem := make(chan struct{}, 5)
+	for i := 0; i < 20; i++ {
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			s, _ := c.ParseReference(src.Host + "/upstream/provider-faults:v1")
+			d, _ := c.ParseReference(fmt.Sprintf("%s/mirror%02d/provider-faults:v1", dst.Host, i))
+			plan, err := c.PlanCopy(ctx, s, d, false)
+			if err == nil {
+				_, err = c.Copy(ctx, plan, 4)
+			}
+			if err == nil {
+				err = c.Verify(ctx, plan)
+			}
+			if err == nil && plan.Digest != want {
+				err = fmt.Errorf("digest %s, want %s", plan.Digest, want)
+			}
+			if err != nil {
+				err = fmt.Errorf("copy %d: %w", i, err)
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < 20; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if srcFaults.Injected.Load() == 0 || dstFaults.Injected.Load() == 0 {
+		t.Fatalf("no faults were injected (%d, %d): the test proves nothing", srcFaults.Injected.Load(), dstFaults.Injected.Load())
+	}
+	t.Logf("faults injected: source %d, destination %d", srcFaults.Injected.Load(), dstFaults.Injected.Load())
+}
