@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/xpdoctor/xpdoctor/internal/testregistry"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg/xpkgtest"
@@ -116,4 +115,3 @@ func manifestDigestOrEmpty(c *xpkg.Client, ref string) (string, error) {
 	}
 	return m.Digest.String(), nil
 }
-

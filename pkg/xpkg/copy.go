@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -237,7 +239,11 @@ func (c *Client) Copy(ctx context.Context, p *CopyPlan, jobs int) (*CopyResult, 
 			if err != nil {
 				mu.Lock()
 				if firstErr == nil {
-					firstErr = fmt.Errorf("copying blob %s: %w", b.Digest, classify(p.Destination, err))
+					if advice, ok := MissingRepository(p.dst.Context(), err); ok {
+						firstErr = errors.New(advice)
+					} else {
+						firstErr = fmt.Errorf("copying blob %s: %w", b.Digest, classify(p.Destination, err))
+					}
 				}
 				mu.Unlock()
 				return
@@ -316,4 +322,31 @@ func RawManifestOf(m *Manifest) interface {
 	MediaType() (types.MediaType, error)
 } {
 	return rawManifest{raw: m.Raw, mt: m.MediaType}
+}
+
+// ecrHost matches Amazon ECR private registries: ACCOUNT.dkr.ecr.REGION.amazonaws.com.
+var ecrHost = regexp.MustCompile(`^(\d+)\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$`)
+
+// MissingRepository explains an upload refused because the repository does
+// not exist (ECR never creates repositories on push; regclient#869), with the
+// command that creates it. ok is false for other errors.
+func MissingRepository(repo name.Repository, err error) (string, bool) {
+	var terr *transport.Error
+	if !errors.As(err, &terr) {
+		return "", false
+	}
+	missing := false
+	for _, d := range terr.Errors {
+		if d.Code == transport.NameUnknownErrorCode || strings.Contains(d.Message, "does not exist") {
+			missing = true
+		}
+	}
+	if !missing {
+		return "", false
+	}
+	if m := ecrHost.FindStringSubmatch(repo.RegistryStr()); m != nil {
+		return fmt.Sprintf("repository %s does not exist, and ECR does not create repositories on push: create it with\n  aws ecr create-repository --repository-name %s --region %s --registry-id %s",
+			repo.RepositoryStr(), repo.RepositoryStr(), m[2], m[1]), true
+	}
+	return fmt.Sprintf("repository %s does not exist in %s and the registry does not create repositories on push: create it first", repo.RepositoryStr(), repo.RegistryStr()), true
 }

@@ -3,8 +3,14 @@ package xpkg_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/xpdoctor/xpdoctor/internal/testregistry"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
@@ -69,4 +75,36 @@ func TestCopyUnderFaults(t *testing.T) {
 		t.Fatalf("no faults were injected (%d, %d): the test proves nothing", srcFaults.Injected.Load(), dstFaults.Injected.Load())
 	}
 	t.Logf("faults injected: source %d, destination %d", srcFaults.Injected.Load(), dstFaults.Injected.Load())
+}
+
+func TestMissingRepositoryAdvice(t *testing.T) {
+	reg := testregistry.InProcess(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost && strings.Contains(r.URL.Path, "/blobs/uploads/") {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusNotFound)
+				io.WriteString(w, `{"errors":[{"code":"NAME_UNKNOWN","message":"The repository with name 'mirror/p' does not exist in the registry with id '123456789012'"}]}`)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	src := testregistry.InProcess(t)
+	push(t, src.Host+"/up/p:v1", xpkgtest.Package{Name: "p"}.Image(amd64))
+	c := xpkg.NewClient()
+	s, _ := c.ParseReference(src.Host + "/up/p:v1")
+	d, _ := c.ParseReference(reg.Host + "/mirror/p:v1")
+	plan, err := c.PlanCopy(context.Background(), s, d, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Copy(context.Background(), plan, 2)
+	if err == nil || !strings.Contains(err.Error(), "repository mirror/p does not exist") {
+		t.Fatalf("err = %v", err)
+	}
+	ecr, _ := name.NewRepository("123456789012.dkr.ecr.us-east-1.amazonaws.com/upbound/provider-aws-s3")
+	msg, ok := xpkg.MissingRepository(ecr, &transport.Error{StatusCode: 404, Errors: []transport.Diagnostic{{Code: transport.NameUnknownErrorCode}}})
+	if !ok || !strings.Contains(msg, "aws ecr create-repository --repository-name upbound/provider-aws-s3 --region us-east-1 --registry-id 123456789012") {
+		t.Fatalf("%q", msg)
+	}
 }
