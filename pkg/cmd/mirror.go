@@ -159,7 +159,9 @@ func runMirror(ctx context.Context, s IOStreams, c *xpkg.Client, pairs []mirrorP
 			fmt.Fprintf(s.ErrOut, "skipped %s: %s\n", p.Destination, p.Conflict)
 			continue
 		}
-		res, err := c.Copy(ctx, p, f.Jobs)
+		progress, finish := copyProgress(s.Out, f.Quiet, p)
+		res, err := c.Copy(ctx, p, f.Jobs, progress)
+		finish()
 		if err != nil {
 			return fmt.Errorf("copying %s to %s: %w", p.Source, p.Destination, err)
 		}

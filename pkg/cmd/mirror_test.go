@@ -82,7 +82,7 @@ func TestMirrorBetweenRegistries(t *testing.T) {
 				t.Fatal("the tag moved without --force")
 			}
 			out, errOut, code = run(t, "mirror", src, dst, "--yes", "--force")
-			if code != 0 || !strings.Contains(out, "moves "+damaged) || !strings.Contains(out, "v2.2+ BaseLayer") {
+			if code != 0 || !strings.Contains(out, "moves "+damaged) || !strings.Contains(out, "v2.2+ BaseLayer") || !strings.Contains(out, "  copied blob sha256:") {
 				t.Fatalf("--force: code %d\n%s\n%s", code, out, errOut)
 			}
 			sameGraph(t, src, dst)
@@ -110,7 +110,7 @@ func TestMirrorFromFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, errOut, code := run(t, "mirror", "--from-file", list, "--yes", "-q")
-	if code != 0 || strings.Contains(out, "PLAN") {
+	if code != 0 || strings.Contains(out, "PLAN") || strings.Contains(out, "blob sha256:") {
 		t.Fatalf("code %d\n%s\n%s", code, out, errOut)
 	}
 	sameGraph(t, a, reg.Host+"/mirror/provider-a:v1")

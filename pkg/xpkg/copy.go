@@ -195,7 +195,27 @@ type CopyResult struct {
 // when it can), then manifests as the exact bytes fetched, children before
 // their index, and the tag last, so that a crash never leaves a tag pointing
 // at missing content.
-func (c *Client) Copy(ctx context.Context, p *CopyPlan, jobs int) (*CopyResult, error) {
+// BlobEvent reports one blob of a copy.
+type BlobEvent struct {
+	Digest string
+	Size   int64
+	// Skipped is true when the destination already had it.
+	Skipped bool
+}
+
+// CopyOption tunes Copy.
+type CopyOption func(*copyOptions)
+
+type copyOptions struct{ observe func(BlobEvent) }
+
+// WithBlobObserver is called (from several goroutines) as each blob is done.
+func WithBlobObserver(f func(BlobEvent)) CopyOption { return func(o *copyOptions) { o.observe = f } }
+
+func (c *Client) Copy(ctx context.Context, p *CopyPlan, jobs int, opts ...CopyOption) (*CopyResult, error) {
+	co := copyOptions{observe: func(BlobEvent) {}}
+	for _, o := range opts {
+		o(&co)
+	}
 	if p.Conflict != "" {
 		return nil, errors.New(p.Conflict)
 	}
@@ -221,6 +241,7 @@ func (c *Client) Copy(ctx context.Context, p *CopyPlan, jobs int) (*CopyResult, 
 	for _, b := range p.Blobs {
 		if b.Exists {
 			res.BlobsSkipped++
+			co.observe(BlobEvent{Digest: b.Digest, Size: b.Size, Skipped: true})
 			continue
 		}
 		res.BlobsCopied++
@@ -249,6 +270,7 @@ func (c *Client) Copy(ctx context.Context, p *CopyPlan, jobs int) (*CopyResult, 
 				return
 			}
 			copied.Add(b.Size)
+			co.observe(BlobEvent{Digest: b.Digest, Size: b.Size})
 		}()
 	}
 	wg.Wait()

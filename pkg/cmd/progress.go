@@ -1,0 +1,46 @@
+package cmd
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
+	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
+)
+
+// copyProgress shows a bar on a terminal, a line per blob otherwise, and
+// nothing with -q.
+func copyProgress(w io.Writer, quiet bool, p *xpkg.CopyPlan) (xpkg.CopyOption, func()) {
+	if quiet {
+		return xpkg.WithBlobObserver(func(xpkg.BlobEvent) {}), func() {}
+	}
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		bar := progressbar.NewOptions64(p.BytesToCopy, progressbar.OptionSetWriter(w), progressbar.OptionShowBytes(true),
+			progressbar.OptionSetDescription("copying "+p.Destination), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100_000_000))
+		var mu sync.Mutex
+		return xpkg.WithBlobObserver(func(e xpkg.BlobEvent) {
+				if !e.Skipped {
+					mu.Lock()
+					_ = bar.Add64(e.Size)
+					mu.Unlock()
+				}
+			}), func() {
+				_ = bar.Finish()
+			}
+	}
+	var mu sync.Mutex
+	return xpkg.WithBlobObserver(func(e xpkg.BlobEvent) {
+		mu.Lock()
+		defer mu.Unlock()
+		what := "copied"
+		if e.Skipped {
+			what = "present"
+		}
+		fmt.Fprintf(w, "  %s blob %s (%s)\n", what, e.Digest, crossplane.HumanBytes(e.Size))
+	}), func() {}
+}
