@@ -170,6 +170,7 @@ func runMirror(ctx context.Context, s IOStreams, c *xpkg.Client, pairs []mirrorP
 		}
 		total.BlobsCopied += res.BlobsCopied
 		total.BlobsSkipped += res.BlobsSkipped
+		total.BlobsMounted += res.BlobsMounted
 		total.ManifestsPushed += res.ManifestsPushed
 		total.BytesCopied += res.BytesCopied
 		rep, err := inspect.Run(ctx, c, []inspect.Request{{Reference: p.Destination}}, inspect.Options{Targets: targets}, xpkg.ReadOptions{})
@@ -180,8 +181,8 @@ func runMirror(ctx context.Context, s IOStreams, c *xpkg.Client, pairs []mirrorP
 			fmt.Fprintf(s.Out, "copied %s -> %s: verified %s; %s\n", p.Source, p.Destination, p.Digest, verdictSummary(rep.Images[0]))
 		}
 	}
-	fmt.Fprintf(s.Out, "%d blobs copied (%s), %d already present, %d manifests pushed, in %s\n",
-		total.BlobsCopied, crossplane.HumanBytes(total.BytesCopied), total.BlobsSkipped, total.ManifestsPushed, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(s.Out, "%d blobs copied (%s), %d mounted, %d already present, %d manifests pushed, in %s\n",
+		total.BlobsCopied, crossplane.HumanBytes(total.BytesCopied), total.BlobsMounted, total.BlobsSkipped, total.ManifestsPushed, time.Since(start).Round(time.Millisecond))
 	if conflicts > 0 {
 		return errFindings
 	}

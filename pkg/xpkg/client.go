@@ -51,6 +51,9 @@ type Client struct {
 
 	mu         sync.Mutex
 	transports map[string]http.RoundTripper
+	// holders remembers, per registry, a repository known to hold each blob,
+	// so later copies into that registry can mount instead of upload.
+	holders map[string]map[string]string
 }
 
 // Option configures a Client.
@@ -82,6 +85,7 @@ func NewClient(opts ...Option) *Client {
 		keychain:   authn.DefaultKeychain,
 		insecure:   map[string]bool{},
 		transports: map[string]http.RoundTripper{},
+		holders:    map[string]map[string]string{},
 		userAgent:  "xpdoctor",
 	}
 	for _, o := range opts {

@@ -184,7 +184,7 @@ func (c *Client) blobExists(ctx context.Context, repo name.Repository, digest st
 
 // CopyResult summarises an executed copy.
 type CopyResult struct {
-	BlobsCopied, BlobsSkipped int
+	BlobsCopied, BlobsSkipped, BlobsMounted int
 	ManifestsPushed           int
 	BytesCopied               int64
 	Duration                  time.Duration
@@ -241,8 +241,21 @@ func (c *Client) Copy(ctx context.Context, p *CopyPlan, jobs int, opts ...CopyOp
 	for _, b := range p.Blobs {
 		if b.Exists {
 			res.BlobsSkipped++
+			c.remember(p.dst.Context(), b.Digest)
 			co.observe(BlobEvent{Digest: b.Digest, Size: b.Size, Skipped: true})
 			continue
+		}
+		if from, ok := c.holder(p.dst.Context(), b.Digest); ok {
+			mounted, err := c.mount(ctx, p.dst.Context(), from, b.Digest)
+			if err != nil {
+				return res, fmt.Errorf("mounting blob %s from %s: %w", b.Digest, from, classify(p.Destination, err))
+			}
+			if mounted {
+				res.BlobsMounted++
+				c.remember(p.dst.Context(), b.Digest)
+				co.observe(BlobEvent{Digest: b.Digest, Size: b.Size, Skipped: true})
+				continue
+			}
 		}
 		res.BlobsCopied++
 		b := b
@@ -270,6 +283,7 @@ func (c *Client) Copy(ctx context.Context, p *CopyPlan, jobs int, opts ...CopyOp
 				return
 			}
 			copied.Add(b.Size)
+			c.remember(p.dst.Context(), b.Digest)
 			co.observe(BlobEvent{Digest: b.Digest, Size: b.Size})
 		}()
 	}
@@ -371,4 +385,45 @@ func MissingRepository(repo name.Repository, err error) (string, bool) {
 			repo.RepositoryStr(), repo.RepositoryStr(), m[2], m[1]), true
 	}
 	return fmt.Sprintf("repository %s does not exist in %s and the registry does not create repositories on push: create it first", repo.RepositoryStr(), repo.RegistryStr()), true
+}
+
+// remember records that repo holds digest.
+func (c *Client) remember(repo name.Repository, digest string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	reg := repo.RegistryStr()
+	if c.holders[reg] == nil {
+		c.holders[reg] = map[string]string{}
+	}
+	c.holders[reg][digest] = repo.RepositoryStr()
+}
+
+// holder returns another repository of the same registry known to hold digest.
+func (c *Client) holder(repo name.Repository, digest string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	from, ok := c.holders[repo.RegistryStr()][digest]
+	return from, ok && from != repo.RepositoryStr()
+}
+
+// mount asks the registry to link a blob from another repository
+// (distribution spec "Mounting a blob from another repository"): 201 means
+// mounted; 202 means the registry started an upload instead, which we
+// abandon and fall back to a normal copy.
+func (c *Client) mount(ctx context.Context, repo name.Repository, from, digest string) (bool, error) {
+	t, err := c.transportFor(ctx, repo, transport.PushScope)
+	if err != nil {
+		return false, err
+	}
+	u := fmt.Sprintf("%s://%s/v2/%s/blobs/uploads/?mount=%s&from=%s", repo.Scheme(), repo.RegistryStr(), repo.RepositoryStr(), digest, from)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
+	if err != nil {
+		return false, err
+	}
+	resp, err := (&http.Client{Transport: t}).Do(req)
+	if err != nil {
+		return false, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusCreated, nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/xpdoctor/xpdoctor/internal/testregistry"
@@ -106,5 +107,45 @@ func TestMissingRepositoryAdvice(t *testing.T) {
 	msg, ok := xpkg.MissingRepository(ecr, &transport.Error{StatusCode: 404, Errors: []transport.Diagnostic{{Code: transport.NameUnknownErrorCode}}})
 	if !ok || !strings.Contains(msg, "aws ecr create-repository --repository-name upbound/provider-aws-s3 --region us-east-1 --registry-id 123456789012") {
 		t.Fatalf("%q", msg)
+	}
+}
+
+// A family of packages sharing a runtime layer, mirrored into one registry:
+// the shared blob is uploaded once and mounted into the other repositories
+// (distribution supports mounts); a registry that answers a mount with 202
+// (go-containerregistry's in-process one) gets a normal upload.
+func TestFamilyMirrorMountsSharedBlobs(t *testing.T) {
+	for _, dst := range testregistry.All(t) {
+		t.Run(dst.Name, func(t *testing.T) { familyMirror(t, dst, map[string]int{"in-process": 0, "docker-registry": 2}[dst.Name]) })
+	}
+}
+
+func familyMirror(t *testing.T, dst testregistry.Registry, wantMounted int) {
+	src := testregistry.InProcess(t)
+	shared := xpkgtest.RandomLayer(42, 1<<20)
+	c := xpkg.NewClient()
+	var mounted, copied int
+	for i := 0; i < 3; i++ {
+		p := xpkgtest.Package{Kind: "Provider", Name: fmt.Sprintf("provider-aws-m%d", i), Runtime: []v1.Layer{shared}}
+		ref := fmt.Sprintf("%s/upbound/provider-aws-m%d:v1", src.Host, i)
+		push(t, ref, p.Image(amd64))
+		s, _ := c.ParseReference(ref)
+		d, _ := c.ParseReference(fmt.Sprintf("%s/upbound/provider-aws-m%d:v1", dst.Host, i))
+		plan, err := c.PlanCopy(context.Background(), s, d, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := c.Copy(context.Background(), plan, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Verify(context.Background(), plan); err != nil {
+			t.Fatal(err)
+		}
+		mounted += res.BlobsMounted
+		copied += res.BlobsCopied
+	}
+	if mounted != wantMounted {
+		t.Fatalf("mounted %d blobs, want %d (copied %d)", mounted, wantMounted, copied)
 	}
 }
