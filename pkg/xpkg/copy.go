@@ -185,9 +185,9 @@ func (c *Client) blobExists(ctx context.Context, repo name.Repository, digest st
 // CopyResult summarises an executed copy.
 type CopyResult struct {
 	BlobsCopied, BlobsSkipped, BlobsMounted int
-	ManifestsPushed           int
-	BytesCopied               int64
-	Duration                  time.Duration
+	ManifestsPushed                         int
+	BytesCopied                             int64
+	Duration                                time.Duration
 }
 
 // Copy executes a plan: missing blobs in parallel (jobs at once; a blob in

@@ -116,7 +116,9 @@ func TestMissingRepositoryAdvice(t *testing.T) {
 // (go-containerregistry's in-process one) gets a normal upload.
 func TestFamilyMirrorMountsSharedBlobs(t *testing.T) {
 	for _, dst := range testregistry.All(t) {
-		t.Run(dst.Name, func(t *testing.T) { familyMirror(t, dst, map[string]int{"in-process": 0, "docker-registry": 2}[dst.Name]) })
+		t.Run(dst.Name, func(t *testing.T) {
+			familyMirror(t, dst, map[string]int{"in-process": 0, "docker-registry": 2}[dst.Name])
+		})
 	}
 }
 
