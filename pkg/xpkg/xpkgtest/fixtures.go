@@ -380,3 +380,16 @@ func PushBlobs(repo name.Repository, img v1.Image, opts ...remote.Option) error 
 	}
 	return remote.WriteLayer(repo, staticBlob(cfgRaw), opts...)
 }
+
+// IndexOf builds an index of one package per platform of Platforms, in
+// order (linux/amd64 first), when the platforms' images differ.
+func IndexOf(perPlatform ...Package) v1.ImageIndex {
+	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+	for i, p := range perPlatform {
+		pl := Platforms[i%len(Platforms)]
+		img := p.Image(pl)
+		mt, _ := img.MediaType()
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{MediaType: mt, Platform: &pl}})
+	}
+	return idx
+}
