@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -126,19 +127,53 @@ func (f *mirrorFlags) pairs(args []string) ([]mirrorPair, error) {
 	return pairs, nil
 }
 
-func runMirror(ctx context.Context, s IOStreams, c *xpkg.Client, pairs []mirrorPair, f *mirrorFlags) error {
-	var plans []*xpkg.CopyPlan
-	conflicts := 0
-	for _, pr := range pairs {
-		src, _ := c.ParseReference(pr.src)
-		dst, _ := c.ParseReference(pr.dst)
-		p, err := c.PlanCopy(ctx, src, dst, f.Force)
+// imagesAtOnce is how many packages of a --from-file list are planned and
+// copied concurrently; small packages are latency-bound (peers.md s.5.3).
+const imagesAtOnce = 4
+
+// forEach runs fn(i) for i in [0,n), imagesAtOnce at a time, and returns
+// the error of the lowest index that failed.
+func forEach(n int, fn func(i int) error) error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, imagesAtOnce)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			errs[i] = fn(i)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
 			return err
 		}
-		plans = append(plans, p)
+	}
+	return nil
+}
+
+func runMirror(ctx context.Context, s IOStreams, c *xpkg.Client, pairs []mirrorPair, f *mirrorFlags) error {
+	plans := make([]*xpkg.CopyPlan, len(pairs))
+	err := forEach(len(pairs), func(i int) error {
+		src, _ := c.ParseReference(pairs[i].src)
+		dst, _ := c.ParseReference(pairs[i].dst)
+		p, err := c.PlanCopy(ctx, src, dst, f.Force)
+		plans[i] = p
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	conflicts := 0
+	var toCopy int64
+	for _, p := range plans {
 		if p.Conflict != "" {
 			conflicts++
+		} else {
+			toCopy += p.BytesToCopy
 		}
 		if !f.Quiet {
 			printPlan(s.Out, p)
@@ -152,34 +187,52 @@ func runMirror(ctx context.Context, s IOStreams, c *xpkg.Client, pairs []mirrorP
 		return nil
 	}
 	targets, _ := crossplane.Select(nil)
-	var total xpkg.CopyResult
 	start := time.Now()
-	for _, p := range plans {
-		if p.Conflict != "" {
-			fmt.Fprintf(s.ErrOut, "skipped %s: %s\n", p.Destination, p.Conflict)
-			continue
+	progress, finish := copyProgress(s.Out, f.Quiet, toCopy)
+	results := make([]*xpkg.CopyResult, len(plans))
+	lines := make([]string, len(plans))
+	err = forEach(len(plans), func(i int) error {
+		p := plans[i]
+		switch {
+		case p.Conflict != "":
+			lines[i] = fmt.Sprintf("skipped %s: %s", p.Destination, p.Conflict)
+			return nil
+		case p.Current:
+			lines[i] = fmt.Sprintf("%s is already %s", p.Destination, p.Digest)
+			return nil
 		}
-		progress, finish := copyProgress(s.Out, f.Quiet, p)
 		res, err := c.Copy(ctx, p, f.Jobs, progress)
-		finish()
 		if err != nil {
 			return fmt.Errorf("copying %s to %s: %w", p.Source, p.Destination, err)
 		}
 		if err := c.Verify(ctx, p); err != nil {
 			return fmt.Errorf("verifying %s: %w", p.Destination, err)
 		}
+		results[i] = res
+		rep, err := inspect.Run(ctx, c, []inspect.Request{{Reference: p.Destination}}, inspect.Options{Targets: targets}, xpkg.ReadOptions{})
+		if err != nil {
+			return err
+		}
+		lines[i] = fmt.Sprintf("copied %s -> %s: verified %s; %s", p.Source, p.Destination, p.Digest, verdictSummary(rep.Images[0]))
+		return nil
+	})
+	finish()
+	var total xpkg.CopyResult
+	for i, res := range results {
+		if !f.Quiet && lines[i] != "" {
+			fmt.Fprintln(s.Out, lines[i])
+		}
+		if res == nil {
+			continue
+		}
 		total.BlobsCopied += res.BlobsCopied
 		total.BlobsSkipped += res.BlobsSkipped
 		total.BlobsMounted += res.BlobsMounted
 		total.ManifestsPushed += res.ManifestsPushed
 		total.BytesCopied += res.BytesCopied
-		rep, err := inspect.Run(ctx, c, []inspect.Request{{Reference: p.Destination}}, inspect.Options{Targets: targets}, xpkg.ReadOptions{})
-		if err != nil {
-			return err
-		}
-		if !f.Quiet {
-			fmt.Fprintf(s.Out, "copied %s -> %s: verified %s; %s\n", p.Source, p.Destination, p.Digest, verdictSummary(rep.Images[0]))
-		}
+	}
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(s.Out, "%d blobs copied (%s), %d mounted, %d already present, %d manifests pushed, in %s\n",
 		total.BlobsCopied, crossplane.HumanBytes(total.BytesCopied), total.BlobsMounted, total.BlobsSkipped, total.ManifestsPushed, time.Since(start).Round(time.Millisecond))
@@ -199,6 +252,10 @@ func verdictSummary(img inspect.Image) string {
 
 func printPlan(w io.Writer, p *xpkg.CopyPlan) {
 	fmt.Fprintf(w, "PLAN %s -> %s\n", p.Source, p.Destination)
+	if p.Current {
+		fmt.Fprintf(w, "  up to date: both resolve to %s; nothing to copy\n", p.Digest)
+		return
+	}
 	switch {
 	case p.Conflict != "":
 		fmt.Fprintf(w, "  tag:       CONFLICT %s\n", p.Conflict)

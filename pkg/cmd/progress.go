@@ -15,13 +15,13 @@ import (
 
 // copyProgress shows a bar on a terminal, a line per blob otherwise, and
 // nothing with -q.
-func copyProgress(w io.Writer, quiet bool, p *xpkg.CopyPlan) (xpkg.CopyOption, func()) {
+func copyProgress(w io.Writer, quiet bool, total int64) (xpkg.CopyOption, func()) {
 	if quiet {
 		return xpkg.WithBlobObserver(func(xpkg.BlobEvent) {}), func() {}
 	}
 	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		bar := progressbar.NewOptions64(p.BytesToCopy, progressbar.OptionSetWriter(w), progressbar.OptionShowBytes(true),
-			progressbar.OptionSetDescription("copying "+p.Destination), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100_000_000))
+		bar := progressbar.NewOptions64(total, progressbar.OptionSetWriter(w), progressbar.OptionShowBytes(true),
+			progressbar.OptionSetDescription("copying"), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100_000_000))
 		var mu sync.Mutex
 		return xpkg.WithBlobObserver(func(e xpkg.BlobEvent) {
 				if !e.Skipped {

@@ -54,6 +54,9 @@ type Client struct {
 	// holders remembers, per registry, a repository known to hold each blob,
 	// so later copies into that registry can mount instead of upload.
 	holders map[string]map[string]string
+	// inflight marks blobs being uploaded to a registry, so that concurrent
+	// copies mount them afterwards instead of uploading them again.
+	inflight map[string]chan struct{}
 }
 
 // Option configures a Client.
@@ -86,6 +89,7 @@ func NewClient(opts ...Option) *Client {
 		insecure:   map[string]bool{},
 		transports: map[string]http.RoundTripper{},
 		holders:    map[string]map[string]string{},
+		inflight:   map[string]chan struct{}{},
 		userAgent:  "xpdoctor",
 	}
 	for _, o := range opts {

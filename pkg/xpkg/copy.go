@@ -33,6 +33,10 @@ type CopyPlan struct {
 	BytesToCopy int64 `json:"bytesToCopy"`
 	// Conflict is set when the tag points at another digest and --force was not given.
 	Conflict string `json:"conflict,omitempty"`
+	// Current is set when the destination already resolves to the source
+	// digest: registries accept a manifest only once they hold what it
+	// references, so nothing is walked or copied (as crane does).
+	Current bool `json:"current,omitempty"`
 
 	manifests map[string]*Manifest
 	src, dst  name.Reference
@@ -48,12 +52,21 @@ type PlanItem struct {
 }
 
 // UpToDate reports whether the destination already matches.
-func (p *CopyPlan) UpToDate() bool { return p.CurrentDigest == p.Digest && p.BytesToCopy == 0 }
+func (p *CopyPlan) UpToDate() bool {
+	return p.Current || p.CurrentDigest == p.Digest && p.BytesToCopy == 0
+}
 
 // PlanCopy reads the source graph (manifests only) and what the destination
 // holds. force allows moving a tag that points elsewhere.
 func (c *Client) PlanCopy(ctx context.Context, src, dst name.Reference, force bool) (*CopyPlan, error) {
 	p := &CopyPlan{Source: src.String(), Destination: dst.String(), manifests: map[string]*Manifest{}, src: src, dst: dst}
+	// Fast path: two HEADs tell whether there is anything to do.
+	if cur, err := c.headManifest(ctx, dst); err == nil && cur != "" {
+		if sd, err := c.headManifest(ctx, src); err == nil && sd == cur {
+			p.Digest, p.CurrentDigest, p.Current = sd, cur, true
+			return p, nil
+		}
+	}
 	top, err := c.GetManifest(ctx, src)
 	if err != nil {
 		return nil, fmt.Errorf("reading source %s: %w", src, err)
@@ -114,26 +127,61 @@ func (c *Client) PlanCopy(ctx context.Context, src, dst name.Reference, force bo
 	if _, isTag := dst.(name.Tag); isTag && cur != "" && cur != p.Digest && !force {
 		p.Conflict = fmt.Sprintf("%s points to %s, not %s: left alone (--force moves it)", dst, cur, p.Digest)
 	}
-	for i := range p.Manifests {
-		m := &p.Manifests[i]
-		if m.Exists, err = c.manifestExists(ctx, dst.Context().Digest(m.Digest)); err != nil {
-			return nil, err
-		}
-		if !m.Exists {
-			p.BytesToCopy += m.Size
-		}
-	}
 	for _, d := range blobOrder {
-		b := blobs[d]
-		if b.Exists, err = c.blobExists(ctx, dst.Context(), d); err != nil {
-			return nil, err
+		p.Blobs = append(p.Blobs, blobs[d])
+	}
+	err = parallel(ctx, len(p.Manifests)+len(p.Blobs), func(i int) error {
+		var err error
+		if i < len(p.Manifests) {
+			p.Manifests[i].Exists, err = c.manifestExists(ctx, dst.Context().Digest(p.Manifests[i].Digest))
+			return err
 		}
-		if !b.Exists {
-			p.BytesToCopy += b.Size
+		b := &p.Blobs[i-len(p.Manifests)]
+		b.Exists, err = c.blobExists(ctx, dst.Context(), b.Digest)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, it := range append(append([]PlanItem{}, p.Manifests...), p.Blobs...) {
+		if !it.Exists {
+			p.BytesToCopy += it.Size
 		}
-		p.Blobs = append(p.Blobs, b)
 	}
 	return p, nil
+}
+
+// parallel runs fn(0..n-1), eight at a time, and returns the first error.
+func parallel(ctx context.Context, n int, fn func(int) error) error {
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		sem      = make(chan struct{}, 8)
+	)
+	for i := 0; i < n; i++ {
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := fn(i); err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	return firstErr
 }
 
 // headManifest returns the digest a reference points to, or "" if absent.
@@ -219,6 +267,9 @@ func (c *Client) Copy(ctx context.Context, p *CopyPlan, jobs int, opts ...CopyOp
 	if p.Conflict != "" {
 		return nil, errors.New(p.Conflict)
 	}
+	if p.Current {
+		return &CopyResult{}, nil
+	}
 	start := time.Now()
 	if jobs < 1 {
 		jobs = 4
@@ -245,33 +296,16 @@ func (c *Client) Copy(ctx context.Context, p *CopyPlan, jobs int, opts ...CopyOp
 			co.observe(BlobEvent{Digest: b.Digest, Size: b.Size, Skipped: true})
 			continue
 		}
-		if from, ok := c.holder(p.dst.Context(), b.Digest); ok {
-			mounted, err := c.mount(ctx, p.dst.Context(), from, b.Digest)
-			if err != nil {
-				return res, fmt.Errorf("mounting blob %s from %s: %w", b.Digest, from, classify(p.Destination, err))
-			}
-			if mounted {
-				res.BlobsMounted++
-				c.remember(p.dst.Context(), b.Digest)
-				co.observe(BlobEvent{Digest: b.Digest, Size: b.Size, Skipped: true})
-				continue
-			}
-		}
-		res.BlobsCopied++
 		b := b
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			l, err := remote.Layer(p.src.Context().Digest(b.Digest), remote.WithTransport(srcT), remote.WithContext(ctx))
-			if err == nil {
-				// Passed unwrapped: go-containerregistry mounts a *remote.MountableLayer
-				// from the source repository when both are in one registry.
-				err = remote.WriteLayer(p.dst.Context(), l, dstOpts...)
-			}
+			mounted, err := c.copyBlob(ctx, p, srcT, b, dstOpts)
+			mu.Lock()
+			defer mu.Unlock()
 			if err != nil {
-				mu.Lock()
 				if firstErr == nil {
 					if advice, ok := MissingRepository(p.dst.Context(), err); ok {
 						firstErr = errors.New(advice)
@@ -279,11 +313,15 @@ func (c *Client) Copy(ctx context.Context, p *CopyPlan, jobs int, opts ...CopyOp
 						firstErr = fmt.Errorf("copying blob %s: %w", b.Digest, classify(p.Destination, err))
 					}
 				}
-				mu.Unlock()
 				return
 			}
+			if mounted {
+				res.BlobsMounted++
+				co.observe(BlobEvent{Digest: b.Digest, Size: b.Size, Skipped: true})
+				return
+			}
+			res.BlobsCopied++
 			copied.Add(b.Size)
-			c.remember(p.dst.Context(), b.Digest)
 			co.observe(BlobEvent{Digest: b.Digest, Size: b.Size})
 		}()
 	}
@@ -322,25 +360,21 @@ func (c *Client) Verify(ctx context.Context, p *CopyPlan) error {
 	if d != p.Digest {
 		return fmt.Errorf("%s resolves to %s, want %s", p.Destination, d, p.Digest)
 	}
-	for _, m := range p.Manifests {
-		ok, err := c.manifestExists(ctx, p.dst.Context().Digest(m.Digest))
-		if err != nil {
+	return parallel(ctx, len(p.Manifests)+len(p.Blobs), func(i int) error {
+		if i < len(p.Manifests) {
+			ok, err := c.manifestExists(ctx, p.dst.Context().Digest(p.Manifests[i].Digest))
+			if err == nil && !ok {
+				err = fmt.Errorf("%s: manifest %s is missing", p.Destination, p.Manifests[i].Digest)
+			}
 			return err
 		}
-		if !ok {
-			return fmt.Errorf("%s: manifest %s is missing", p.Destination, m.Digest)
-		}
-	}
-	for _, b := range p.Blobs {
+		b := p.Blobs[i-len(p.Manifests)]
 		ok, err := c.blobExists(ctx, p.dst.Context(), b.Digest)
-		if err != nil {
-			return err
+		if err == nil && !ok {
+			err = fmt.Errorf("%s: blob %s is missing", p.Destination, b.Digest)
 		}
-		if !ok {
-			return fmt.Errorf("%s: blob %s is missing", p.Destination, b.Digest)
-		}
-	}
-	return nil
+		return err
+	})
 }
 
 // rawManifest pushes exact bytes.
@@ -385,6 +419,58 @@ func MissingRepository(repo name.Repository, err error) (string, bool) {
 			repo.RepositoryStr(), repo.RepositoryStr(), m[2], m[1]), true
 	}
 	return fmt.Sprintf("repository %s does not exist in %s and the registry does not create repositories on push: create it first", repo.RepositoryStr(), repo.RegistryStr()), true
+}
+
+// copyBlob mounts b from a repository of the destination registry that
+// holds it (waiting for a concurrent upload of the same blob to finish
+// first), or uploads it from the source.
+func (c *Client) copyBlob(ctx context.Context, p *CopyPlan, srcT http.RoundTripper, b PlanItem, dstOpts []remote.Option) (mounted bool, err error) {
+	dst := p.dst.Context()
+	key := dst.RegistryStr() + "|" + b.Digest
+	triedMount := false
+	for {
+		if from, ok := c.holder(dst, b.Digest); ok && !triedMount {
+			mounted, err := c.mount(ctx, dst, from, b.Digest)
+			if err != nil || mounted {
+				if mounted {
+					c.remember(dst, b.Digest)
+				}
+				return mounted, err
+			}
+			triedMount = true // the registry does not mount (202): upload
+		}
+		c.mu.Lock()
+		wait, busy := c.inflight[key]
+		if !busy {
+			c.inflight[key] = make(chan struct{})
+		}
+		c.mu.Unlock()
+		if !busy {
+			break
+		}
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+	}
+	defer func() {
+		c.mu.Lock()
+		close(c.inflight[key])
+		delete(c.inflight, key)
+		c.mu.Unlock()
+	}()
+	l, err := remote.Layer(p.src.Context().Digest(b.Digest), remote.WithTransport(srcT), remote.WithContext(ctx))
+	if err != nil {
+		return false, err
+	}
+	// Passed unwrapped: go-containerregistry mounts a *remote.MountableLayer
+	// from the source repository when both are in one registry.
+	if err := remote.WriteLayer(dst, l, dstOpts...); err != nil {
+		return false, err
+	}
+	c.remember(dst, b.Digest)
+	return false, nil
 }
 
 // remember records that repo holds digest.
