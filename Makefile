@@ -7,13 +7,19 @@ LDFLAGS := -s -w -X github.com/xpdoctor/xpdoctor/pkg/version.Version=$(VERSION) 
            -X github.com/xpdoctor/xpdoctor/pkg/version.Commit=$(COMMIT) \
            -X github.com/xpdoctor/xpdoctor/pkg/version.Date=$(DATE)
 
-.PHONY: build test test-unit test-integration envtest bench vet fmt-check golden
+.PHONY: build test test-unit test-integration envtest bench vet fmt-check golden release krew-manifest demo
 
 # kube-apiserver + etcd for envtest, built from the module proxy and cached.
 ENVTEST_DIR ?= $(CURDIR)/.cache/envtest
 
 build: ## build bin/kubectl-xpdoctor
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-xpdoctor ./cmd/kubectl-xpdoctor
+
+demo: ## replay the incident offline: no cluster, no network
+	$(GO) run ./cmd/kubectl-xpdoctor demo
+
+release: ## reproducible archives for 5 platforms in dist/ and plugins/krew.yaml from them
+	$(GO) run ./hack/release -version $(VERSION) -commit $(COMMIT) -date $(DATE) -out dist -manifest plugins/krew.yaml
 
 vet:
 	$(GO) vet ./...

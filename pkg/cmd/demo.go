@@ -2,11 +2,13 @@ package cmd
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"io"
 	"log"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -34,6 +36,9 @@ xpdoctor commands against them and prints their output.`,
 	}
 }
 
+//go:embed demodump.yaml
+var demoDump string
+
 func runDemo(ctx context.Context, s IOStreams) error {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -44,22 +49,29 @@ func runDemo(ctx context.Context, s IOStreams) error {
 	defer srv.Close()
 	host := l.Addr().String()
 
-	pkg := xpkgtest.Package{Kind: "Provider", Name: "provider-aws-s3", Crossplane: ">=v1.14.0-0", Objects: 3,
+	pkg := xpkgtest.Package{Kind: "Provider", Name: "provider-nop", Crossplane: ">=v1.14.0-0", Objects: 3,
 		DependsOn: []xpkg.Dependency{{Kind: "Provider", Package: "xpkg.upbound.io/upbound/provider-family-aws", Version: ">=v1.6.0"}},
 		Runtime:   []v1.Layer{xpkgtest.RandomLayer(7, 2<<20)}}
 	amd64 := v1.Platform{OS: "linux", Architecture: "amd64"}
-	upstream := host + "/upbound/provider-aws-s3:v1.6.0"
-	docker := host + "/mirror/upbound/provider-aws-s3:v1.6.0"
-	runtime := host + "/mirror/upbound/provider-aws-s3:v1.6.1"
+	up := func(repo string) string { return host + "/upbound/" + repo + ":v1.6.0" }
+	mirror := func(repo string) string { return host + "/mirror/upbound/" + repo + ":v1.6.0" }
 	steps := []struct {
 		what string
 		do   func() error
 	}{
-		{"push the genuine package (OCI index, linux/amd64 + linux/arm64) to " + upstream, func() error { return xpkgtest.Push(upstream, pkg.Index()) }},
-		{"mirror it the docker pull/tag/push way to " + docker, func() error { return xpkgtest.DockerRepush(docker, pkg.Image(amd64)) }},
-		{"push the provider's runtime image instead of the package to " + runtime, func() error {
-			return xpkgtest.Push(runtime, xpkgtest.RuntimeImage(amd64, pkg.Runtime...))
+		{"push genuine packages (OCI index, linux/amd64 + linux/arm64) as the upstream " + host + "/upbound/...", func() error {
+			for _, r := range []string{"provider-nop", "provider-runtime", "provider-aws-s3"} {
+				if err := xpkgtest.Push(up(r), pkg.Index()); err != nil {
+					return err
+				}
+			}
+			return nil
 		}},
+		{"mirror provider-nop the docker pull/tag/push way to " + mirror("provider-nop"), func() error { return xpkgtest.DockerRepush(mirror("provider-nop"), pkg.Image(amd64)) }},
+		{"push the provider's runtime image instead of the package to " + mirror("provider-runtime"), func() error {
+			return xpkgtest.Push(mirror("provider-runtime"), xpkgtest.RuntimeImage(amd64, pkg.Runtime...))
+		}},
+		{"mirror provider-aws-s3 correctly (its dependency is not mirrored)", func() error { return xpkgtest.Push(mirror("provider-aws-s3"), pkg.Index()) }},
 	}
 	fmt.Fprintf(s.Out, "Demo registry on %s (in this process).\n", host)
 	for _, st := range steps {
@@ -68,14 +80,32 @@ func runDemo(ctx context.Context, s IOStreams) error {
 			return fmt.Errorf("demo setup: %w", err)
 		}
 	}
-	runs := [][]string{
-		{"inspect", upstream},
-		{"inspect", docker, "--upstream", upstream},
-		{"inspect", runtime, "--crossplane-version", "v2.1.3", "--crossplane-version", "v2.3.4"},
+	dump, err := os.CreateTemp("", "xpdoctor-demo-dump-*.yaml")
+	if err != nil {
+		return err
 	}
-	for _, args := range runs {
-		fmt.Fprintf(s.Out, "\n$ %s %s\n\n", displayName(), strings.Join(args, " "))
-		code := Main(args, s.In, s.Out, s.ErrOut)
+	defer os.Remove(dump.Name())
+	if _, err := io.WriteString(dump, strings.ReplaceAll(demoDump, "REGISTRY", host)); err != nil {
+		return err
+	}
+	if err := dump.Close(); err != nil {
+		return err
+	}
+	mapping := host + "/mirror=" + host
+	runs := []struct {
+		say  string
+		args []string
+	}{
+		{"The genuine package: every Crossplane version reads its annotated layer.", []string{"inspect", up("provider-nop")}},
+		{"The docker mirror: annotation lost, index collapsed, digest changed; Crossplane survives through the slow flatten path.", []string{"inspect", mirror("provider-nop"), "--upstream", up("provider-nop")}},
+		{"The runtime image mirrored as the package: the exact message each version emits.", []string{"inspect", mirror("provider-runtime"), "--crossplane-version", "v2.1.3", "--crossplane-version", "v2.3.4"}},
+		{"A support dump of the cluster (kubectl get ... -o yaml), read offline.", []string{"diagnose", "--from-file", dump.Name(), "--upstream-registry", mapping}},
+		{"Re-mirror the damaged packages from their upstream, byte-for-byte.", []string{"fix", "--from-file", dump.Name(), "--upstream-registry", mapping, "--yes"}},
+		{"The runtime-image mirror now holds the real package.", []string{"inspect", mirror("provider-runtime"), "--upstream", up("provider-runtime")}},
+	}
+	for _, r := range runs {
+		fmt.Fprintf(s.Out, "\n# %s\n$ %s %s\n\n", r.say, displayName(), strings.Join(r.args, " "))
+		code := Main(r.args, s.In, s.Out, s.ErrOut)
 		fmt.Fprintf(s.Out, "\n(exit status %d)\n", code)
 	}
 	return ctx.Err()

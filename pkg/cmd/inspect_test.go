@@ -153,9 +153,48 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo exit %d: %s", code, errOut)
 	}
 	for _, want := range []string{"No findings.", "consistent with docker pull/tag/push", "PackageYAMLNotFound",
-		"package.yaml not found in package", "(exit status 0)", "(exit status 1)"} {
+		"package.yaml not found in package", "predicts exactly this message", "DependencyUnresolvable", "RuntimeImagePullFailed",
+		"repaired ", "byte-identical", "(exit status 0)", "(exit status 1)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q", want)
 		}
+	}
+}
+
+// Completion: package names come from the cluster (here a dump), flags from Cobra.
+func TestCompletion(t *testing.T) {
+	out, _, code := run(t, "__complete", "diagnose", "--from-file", "testdata/cluster.yaml", "")
+	if code != 0 || !strings.Contains(out, "provider-runtime\tProvider") || !strings.Contains(out, "configuration-platform\tConfiguration") {
+		t.Fatalf("names: exit %d\n%s", code, out)
+	}
+	out, _, _ = run(t, "__complete", "inspect", "-o", "")
+	if !strings.Contains(out, "wide") || !strings.Contains(out, "yaml") {
+		t.Fatalf("output completion:\n%s", out)
+	}
+	out, _, _ = run(t, "__complete", "")
+	for _, c := range []string{"diagnose", "inspect", "mirror", "fix", "demo", "version"} {
+		if !strings.Contains(out, c) {
+			t.Errorf("command %s not completed:\n%s", c, out)
+		}
+	}
+}
+
+func TestEveryCommandHasExamples(t *testing.T) {
+	root := NewRootCommand(IOStreams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}})
+	for _, c := range append(root.Commands(), root) {
+		if c.Name() == "help" || c.Name() == "completion" || c.Hidden {
+			continue
+		}
+		if c.Example == "" {
+			t.Errorf("%s has no examples", c.Name())
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	out, _, code := run(t, "version", "-o", "json")
+	var v struct{ Version, Commit, BuildDate, GoVersion string }
+	if code != 0 || json.Unmarshal([]byte(out), &v) != nil || v.Version == "" || v.Commit == "" || v.BuildDate == "" || !strings.HasPrefix(v.GoVersion, "go1.") {
+		t.Fatalf("exit %d: %s", code, out)
 	}
 }

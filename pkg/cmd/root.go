@@ -75,6 +75,13 @@ func NewRootCommand(s IOStreams) *cobra.Command {
 healthy, in private and air-gapped clusters above all: it reads the package
 image the way each Crossplane version does, names the real cause with a stable
 finding code and evidence, and re-mirrors broken packages byte-for-byte.`,
+		Example: exampleText(
+			"# Why is any Crossplane package unhealthy? (same as: $0 diagnose)",
+			"$0",
+			"",
+			"# See it work without a cluster",
+			"$0 demo",
+		),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: displayName()},
