@@ -26,19 +26,26 @@ const RequireEnv = "XPDOCTOR_REQUIRE_ENVTEST"
 // CRDs returns the pkg.crossplane.io CRD files of CrossplaneModule.
 func CRDs(t testing.TB) []string {
 	t.Helper()
-	out, err := exec.Command("go", "mod", "download", "-json", CrossplaneModule).Output()
+	files, err := filepath.Glob(filepath.Join(CRDDir(t, CrossplaneModule), "pkg.crossplane.io_*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no pkg.crossplane.io CRDs for %s", CrossplaneModule)
+	}
+	return files
+}
+
+// CRDDir is cluster/crds of a Crossplane module version (module@version),
+// downloaded through the module proxy.
+func CRDDir(t testing.TB, module string) string {
+	t.Helper()
+	out, err := exec.Command("go", "mod", "download", "-json", module).Output()
 	if err != nil {
-		t.Fatalf("go mod download %s: %v", CrossplaneModule, err)
+		t.Fatalf("go mod download %s: %v", module, err)
 	}
 	var m struct{ Dir string }
 	if err := json.Unmarshal(out, &m); err != nil || m.Dir == "" {
-		t.Fatalf("go mod download %s: %v %s", CrossplaneModule, err, out)
+		t.Fatalf("go mod download %s: %v %s", module, err, out)
 	}
-	files, err := filepath.Glob(filepath.Join(m.Dir, "cluster", "crds", "pkg.crossplane.io_*.yaml"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no pkg.crossplane.io CRDs in %s", m.Dir)
-	}
-	return files
+	return filepath.Join(m.Dir, "cluster", "crds")
 }
 
 // Env is a running control plane.
@@ -54,6 +61,16 @@ type Env struct {
 // unless RequireEnv is set (run test/build-envtest.sh to build them).
 func Start(t testing.TB, bare bool) *Env {
 	t.Helper()
+	var crds []string
+	if !bare {
+		crds = CRDs(t)
+	}
+	return StartWith(t, crds)
+}
+
+// StartWith starts a control plane with these CRD files.
+func StartWith(t testing.TB, crds []string) *Env {
+	t.Helper()
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		if os.Getenv(RequireEnv) != "" {
 			t.Fatalf("KUBEBUILDER_ASSETS is unset and %s is set: run test/build-envtest.sh", RequireEnv)
@@ -62,9 +79,7 @@ func Start(t testing.TB, bare bool) *Env {
 	}
 	ctrllog.SetLogger(logr.Discard())
 	env := &envtest.Environment{ErrorIfCRDPathMissing: true}
-	if !bare {
-		env.CRDDirectoryPaths = CRDs(t)
-	}
+	env.CRDDirectoryPaths = crds
 	cfg, err := env.Start()
 	if err != nil {
 		t.Fatalf("starting envtest: %v", err)
