@@ -7,10 +7,14 @@ LDFLAGS := -s -w -X github.com/xpdoctor/xpdoctor/pkg/version.Version=$(VERSION) 
            -X github.com/xpdoctor/xpdoctor/pkg/version.Commit=$(COMMIT) \
            -X github.com/xpdoctor/xpdoctor/pkg/version.Date=$(DATE)
 
-.PHONY: build test test-unit test-integration envtest bench vet fmt-check golden release krew-manifest demo
+.PHONY: build test test-unit test-integration test-e2e envtest crossplane tools bench vet fmt-check golden release demo
 
-# kube-apiserver + etcd for envtest, built from the module proxy and cached.
+# kube-apiserver + etcd for envtest, Crossplane core and krew: built from the
+# module proxy once and cached under .cache/.
 ENVTEST_DIR ?= $(CURDIR)/.cache/envtest
+XP_BIN_DIR  ?= $(CURDIR)/.cache/crossplane
+TOOLS_DIR   ?= $(CURDIR)/.cache/bin
+E2E_ENV := XPDOCTOR_E2E=1 XPDOCTOR_CROSSPLANE_BIN_DIR=$(XP_BIN_DIR) KUBEBUILDER_ASSETS=$(ENVTEST_DIR)
 
 build: ## build bin/kubectl-xpdoctor
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-xpdoctor ./cmd/kubectl-xpdoctor
@@ -33,10 +37,21 @@ test-unit: ## fast: pure logic and the in-process registry (docker-registry and 
 envtest: ## build (once) the envtest control plane into .cache/envtest
 	test/build-envtest.sh $(ENVTEST_DIR) >/dev/null
 
-test-integration: envtest ## the same suite, requiring a docker-registry process and envtest
-	XPDOCTOR_REQUIRE_REAL_REGISTRY=1 XPDOCTOR_REQUIRE_ENVTEST=1 KUBEBUILDER_ASSETS=$(ENVTEST_DIR) $(GO) test -count=1 ./...
+crossplane: ## build (once) Crossplane core v2.3.4 and v2.1.3 into .cache/crossplane
+	test/build-crossplane.sh v2.3.4 $(XP_BIN_DIR) >/dev/null
+	test/build-crossplane.sh v2.1.3 $(XP_BIN_DIR) >/dev/null
 
-test: fmt-check vet test-integration ## everything CI runs
+tools: ## build (once) krew and validate-krew-manifest into .cache/bin
+	@test -x $(TOOLS_DIR)/krew -a -x $(TOOLS_DIR)/validate-krew-manifest || GOFLAGS= GOBIN=$(TOOLS_DIR) $(GO) install sigs.k8s.io/krew/cmd/krew@v0.4.3 sigs.k8s.io/krew/cmd/validate-krew-manifest@v0.4.3
+
+test-integration: envtest tools ## the unit and integration suites, requiring docker-registry, envtest and krew
+	XPDOCTOR_REQUIRE_REAL_REGISTRY=1 XPDOCTOR_REQUIRE_ENVTEST=1 XPDOCTOR_REQUIRE_KREW=1 XPDOCTOR_TOOLS=$(TOOLS_DIR) \
+	  KUBEBUILDER_ASSETS=$(ENVTEST_DIR) $(GO) test -count=1 -timeout 30m $$($(GO) list ./... | grep -v /test/e2e)
+
+test-e2e: envtest crossplane ## real Crossplane core, docker-registry and dockerd (needs root for dockerd)
+	$(E2E_ENV) $(GO) test -count=1 -timeout 30m -v ./test/e2e/
+
+test: fmt-check vet test-integration test-e2e ## everything CI runs
 
 golden: envtest ## refresh golden files; review the diff
 	KUBEBUILDER_ASSETS=$(ENVTEST_DIR) $(GO) test ./pkg/cmd/ -update

@@ -203,10 +203,15 @@ func diagnosePackage(in Input, p cluster.Package) (PackageRow, []Finding) {
 		out = append(out, f)
 	}
 
-	// 1. What the package's and revision's own messages say.
+	// 1. What the package's and revision's own messages say. Conditions are
+	// the current state; events are history: a package that is installed
+	// and healthy now has no cause to report, whatever its old events say.
 	causes := map[string][]string{}
 	var order []string
 	var unclassified []string
+	if row.Installed == "True" && row.Healthy == "True" {
+		obs = nil
+	}
 	for _, o := range obs {
 		c, ok := Classify(o.text)
 		ev := fmt.Sprintf("%s: %s", o.where, o.text)

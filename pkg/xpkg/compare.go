@@ -95,6 +95,14 @@ func cause(c *Comparison, mi *ImageReport) string {
 	switch {
 	case c.ConfigDiffers:
 		return "different image: the mirror holds another build or version, or another image altogether (e.g. the provider's runtime image)"
+	case c.LayersDiffer && c.AnnotationsDropped && types.MediaType(mi.MediaType) == types.DockerManifestSchema2:
+		// dockerd re-compresses layers when it pushes to a registry that
+		// does not already hold them (moby/moby#31919).
+		s := "consistent with docker pull/tag/push into another registry: layers recompressed, manifest re-serialised as Docker v2, annotations dropped"
+		if c.IndexCollapsed {
+			s += ", index collapsed to " + PlatformString(&CrossplanePlatform)
+		}
+		return s
 	case c.LayersDiffer:
 		return "layers recompressed (docker save/load, or a tool or registry that recompresses): manifest rebuilt" + annotationsClause(c)
 	case c.AnnotationsDropped && types.MediaType(mi.MediaType) == types.DockerManifestSchema2:

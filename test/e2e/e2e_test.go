@@ -83,23 +83,24 @@ func TestCrossplaneAgrees(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	dockerMirror(t, dockerHost, up.Host+"/upbound/provider-docker:v1.0.0", mirror.Host+"/upbound/provider-docker:v1.0.0")
-	if err := xpkgtest.Push(mirror.Host+"/upbound/provider-runtime:v1.0.0", xpkgtest.RuntimeImage(amd64)); err != nil {
-		t.Fatal(err)
-	}
 	if err := xpkgtest.Push(private.Host+"/upbound/provider-private:v1.0.0", pkgFor("provider-private").Index(),
 		remote.WithAuth(&authn.Basic{Username: robot, Password: robotToken})); err != nil {
 		t.Fatal(err)
 	}
-	mapping := mirror.Host + "=" + up.Host
-
 	for _, version := range []string{"v2.3.4", "v2.1.3"} {
 		t.Run(version, func(t *testing.T) {
+			// Each version gets its own mirror prefix: the fix repairs it.
+			m := mirror.Host + "/" + strings.ReplaceAll(version, ".", "")
+			mapping := m + "=" + up.Host
+			dockerMirror(t, dockerHost, up.Host+"/upbound/provider-docker:v1.0.0", m+"/upbound/provider-docker:v1.0.0")
+			if err := xpkgtest.Push(m+"/upbound/provider-runtime:v1.0.0", xpkgtest.RuntimeImage(amd64)); err != nil {
+				t.Fatal(err)
+			}
 			cp := startCrossplane(t, version)
 			cp.createProvider(t, "provider-genuine", up.Host+"/upbound/provider-genuine:v1.0.0", nil)
-			cp.createProvider(t, "provider-docker", mirror.Host+"/upbound/provider-docker:v1.0.0", nil)
-			cp.createProvider(t, "provider-runtime", mirror.Host+"/upbound/provider-runtime:v1.0.0", nil)
-			cp.createProvider(t, "provider-missing", mirror.Host+"/upbound/provider-missing:v9.9.9", nil)
+			cp.createProvider(t, "provider-docker", m+"/upbound/provider-docker:v1.0.0", nil)
+			cp.createProvider(t, "provider-runtime", m+"/upbound/provider-runtime:v1.0.0", nil)
+			cp.createProvider(t, "provider-missing", m+"/upbound/provider-missing:v9.9.9", nil)
 			cp.createProvider(t, "provider-private", private.Host+"/upbound/provider-private:v1.0.0", nil)
 
 			healthy := func(name string) func() bool {
@@ -121,7 +122,7 @@ func TestCrossplaneAgrees(t *testing.T) {
 			cp.waitFor(t, "provider-genuine healthy", 3*time.Minute, healthy("provider-genuine"), seen("provider-genuine"))
 			cp.waitFor(t, "provider-docker healthy", 3*time.Minute, healthy("provider-docker"), seen("provider-docker"))
 			// Scenario 3: the runtime image; xpdoctor's verdict for this version predicts the message.
-			out, _, _ := xpdoctor(t, "inspect", mirror.Host+"/upbound/provider-runtime:v1.0.0", "--crossplane-version", version, "-o", "json")
+			out, _, _ := xpdoctor(t, "inspect", m+"/upbound/provider-runtime:v1.0.0", "--crossplane-version", version, "-o", "json")
 			var ins struct {
 				Images []struct{ Verdicts []struct{ Outcome, Message string } }
 			}
@@ -133,6 +134,16 @@ func TestCrossplaneAgrees(t *testing.T) {
 			// Scenario 4: a missing tag, and credentials Crossplane was not given.
 			cp.waitFor(t, "provider-missing's failure", 3*time.Minute, failedWith("provider-missing", "404"), seen("provider-missing"))
 			cp.waitFor(t, "provider-private's failure", 3*time.Minute, failedWith("provider-private", "401"), seen("provider-private"))
+			// For the missing tag, xpdoctor's verdict names Crossplane's text up to the
+			// transport error, which it words itself.
+			out, _, _ = xpdoctor(t, "inspect", m+"/upbound/provider-missing:v9.9.9", "--crossplane-version", version, "-o", "json")
+			if err := json.Unmarshal([]byte(out), &ins); err != nil || len(ins.Images) != 1 {
+				t.Fatalf("inspect: %v\n%s", err, out)
+			}
+			prefix, _, _ := strings.Cut(ins.Images[0].Verdicts[0].Message, "HEAD request failure: ")
+			if !failedWith("provider-missing", prefix)() {
+				t.Errorf("missing tag: Crossplane said %q, xpdoctor predicted %q...", seen("provider-missing")(), prefix)
+			}
 
 			diag := func(extra ...string) map[string][]string {
 				args := append([]string{"--kubeconfig", cp.kubeconfig, "-o", "json", "--upstream-registry", mapping, "--inspect", "all"}, extra...)
@@ -145,7 +156,8 @@ func TestCrossplaneAgrees(t *testing.T) {
 			got := diag()
 			want := map[string][]string{
 				"provider-genuine": nil,
-				"provider-docker":  {"warning:BaseLayerAnnotationMissing", "warning:IndexCollapsed", "warning:MirrorDigestDiffers"},
+				// dockerd recompresses layers it pushes to another registry.
+				"provider-docker": {"warning:BaseLayerAnnotationMissing", "warning:IndexCollapsed", "warning:LayersRecompressed", "warning:MirrorDigestDiffers"},
 				"provider-missing": {"error:ManifestNotFound", "warning:UpstreamUnreadable"},
 				"provider-private": {"error:RegistryUnauthorized"},
 			}
@@ -170,21 +182,28 @@ func TestCrossplaneAgrees(t *testing.T) {
 			}
 
 			// Scenario 5: fix re-mirrors and pins; Crossplane then parses through the base layer.
-			if version != "v2.3.4" {
-				return // the registry is shared: fixed once, it is fixed for both versions
-			}
 			out, errOut, code := xpdoctor(t, "fix", "provider-docker", "provider-runtime", "--kubeconfig", cp.kubeconfig,
 				"--upstream-registry", mapping, "--yes", "--apply=pin")
 			if code != 0 {
 				t.Fatalf("fix: exit %d\n%s\n%s", code, out, errOut)
 			}
 			for _, n := range []string{"provider-docker", "provider-runtime"} {
-				sameDigest(t, up.Host+"/upbound/"+n+":v1.0.0", mirror.Host+"/upbound/"+n+":v1.0.0")
+				sameDigest(t, up.Host+"/upbound/"+n+":v1.0.0", m+"/upbound/"+n+":v1.0.0")
 				cp.waitFor(t, n+" healthy after the fix", 3*time.Minute, healthy(n), seen(n))
 				p, _ := cp.dyn.Resource(gvrProvider).Get(context.Background(), n, metav1.GetOptions{})
 				spec, _, _ := unstructured.NestedString(p.Object, "spec", "package")
 				if !strings.Contains(spec, "@sha256:") {
 					t.Errorf("%s: spec.package %q is not pinned", n, spec)
+				}
+				// The revision Crossplane made is for the pinned image.
+				revs, _ := cp.dyn.Resource(gvrRevision).List(context.Background(), metav1.ListOptions{LabelSelector: "pkg.crossplane.io/package=" + n})
+				found := false
+				for _, r := range revs.Items {
+					img, _, _ := unstructured.NestedString(r.Object, "spec", "image")
+					found = found || img == spec
+				}
+				if !found {
+					t.Errorf("%s: no revision uses the pinned %s", n, spec)
 				}
 			}
 			after := diag("provider-docker", "provider-runtime")

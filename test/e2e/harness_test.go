@@ -183,14 +183,52 @@ func startCrossplane(t *testing.T, version string) *crossplane {
 	logf, _ := os.Create(logPath)
 	cmd := exec.Command(bin, "core", "start", "--enable-webhooks=false", "--tls-client-certs-dir="+certs,
 		"--xpkg-cache-dir="+filepath.Join(dir, "cache"), fmt.Sprintf("--metrics-port=%d", freePort(t)),
-		fmt.Sprintf("--health-probe-port=%d", freePort(t)), "--package-runtime=External")
+		fmt.Sprintf("--health-probe-port=%d", freePort(t)))
 	cmd.Env = penv
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait(); logf.Close() })
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go keepRuntimesAvailable(dyn, stop, done)
+	t.Cleanup(func() { close(stop); <-done })
 	return &crossplane{version: version, kubeconfig: env.Kubeconfig, dyn: dyn, logPath: logPath}
+}
+
+// keepRuntimesAvailable plays the kube-controller-manager and kubelet that
+// envtest lacks: it marks every package runtime Deployment Available
+// (test-infrastructure.md s.5, "patching Deployment status").
+func keepRuntimesAvailable(dyn dynamic.Interface, stop, done chan struct{}) {
+	defer close(done)
+	ctx := context.Background()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-time.After(500 * time.Millisecond):
+		}
+		l, err := dyn.Resource(gvrDeploy).Namespace("crossplane-system").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			continue
+		}
+		for i := range l.Items {
+			d := &l.Items[i]
+			if d.GetName() == "crossplane" {
+				continue
+			}
+			if conds, _, _ := unstructured.NestedSlice(d.Object, "status", "conditions"); len(conds) > 0 {
+				continue
+			}
+			now := time.Now().UTC().Format(time.RFC3339)
+			d.Object["status"] = map[string]any{"observedGeneration": d.GetGeneration(), "replicas": int64(1), "readyReplicas": int64(1),
+				"availableReplicas": int64(1), "updatedReplicas": int64(1),
+				"conditions": []any{map[string]any{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable",
+					"message": "Deployment has minimum availability.", "lastTransitionTime": now, "lastUpdateTime": now}}}
+			_, _ = dyn.Resource(gvrDeploy).Namespace("crossplane-system").UpdateStatus(ctx, d, metav1.UpdateOptions{})
+		}
+	}
 }
 
 func (c *crossplane) createProvider(t *testing.T, name, pkg string, extra map[string]any) {
