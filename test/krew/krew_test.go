@@ -47,7 +47,9 @@ func TestKrewInstall(t *testing.T) {
 	work := t.TempDir()
 	root, _ := filepath.Abs("../..")
 	dist := filepath.Join(work, "dist")
-	manifest := filepath.Join(dist, "krew.yaml")
+	// validate-krew-manifest wants the file named after the plugin (the
+	// krew-index layout), so the generated manifest is xpdoctor.yaml here.
+	manifest := filepath.Join(dist, "xpdoctor.yaml")
 	release := exec.Command("go", "run", "./hack/release", "-version", "v0.1.0-test", "-commit", "krewtest",
 		"-platforms", "linux/amd64", "-out", dist, "-manifest", manifest, "-date", "2026-11-27T00:00:00Z")
 	release.Dir = root
@@ -56,7 +58,18 @@ func TestKrewInstall(t *testing.T) {
 	}
 	env := os.Environ()
 	// The committed manifest and the one just generated both validate.
-	run(t, env, validate, "-manifest", filepath.Join(root, "plugins", "krew.yaml"), "-skip-install")
+	committed, err := os.ReadFile(filepath.Join(root, "plugins", "krew.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	committedCopy := filepath.Join(work, "committed", "xpdoctor.yaml")
+	if err := os.MkdirAll(filepath.Dir(committedCopy), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(committedCopy, committed, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(t, env, validate, "-manifest", committedCopy, "-skip-install")
 	run(t, env, validate, "-manifest", manifest, "-skip-install")
 
 	bin := filepath.Join(work, "bin")
