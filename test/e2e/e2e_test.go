@@ -104,9 +104,13 @@ func TestCrossplaneAgrees(t *testing.T) {
 			cp.createProvider(t, "provider-private", private.Host+"/upbound/provider-private:v1.0.0", nil)
 
 			healthy := func(name string) func() bool {
-				return func() bool { return cp.condition(t, name, "Installed") == "True" && cp.condition(t, name, "Healthy") == "True" }
+				return func() bool {
+					return cp.condition(t, name, "Installed") == "True" && cp.condition(t, name, "Healthy") == "True"
+				}
 			}
-			seen := func(name string) func() string { return func() string { return strings.Join(cp.messages(t, name), " | ") } }
+			seen := func(name string) func() string {
+				return func() string { return strings.Join(cp.messages(t, name), " | ") }
+			}
 			failedWith := func(name, sub string) func() bool {
 				return func() bool {
 					for _, m := range cp.messages(t, name) {
@@ -124,7 +128,9 @@ func TestCrossplaneAgrees(t *testing.T) {
 			// Scenario 3: the runtime image; xpdoctor's verdict for this version predicts the message.
 			out, _, _ := xpdoctor(t, "inspect", m+"/upbound/provider-runtime:v1.0.0", "--crossplane-version", version, "-o", "json")
 			var ins struct {
-				Images []struct{ Verdicts []struct{ Outcome, Message string } }
+				Images []struct {
+					Verdicts []struct{ Outcome, Message string }
+				}
 			}
 			if err := json.Unmarshal([]byte(out), &ins); err != nil || len(ins.Images) != 1 || ins.Images[0].Verdicts[0].Outcome != "Fail" {
 				t.Fatalf("inspect: %v\n%s", err, out)
@@ -157,7 +163,7 @@ func TestCrossplaneAgrees(t *testing.T) {
 			want := map[string][]string{
 				"provider-genuine": nil,
 				// dockerd recompresses layers it pushes to another registry.
-				"provider-docker": {"warning:BaseLayerAnnotationMissing", "warning:IndexCollapsed", "warning:LayersRecompressed", "warning:MirrorDigestDiffers"},
+				"provider-docker":  {"warning:BaseLayerAnnotationMissing", "warning:IndexCollapsed", "warning:LayersRecompressed", "warning:MirrorDigestDiffers"},
 				"provider-missing": {"error:ManifestNotFound", "warning:UpstreamUnreadable"},
 				"provider-private": {"error:RegistryUnauthorized"},
 			}
@@ -250,10 +256,18 @@ func writeDump(t *testing.T, cp *crossplane, path string) {
 		av   string
 		kind string
 	}{
-		{func() (*unstructured.UnstructuredList, error) { return cp.dyn.Resource(gvrProvider).List(ctx, metav1.ListOptions{}) }, "pkg.crossplane.io/v1", "Provider"},
-		{func() (*unstructured.UnstructuredList, error) { return cp.dyn.Resource(gvrRevision).List(ctx, metav1.ListOptions{}) }, "pkg.crossplane.io/v1", "ProviderRevision"},
-		{func() (*unstructured.UnstructuredList, error) { return cp.dyn.Resource(gvrDeploy).List(ctx, metav1.ListOptions{}) }, "apps/v1", "Deployment"},
-		{func() (*unstructured.UnstructuredList, error) { return cp.dyn.Resource(gvrEvent).List(ctx, metav1.ListOptions{}) }, "v1", "Event"},
+		{func() (*unstructured.UnstructuredList, error) {
+			return cp.dyn.Resource(gvrProvider).List(ctx, metav1.ListOptions{})
+		}, "pkg.crossplane.io/v1", "Provider"},
+		{func() (*unstructured.UnstructuredList, error) {
+			return cp.dyn.Resource(gvrRevision).List(ctx, metav1.ListOptions{})
+		}, "pkg.crossplane.io/v1", "ProviderRevision"},
+		{func() (*unstructured.UnstructuredList, error) {
+			return cp.dyn.Resource(gvrDeploy).List(ctx, metav1.ListOptions{})
+		}, "apps/v1", "Deployment"},
+		{func() (*unstructured.UnstructuredList, error) {
+			return cp.dyn.Resource(gvrEvent).List(ctx, metav1.ListOptions{})
+		}, "v1", "Event"},
 	}
 	for _, l := range lists {
 		ul, err := l.list()
