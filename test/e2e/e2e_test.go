@@ -195,22 +195,26 @@ func TestCrossplaneAgrees(t *testing.T) {
 			}
 			for _, n := range []string{"provider-docker", "provider-runtime"} {
 				sameDigest(t, up.Host+"/upbound/"+n+":v1.0.0", m+"/upbound/"+n+":v1.0.0")
-				cp.waitFor(t, n+" healthy after the fix", 3*time.Minute, healthy(n), seen(n))
 				p, _ := cp.dyn.Resource(gvrProvider).Get(context.Background(), n, metav1.GetOptions{})
 				spec, _, _ := unstructured.NestedString(p.Object, "spec", "package")
 				if !strings.Contains(spec, "@sha256:") {
-					t.Errorf("%s: spec.package %q is not pinned", n, spec)
+					t.Fatalf("%s: spec.package %q is not pinned", n, spec)
 				}
-				// The revision Crossplane made is for the pinned image.
-				revs, _ := cp.dyn.Resource(gvrRevision).List(context.Background(), metav1.ListOptions{LabelSelector: "pkg.crossplane.io/package=" + n})
-				found := false
-				for _, r := range revs.Items {
+				// Crossplane installs the pinned image: the current revision is for it, and healthy.
+				pinned := func() bool {
+					p, err := cp.dyn.Resource(gvrProvider).Get(context.Background(), n, metav1.GetOptions{})
+					if err != nil || !healthy(n)() {
+						return false
+					}
+					cur, _, _ := unstructured.NestedString(p.Object, "status", "currentRevision")
+					r, err := cp.dyn.Resource(gvrRevision).Get(context.Background(), cur, metav1.GetOptions{})
+					if err != nil {
+						return false
+					}
 					img, _, _ := unstructured.NestedString(r.Object, "spec", "image")
-					found = found || img == spec
+					return img == spec
 				}
-				if !found {
-					t.Errorf("%s: no revision uses the pinned %s", n, spec)
-				}
+				cp.waitFor(t, n+" installed from the pinned digest", 3*time.Minute, pinned, seen(n))
 			}
 			after := diag("provider-docker", "provider-runtime")
 			for n, c := range after {
