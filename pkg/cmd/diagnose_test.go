@@ -35,6 +35,7 @@ type kindInfo struct {
 var kinds = map[string]kindInfo{
 	"Namespace":             {schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}, false},
 	"ServiceAccount":        {schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}, true},
+	"ImageConfig":           {schema.GroupVersionResource{Group: "pkg.crossplane.io", Version: "v1beta1", Resource: "imageconfigs"}, false},
 	"Secret":                {schema.GroupVersionResource{Version: "v1", Resource: "secrets"}, true},
 	"Pod":                   {schema.GroupVersionResource{Version: "v1", Resource: "pods"}, true},
 	"Event":                 {schema.GroupVersionResource{Version: "v1", Resource: "events"}, true},

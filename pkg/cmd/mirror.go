@@ -10,8 +10,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
+	"github.com/xpdoctor/xpdoctor/pkg/closure"
 	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
 	"github.com/xpdoctor/xpdoctor/pkg/inspect"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
@@ -19,11 +21,13 @@ import (
 
 type mirrorFlags struct {
 	registryFlags
-	FromFile string
-	Yes      bool
-	Force    bool
-	Jobs     int
-	Quiet    bool
+	FromFile        string
+	Closure         bool
+	EmitImageConfig bool
+	Yes             bool
+	Force           bool
+	Jobs            int
+	Quiet           bool
 }
 
 type mirrorPair struct{ src, dst string }
@@ -52,8 +56,14 @@ to SRC's) and judged like inspect does.`,
 			"",
 			"# Many packages, one 'SRC DST' pair per line",
 			"$0 mirror --from-file packages.txt --yes",
+			"",
+			"# A configuration and everything it depends on, plus the ImageConfig for the cluster",
+			"$0 mirror --closure xpkg.upbound.io/upbound/platform-ref-aws:v1.4.0 123456789012.dkr.ecr.us-east-1.amazonaws.com/crossplane --emit-imageconfig --yes",
 		),
 		RunE: func(c *cobra.Command, args []string) error {
+			if f.Closure {
+				return f.runClosure(c.Context(), s, args)
+			}
 			pairs, err := f.pairs(args)
 			if err != nil {
 				return err
@@ -65,6 +75,8 @@ to SRC's) and judged like inspect does.`,
 	}
 	f.registryFlags.add(c, 30*time.Minute)
 	c.Flags().StringVar(&f.FromFile, "from-file", "", "file of 'SRC DST' lines ('-' for stdin; # starts a comment)")
+	c.Flags().BoolVar(&f.Closure, "closure", false, "SRC DST-PREFIX: mirror SRC and every package it depends on (dependsOn, recursively, versions resolved as Crossplane does) under DST-PREFIX, keeping repository paths")
+	c.Flags().BoolVar(&f.EmitImageConfig, "emit-imageconfig", false, "with --closure: print the ImageConfig that makes Crossplane v1.20+ pull the closure from the mirror, and the alternative for older versions")
 	c.Flags().BoolVar(&f.Yes, "yes", false, "copy (without it, only the plan is shown)")
 	c.Flags().BoolVar(&f.Force, "force", false, "move DST tags that point at a different digest")
 	c.Flags().IntVarP(&f.Jobs, "jobs", "j", 4, "blobs copied in parallel per image")
@@ -277,4 +289,48 @@ func printPlan(w io.Writer, p *xpkg.CopyPlan) {
 	fmt.Fprintf(w, "  manifests: %d (%d to push)\n", len(p.Manifests), missing(p.Manifests))
 	fmt.Fprintf(w, "  blobs:     %d (%d to copy, %d already present)\n", len(p.Blobs), missing(p.Blobs), len(p.Blobs)-missing(p.Blobs))
 	fmt.Fprintf(w, "  to copy:   %s\n", crossplane.HumanBytes(p.BytesToCopy))
+}
+
+func (f *mirrorFlags) runClosure(ctx context.Context, s IOStreams, args []string) error {
+	if len(args) != 2 || f.FromFile != "" {
+		return usageErrorf("--closure wants SRC DST-PREFIX")
+	}
+	c := f.client()
+	if _, err := c.ParseReference(args[0]); err != nil {
+		return usageErrorf("%v", err)
+	}
+	prefix := strings.TrimSuffix(args[1], "/")
+	if _, err := name.NewRepository(prefix + "/x"); err != nil {
+		return usageErrorf("DST-PREFIX %q must be REGISTRY[/PATH]: %v", prefix, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, f.Timeout)
+	defer cancel()
+	nodes, err := closure.Resolve(ctx, c, args[0])
+	if err != nil {
+		return fmt.Errorf("resolving the dependency closure: %w", err)
+	}
+	if err := closure.CheckFamilies(prefix, nodes); err != nil {
+		return err
+	}
+	if !f.Quiet {
+		fmt.Fprintf(s.Out, "CLOSURE of %s (%d packages)\n", args[0], len(nodes))
+		for _, n := range nodes {
+			via := ""
+			if n.Constraint != "" {
+				via = fmt.Sprintf("  (%s, via %s)", n.Constraint, n.Chain[len(n.Chain)-2])
+			}
+			fmt.Fprintf(s.Out, "  %s %s%s\n", n.Kind, n.Ref, via)
+		}
+		fmt.Fprintln(s.Out)
+	}
+	pairs := make([]mirrorPair, len(nodes))
+	for i, n := range nodes {
+		pairs[i] = mirrorPair{src: n.Ref, dst: closure.Destination(prefix, n.Ref)}
+	}
+	err = runMirror(ctx, s, c, pairs, f)
+	if f.EmitImageConfig {
+		fmt.Fprintf(s.Out, "\n# Crossplane v1.20+: apply this so package and dependency sources resolve to the mirror.\n%s", closure.ImageConfigs(prefix, nodes))
+		fmt.Fprintf(s.Out, "\n%s", closure.OlderCrossplane(prefix, nodes))
+	}
+	return err
 }

@@ -5,10 +5,12 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -335,4 +337,59 @@ func sniffMediaType(header types.MediaType, raw []byte) (types.MediaType, error)
 		return m, nil
 	}
 	return "", fmt.Errorf("manifest has no recognisable media type (Content-Type %q)", header)
+}
+
+// maxTags bounds a tag listing.
+const maxTags = 100_000
+
+// ListTags lists a repository's tags, following pagination (Link headers).
+func (c *Client) ListTags(ctx context.Context, repo name.Repository) ([]string, error) {
+	t, err := c.transportFor(ctx, repo)
+	if err != nil {
+		return nil, classify(repo.String(), err)
+	}
+	u := fmt.Sprintf("%s://%s/v2/%s/tags/list?n=1000", repo.Scheme(), repo.RegistryStr(), repo.RepositoryStr())
+	var tags []string
+	for u != "" && len(tags) < maxTags {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := (&http.Client{Transport: t}).Do(req)
+		if err != nil {
+			return nil, classify(repo.String(), err)
+		}
+		if err := transport.CheckError(resp, http.StatusOK); err != nil {
+			resp.Body.Close()
+			return nil, classify(repo.String(), err)
+		}
+		var page struct {
+			Tags []string `json:"tags"`
+		}
+		err = json.NewDecoder(io.LimitReader(resp.Body, MaxManifestBytes)).Decode(&page)
+		resp.Body.Close()
+		if err != nil {
+			return nil, &RegistryError{Kind: ErrInvalid, Ref: repo.String(), Detail: "tag list is not JSON: " + err.Error()}
+		}
+		tags = append(tags, page.Tags...)
+		u = nextLink(resp, req.URL)
+	}
+	return tags, nil
+}
+
+// nextLink reads an RFC 5988 Link: <url>; rel="next" header.
+func nextLink(resp *http.Response, base *url.URL) string {
+	link := resp.Header.Get("Link")
+	if link == "" {
+		return ""
+	}
+	start, end := strings.Index(link, "<"), strings.Index(link, ">")
+	if start < 0 || end < start || !strings.Contains(link[end:], `rel="next"`) {
+		return ""
+	}
+	next, err := base.Parse(link[start+1 : end])
+	if err != nil {
+		return ""
+	}
+	return next.String()
 }

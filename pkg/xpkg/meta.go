@@ -42,7 +42,8 @@ func readPackageFile(h *tar.Header, body io.Reader) (*PackageFile, error) {
 			APIVersion string `json:"apiVersion"`
 			Kind       string `json:"kind"`
 			Metadata   struct {
-				Name string `json:"name"`
+				Name   string            `json:"name"`
+				Labels map[string]string `json:"labels"`
 			} `json:"metadata"`
 			Spec struct {
 				Crossplane struct {
@@ -69,7 +70,8 @@ func readPackageFile(h *tar.Header, body io.Reader) (*PackageFile, error) {
 			return nil
 		}
 		m := &Meta{APIVersion: probe.APIVersion, Kind: probe.Kind, Name: probe.Metadata.Name,
-			Crossplane: probe.Spec.Crossplane.Version, ControllerImage: probe.Spec.Controller.Image}
+			Crossplane: probe.Spec.Crossplane.Version, ControllerImage: probe.Spec.Controller.Image,
+			Family: probe.Metadata.Labels["pkg.crossplane.io/provider-family"]}
 		for _, d := range probe.Spec.DependsOn {
 			m.DependsOn = append(m.DependsOn, dependencyFrom(d))
 		}

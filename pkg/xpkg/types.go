@@ -168,6 +168,8 @@ type Meta struct {
 	DependsOn  []Dependency `json:"dependsOn,omitempty"`
 	// ControllerImage is spec.controller.image (Providers, v1.x).
 	ControllerImage string `json:"controllerImage,omitempty"`
+	// Family is the pkg.crossplane.io/provider-family label.
+	Family string `json:"family,omitempty"`
 }
 
 // Dependency is one spec.dependsOn entry.

@@ -110,6 +110,8 @@ type Package struct {
 	ExtraBase int
 	// NoAnnotation pushes without annotations (a pre-v1.14 CLI or docker push).
 	NoAnnotation bool
+	// Family sets the pkg.crossplane.io/provider-family label.
+	Family string
 }
 
 // PackageYAML renders the package's package.yaml stream the way xpkg build
@@ -123,7 +125,11 @@ func (p Package) PackageYAML() []byte {
 		kind = "Provider"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "---\napiVersion: meta.pkg.crossplane.io/v1\nkind: %s\nmetadata:\n  name: %s\nspec:\n", kind, p.Name)
+	fmt.Fprintf(&b, "---\napiVersion: meta.pkg.crossplane.io/v1\nkind: %s\nmetadata:\n  name: %s\n", kind, p.Name)
+	if p.Family != "" {
+		fmt.Fprintf(&b, "  labels:\n    pkg.crossplane.io/provider-family: %s\n", p.Family)
+	}
+	b.WriteString("spec:\n")
 	if p.Crossplane != "" {
 		fmt.Fprintf(&b, "  crossplane:\n    version: %q\n", p.Crossplane)
 	}
