@@ -46,9 +46,25 @@ func dependencyAdvice(in Input, p cluster.Package, evidence []string) (string, s
 	mirrorOrg := orgOf(repoOf(p.Source()))
 	msg := fmt.Sprintf("%s %s depends on packages the cluster cannot resolve", p.Kind, p.Name)
 	if len(missing) > 0 {
-		msg = fmt.Sprintf("%s %s depends on %s, which the cluster cannot resolve", p.Kind, p.Name, strings.Join(missing, ", "))
+		// The constraints come from the package's own package.yaml, when inspected.
+		constraints := map[string]string{}
+		if img, ok := in.Images[p.Source()]; ok && img.Package != nil && img.Package.Meta != nil {
+			for _, d := range img.Package.Meta.DependsOn {
+				constraints[d.Package] = d.Version
+			}
+		}
+		named := make([]string, len(missing))
+		for i, m := range missing {
+			named[i] = m
+			if c := constraints[m]; c != "" {
+				named[i] += " (" + c + ")"
+			}
+		}
+		msg = fmt.Sprintf("%s %s depends on %s, which the cluster cannot resolve from where it looks", p.Kind, p.Name, strings.Join(named, ", "))
 	}
 	var b strings.Builder
+	host, _, _ := strings.Cut(p.Source(), "/")
+	fmt.Fprintf(&b, "mirror the package's whole dependency closure into the registry the cluster uses (from a machine that reaches the upstream):\n  kubectl xpdoctor mirror --closure %s %s --yes --emit-imageconfig\n", p.Source(), host)
 	upstreams := map[string]bool{}
 	for _, m := range missing {
 		if o := orgOf(m); o != mirrorOrg {
@@ -61,7 +77,7 @@ func dependencyAdvice(in Input, p cluster.Package, evidence []string) (string, s
 	}
 	sort.Strings(ups)
 	if len(missing) > 0 {
-		b.WriteString("mirror each dependency next to the package, e.g.:\n")
+		b.WriteString("or mirror each dependency next to the package:\n")
 		for _, m := range missing {
 			fmt.Fprintf(&b, "  kubectl xpdoctor mirror %s:VERSION %s/%s:VERSION --yes\n", m, mirrorOrg, lastSegments(m))
 		}
