@@ -1,8 +1,10 @@
 package cmd
 
 import (
+	"archive/tar"
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -100,4 +102,66 @@ func TestClosureErrors(t *testing.T) {
 			t.Errorf("%s: exit %d\n%s\nwant %q", c.root, code, errOut, c.want)
 		}
 	}
+}
+
+// The closure exported to an oci-archive, carried, and imported into a third
+// registry: digests and annotations intact end to end.
+func TestClosureAcrossAirGap(t *testing.T) {
+	up := testregistry.Process(t)
+	private := testregistry.Process(t)
+	u := up.Host
+	pushPkg(t, u+"/upbound/configuration-platform:v1.0.0", xpkgtest.Package{Kind: "Configuration", Name: "configuration-platform",
+		DependsOn: []xpkg.Dependency{{Kind: "Provider", Package: u + "/upbound/provider-aws-s3", Version: ">=v1.2.0"}}})
+	pushPkg(t, u+"/upbound/provider-aws-s3:v1.2.0", xpkgtest.Package{Kind: "Provider", Name: "provider-aws-s3", Family: "family-aws"})
+	archive := t.TempDir() + "/platform.tar"
+
+	out, errOut, code := run(t, "mirror", "--closure", u+"/upbound/configuration-platform:v1.0.0", "oci-archive:"+archive)
+	if code != 0 || !strings.Contains(out, "Nothing was changed") {
+		t.Fatalf("plan: %d\n%s\n%s", code, out, errOut)
+	}
+	if _, err := os.Stat(archive); err == nil {
+		t.Fatal("the plan wrote the archive")
+	}
+	out, errOut, code = run(t, "mirror", "--closure", u+"/upbound/configuration-platform:v1.0.0", "oci-archive:"+archive, "--yes")
+	if code != 0 || !strings.Contains(out, "exported 2 reference(s)") {
+		t.Fatalf("export: %d\n%s\n%s", code, out, errOut)
+	}
+	// The export records its references.
+	dir := t.TempDir()
+	if err := xpkg.UnpackLayout(archive, dir); err != nil {
+		t.Fatal(err)
+	}
+	descs, err := xpkg.Layout{Dir: dir}.Index()
+	if err != nil || len(descs) != 2 || descs[0].Annotations[xpkg.RefNameAnnotation] != u+"/upbound/configuration-platform:v1.0.0" {
+		t.Fatalf("index.json: %+v %v", descs, err)
+	}
+
+	prefix := private.Host + "/crossplane"
+	out, errOut, code = run(t, "mirror", "oci-archive:"+archive, prefix, "--yes")
+	if code != 0 || !strings.Contains(out, "v2.2+ BaseLayer") {
+		t.Fatalf("import: %d\n%s\n%s", code, out, errOut)
+	}
+	sameGraph(t, u+"/upbound/configuration-platform:v1.0.0", prefix+"/upbound/configuration-platform:v1.0.0")
+	sameGraph(t, u+"/upbound/provider-aws-s3:v1.2.0", prefix+"/upbound/provider-aws-s3:v1.2.0")
+
+	// A hostile archive is refused, not unpacked outside its directory.
+	bad := t.TempDir() + "/bad.tar"
+	writeTar(t, bad, "../../escape", "x")
+	_, errOut, code = run(t, "mirror", "oci-archive:"+bad, prefix)
+	if code != ExitError || !strings.Contains(errOut, "refusing entry") {
+		t.Fatalf("hostile archive: %d %s", code, errOut)
+	}
+}
+
+func writeTar(t *testing.T, path, name, body string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := tar.NewWriter(f)
+	_ = tw.WriteHeader(&tar.Header{Name: name, Size: int64(len(body)), Mode: 0o644, Typeflag: tar.TypeReg})
+	_, _ = tw.Write([]byte(body))
+	_ = tw.Close()
+	_ = f.Close()
 }

@@ -35,7 +35,8 @@ type mirrorPair struct{ src, dst string }
 func newMirrorCommand(s IOStreams) *cobra.Command {
 	f := &mirrorFlags{}
 	c := &cobra.Command{
-		Use:   "mirror SRC DST",
+		Use: "mirror SRC DST",
+		// SRC and DST may also be oci:DIR or oci-archive:FILE.tar (air gap).
 		Short: "Copy packages between registries byte-for-byte (plan first; --yes to copy)",
 		Long: `Mirror copies a package (an index, every platform, every blob) from SRC to DST
 with its manifests pushed as the exact bytes fetched, so digests and the
@@ -46,7 +47,12 @@ DST are skipped; children go before their index and the tag goes last, so a
 crash never leaves a tag pointing at missing content. A DST tag that points
 at a different digest is left alone unless --force. Nothing is ever deleted.
 After copying, DST is verified (every manifest and blob present, digest equal
-to SRC's) and judged like inspect does.`,
+to SRC's) and judged like inspect does.
+
+Air gap: DST may be oci:DIR (an OCI image layout) or oci-archive:FILE.tar; the
+export records each reference in index.json. On the private side, SRC may be
+such a layout or archive and DST a registry prefix: every recorded reference
+is pushed under the prefix with its repository path, byte-for-byte.`,
 		Example: exampleText(
 			"# See what would be copied",
 			"$0 mirror xpkg.upbound.io/upbound/provider-aws-s3:v1.6.0 123456789012.dkr.ecr.us-east-1.amazonaws.com/upbound/provider-aws-s3:v1.6.0",
@@ -57,12 +63,33 @@ to SRC's) and judged like inspect does.`,
 			"# Many packages, one 'SRC DST' pair per line",
 			"$0 mirror --from-file packages.txt --yes",
 			"",
+			"# Across an air gap: export a closure, carry the file, import it on the private side",
+			"$0 mirror --closure xpkg.upbound.io/upbound/platform-ref-aws:v1.4.0 oci-archive:platform.tar --yes",
+			"$0 mirror oci-archive:platform.tar registry.internal.example/crossplane --yes",
+			"",
 			"# A configuration and everything it depends on, plus the ImageConfig for the cluster",
 			"$0 mirror --closure xpkg.upbound.io/upbound/platform-ref-aws:v1.4.0 123456789012.dkr.ecr.us-east-1.amazonaws.com/crossplane --emit-imageconfig --yes",
 		),
 		RunE: func(c *cobra.Command, args []string) error {
 			if f.Closure {
 				return f.runClosure(c.Context(), s, args)
+			}
+			if len(args) == 2 {
+				src, srcLocal := parseLocation(args[0])
+				dst, dstLocal := parseLocation(args[1])
+				ctx, cancel := context.WithTimeout(c.Context(), f.Timeout)
+				defer cancel()
+				switch {
+				case srcLocal && dstLocal:
+					return usageErrorf("copy between two layouts with cp; mirror reads or writes a registry")
+				case dstLocal:
+					if _, err := f.client().ParseReference(args[0]); err != nil {
+						return usageErrorf("%v", err)
+					}
+					return f.export(ctx, s, f.client(), []string{args[0]}, dst)
+				case srcLocal:
+					return f.importLayout(ctx, s, f.client(), src, strings.TrimSuffix(args[1], "/"))
+				}
 			}
 			pairs, err := f.pairs(args)
 			if err != nil {
@@ -300,14 +327,22 @@ func (f *mirrorFlags) runClosure(ctx context.Context, s IOStreams, args []string
 		return usageErrorf("%v", err)
 	}
 	prefix := strings.TrimSuffix(args[1], "/")
-	if _, err := name.NewRepository(prefix + "/x"); err != nil {
-		return usageErrorf("DST-PREFIX %q must be REGISTRY[/PATH]: %v", prefix, err)
+	airgap, toLayout := parseLocation(args[1])
+	if _, err := name.NewRepository(prefix + "/x"); err != nil && !toLayout {
+		return usageErrorf("DST-PREFIX %q must be REGISTRY[/PATH], oci:DIR or oci-archive:FILE.tar: %v", prefix, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.Timeout)
 	defer cancel()
 	nodes, err := closure.Resolve(ctx, c, args[0])
 	if err != nil {
 		return fmt.Errorf("resolving the dependency closure: %w", err)
+	}
+	if toLayout {
+		refs := make([]string, len(nodes))
+		for i, n := range nodes {
+			refs[i] = n.Ref
+		}
+		return f.export(ctx, s, c, refs, airgap)
 	}
 	if err := closure.CheckFamilies(prefix, nodes); err != nil {
 		return err

@@ -72,53 +72,17 @@ func (c *Client) PlanCopy(ctx context.Context, src, dst name.Reference, force bo
 		return nil, fmt.Errorf("reading source %s: %w", src, err)
 	}
 	p.Digest = top.Digest.String()
-	blobs := map[string]PlanItem{}
-	var blobOrder []string
-	var walk func(m *Manifest, depth int) error
-	walk = func(m *Manifest, depth int) error {
-		if depth > maxIndexDepth {
-			return fmt.Errorf("%s: indexes nest more than %d deep", src, maxIndexDepth)
+	g, err := walkGraph(top, func(d string) (*Manifest, error) {
+		m, err := c.GetManifest(ctx, src.Context().Digest(d))
+		if err != nil {
+			return nil, fmt.Errorf("reading source child %s: %w", d, err)
 		}
-		if _, seen := p.manifests[m.Digest.String()]; seen {
-			return nil
-		}
-		p.manifests[m.Digest.String()] = m
-		switch {
-		case IsIndex(m.MediaType):
-			idx, err := ParseIndex(m.Raw)
-			if err != nil {
-				return err
-			}
-			for _, d := range idx.Manifests {
-				child, err := c.GetManifest(ctx, src.Context().Digest(d.Digest.String()))
-				if err != nil {
-					return fmt.Errorf("reading source child %s: %w", d.Digest, err)
-				}
-				if err := walk(child, depth+1); err != nil {
-					return err
-				}
-			}
-		case IsImage(m.MediaType):
-			man, err := ParseImageManifest(m.Raw)
-			if err != nil {
-				return err
-			}
-			for _, d := range append([]v1.Descriptor{man.Config}, man.Layers...) {
-				if _, ok := blobs[d.Digest.String()]; !ok {
-					blobs[d.Digest.String()] = PlanItem{Digest: d.Digest.String(), MediaType: string(d.MediaType), Size: d.Size}
-					blobOrder = append(blobOrder, d.Digest.String())
-				}
-			}
-		default:
-			return fmt.Errorf("%s: cannot copy media type %q", src, m.MediaType)
-		}
-		// Children were appended by the recursion: this manifest goes after them.
-		p.Manifests = append(p.Manifests, PlanItem{Digest: m.Digest.String(), MediaType: string(m.MediaType), Size: int64(len(m.Raw))})
-		return nil
+		return m, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", src, err)
 	}
-	if err := walk(top, 0); err != nil {
-		return nil, err
-	}
+	p.manifests, p.Manifests = g.manifests, g.order
 	cur, err := c.headManifest(ctx, dst)
 	if err != nil {
 		return nil, fmt.Errorf("reading destination %s: %w", dst, err)
@@ -127,9 +91,7 @@ func (c *Client) PlanCopy(ctx context.Context, src, dst name.Reference, force bo
 	if _, isTag := dst.(name.Tag); isTag && cur != "" && cur != p.Digest && !force {
 		p.Conflict = fmt.Sprintf("%s points to %s, not %s: left alone (--force moves it)", dst, cur, p.Digest)
 	}
-	for _, d := range blobOrder {
-		p.Blobs = append(p.Blobs, blobs[d])
-	}
+	p.Blobs = append(p.Blobs, g.blobs...)
 	err = parallel(ctx, len(p.Manifests)+len(p.Blobs), func(i int) error {
 		var err error
 		if i < len(p.Manifests) {
@@ -512,4 +474,61 @@ func (c *Client) mount(ctx context.Context, repo name.Repository, from, digest s
 	}
 	resp.Body.Close()
 	return resp.StatusCode == http.StatusCreated, nil
+}
+
+// graph is a manifest and everything it references.
+type graph struct {
+	manifests map[string]*Manifest
+	// order lists manifests children first, the top one last.
+	order []PlanItem
+	blobs []PlanItem
+}
+
+// walkGraph collects the graph under top; fetch reads a child manifest.
+func walkGraph(top *Manifest, fetch func(digest string) (*Manifest, error)) (*graph, error) {
+	g := &graph{manifests: map[string]*Manifest{}}
+	seenBlob := map[string]bool{}
+	var walk func(m *Manifest, depth int) error
+	walk = func(m *Manifest, depth int) error {
+		if depth > maxIndexDepth {
+			return fmt.Errorf("indexes nest more than %d deep", maxIndexDepth)
+		}
+		if _, seen := g.manifests[m.Digest.String()]; seen {
+			return nil
+		}
+		g.manifests[m.Digest.String()] = m
+		switch {
+		case IsIndex(m.MediaType):
+			idx, err := ParseIndex(m.Raw)
+			if err != nil {
+				return err
+			}
+			for _, d := range idx.Manifests {
+				child, err := fetch(d.Digest.String())
+				if err != nil {
+					return err
+				}
+				if err := walk(child, depth+1); err != nil {
+					return err
+				}
+			}
+		case IsImage(m.MediaType):
+			man, err := ParseImageManifest(m.Raw)
+			if err != nil {
+				return err
+			}
+			for _, d := range append([]v1.Descriptor{man.Config}, man.Layers...) {
+				if !seenBlob[d.Digest.String()] {
+					seenBlob[d.Digest.String()] = true
+					g.blobs = append(g.blobs, PlanItem{Digest: d.Digest.String(), MediaType: string(d.MediaType), Size: d.Size})
+				}
+			}
+		default:
+			return fmt.Errorf("cannot copy media type %q", m.MediaType)
+		}
+		// Children were appended by the recursion: this manifest goes after them.
+		g.order = append(g.order, PlanItem{Digest: m.Digest.String(), MediaType: string(m.MediaType), Size: int64(len(m.Raw))})
+		return nil
+	}
+	return g, walk(top, 0)
 }
