@@ -59,6 +59,7 @@ func dependencyAdvice(in Input, p cluster.Package, evidence []string) (string, s
 			if c := constraints[m]; c != "" {
 				named[i] += " (" + c + ")"
 			}
+			named[i] += ", looked up at " + whereCrossplaneLooks(in.Snapshot, m)
 		}
 		msg = fmt.Sprintf("%s %s depends on %s, which the cluster cannot resolve from where it looks", p.Kind, p.Name, strings.Join(named, ", "))
 	}
@@ -175,4 +176,25 @@ func familyFindings(in Input) []Finding {
 		}
 	}
 	return out
+}
+
+// whereCrossplaneLooks applies the longest matching ImageConfig rewrite, as
+// Crossplane v1.20+ does for dependency sources (PR #6421).
+func whereCrossplaneLooks(s *cluster.Snapshot, dep string) string {
+	best, bestLen, via := dep, -1, ""
+	for _, ic := range s.ImageConfigs {
+		if ic.RewritePrefix == "" {
+			continue
+		}
+		for _, p := range ic.Prefixes {
+			if strings.HasPrefix(dep, p) && len(p) > bestLen {
+				best, bestLen, via = ic.RewritePrefix+strings.TrimPrefix(dep, p), len(p), ic.Name
+			}
+		}
+	}
+	if via == "" {
+		host, _, _ := strings.Cut(dep, "/")
+		return host + " (no ImageConfig rewrites it)"
+	}
+	return best + " (rewritten by ImageConfig " + via + ")"
 }
