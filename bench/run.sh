@@ -86,6 +86,25 @@ done
 mkfixture -registry "$src" -runtime-mb 250 >/dev/null 2>&1 || true
 big=$(measure kubectl-xpdoctor mirror "$src/upbound/provider-big:v1.6.0" "$dst/big/upbound/provider-big:v1.6.0" --yes -q)
 
+# Inspect: bytes fetched vs the minimum and vs crane export, on a package with
+# a 100 MB runtime layer, downloads counted by a proxy in front of the source.
+mkfixture -registry "$src" -runtime-mb 100 >/dev/null
+sport=$(free_port)
+countproxy -listen "127.0.0.1:$sport" -target "http://$src" > "$work/sproxy.log" 2>&1 & pids+=($!)
+sp="127.0.0.1:$sport"
+for _ in $(seq 100); do curl -fs "http://$sp/v2/" >/dev/null && break; sleep 0.1; done
+curl -fs "http://$sp/__down" >/dev/null
+kubectl-xpdoctor inspect "$sp/upbound/provider-big:v1.6.0" -o json --exit-zero > "$work/inspect.json"
+inspect_down=$(curl -fs "http://$sp/__down")
+minimum=$(python3 -c '
+import json,sys
+r=json.load(open(sys.argv[1]))["images"][0]
+p=[x for x in r["platforms"] if x["selected"]][0]
+base=sum(l["size"] for i,l in enumerate(p["layers"]) if i in p["baseLayers"])
+print(p["manifestSize"]+p["configSize"]+base)' "$work/inspect.json")
+crane export --insecure "$sp/upbound/provider-big:v1.6.0" - > /dev/null
+crane_down=$(curl -fs "http://$sp/__down")
+
 med() { tr ' ' '\n' <<<"$1" | grep -v '^$' | median; }
 {
   echo "# Mirror benchmark"
@@ -105,6 +124,9 @@ med() { tr ' ' '\n' <<<"$1" | grep -v '^$' | median; }
   read -r bs bm bb <<<"$big"
   echo
   echo "Peak RSS of xpdoctor copying a 500 MB package (2 x 250 MB layers): $(echo "$bm/1024" | bc) MiB in ${bs} s."
+  echo
+  echo
+  echo "Inspect of a 2-platform package with a 100 MB runtime layer per platform (downloads counted by a proxy): xpdoctor fetched $inspect_down bytes; Crossplane's minimum for the selected image (manifest + config + base layer, without the index) is $minimum bytes; \`crane export\` (the flattened filesystem people use to look for package.yaml) fetched $crane_down bytes."
   echo
   echo "Scenarios: **first** = a 2-platform package (2 x 50 MB runtime layers + small package layers) into a new repository; **repeat** = the same copy again (everything present); **family** = 10 providers sharing one 20 MB runtime layer into 10 new repositories of one registry (unique blob bytes: about 21 MB)."
 } > bench/RESULTS.md
