@@ -130,15 +130,6 @@ func Destination(prefix, ref string) string {
 	return strings.TrimSuffix(prefix, "/") + "/" + path
 }
 
-// orgOf is host + first path segment (the RBAC manager's OrgDiffer).
-func orgOf(ref string) string {
-	parts := strings.SplitN(ref, "/", 3)
-	if len(parts) < 3 {
-		return ref
-	}
-	return parts[0] + "/" + parts[1]
-}
-
 // CheckFamilies enforces that every provider family lands in one registry
 // and organisation at the destination; otherwise the RBAC manager withholds
 // the family's ProviderConfig types from its members (OrgDiffer,
@@ -152,7 +143,7 @@ func CheckFamilies(prefix string, nodes []Node) error {
 		if orgs[n.Family] == nil {
 			orgs[n.Family] = map[string][]string{}
 		}
-		o := orgOf(Destination(prefix, n.Ref))
+		o := xpkg.Org(Destination(prefix, n.Ref))
 		orgs[n.Family][o] = append(orgs[n.Family][o], n.Repository)
 	}
 	var problems []string
@@ -190,7 +181,7 @@ func ImageConfigs(prefix string, nodes []Node) string {
 	sort.Strings(hs)
 	var b strings.Builder
 	for _, h := range hs {
-		fmt.Fprintf(&b, "---\napiVersion: pkg.crossplane.io/v1beta1\nkind: ImageConfig\nmetadata:\n  name: xpdoctor-mirror-%s\nspec:\n  matchImages:\n  - type: Prefix\n    prefix: %s/\n  rewriteImage:\n    prefix: %s/\n", dnsLabel(h), h, strings.TrimSuffix(prefix, "/"))
+		fmt.Fprintf(&b, "---\napiVersion: pkg.crossplane.io/v1beta1\nkind: ImageConfig\nmetadata:\n  name: xpdoctor-mirror-%s\nspec:\n  matchImages:\n  - type: Prefix\n    prefix: %s/\n  rewriteImage:\n    prefix: %s/\n", xpkg.DNSLabel(h), h, strings.TrimSuffix(prefix, "/"))
 	}
 	return b.String()
 }
@@ -209,9 +200,4 @@ func OlderCrossplane(prefix string, nodes []Node) string {
 		fmt.Fprintf(&b, "%s %s%s\n", n.Kind, Destination(prefix, n.Ref), skip)
 	}
 	return b.String()
-}
-
-func dnsLabel(s string) string {
-	r := strings.NewReplacer(".", "-", ":", "-", "/", "-")
-	return strings.ToLower(r.Replace(s))
 }

@@ -10,28 +10,8 @@ import (
 	"github.com/xpdoctor/xpdoctor/pkg/cluster"
 	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
 	"github.com/xpdoctor/xpdoctor/pkg/findings"
+	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
 )
-
-// orgOf is registry host + first path segment: what the RBAC manager
-// compares for provider families (OrgDiffer, rbac/provider/roles/reconciler.go@v1.16.0).
-func orgOf(ref string) string {
-	parts := strings.SplitN(ref, "/", 3)
-	if len(parts) < 3 {
-		return ref
-	}
-	return parts[0] + "/" + parts[1]
-}
-
-// repoOf strips tag and digest.
-func repoOf(ref string) string {
-	if i := strings.Index(ref, "@"); i >= 0 {
-		ref = ref[:i]
-	}
-	if i := strings.LastIndex(ref, ":"); i >= 0 && !strings.Contains(ref[i:], "/") {
-		ref = ref[:i]
-	}
-	return ref
-}
 
 // imageConfigSince is the first release with ImageConfig rewriteImage (PR #6421).
 var imageConfigSince = semver.MustParse("1.20.0")
@@ -43,7 +23,7 @@ func dependencyAdvice(in Input, p cluster.Package, evidence []string) (string, s
 	}
 	sort.Strings(missing)
 	missing = uniq(missing)
-	mirrorOrg := orgOf(repoOf(p.Source()))
+	mirrorOrg := xpkg.Org(xpkg.RepositoryOf(p.Source()))
 	msg := fmt.Sprintf("%s %s depends on packages the cluster cannot resolve", p.Kind, p.Name)
 	if len(missing) > 0 {
 		// The constraints come from the package's own package.yaml, when inspected.
@@ -68,7 +48,7 @@ func dependencyAdvice(in Input, p cluster.Package, evidence []string) (string, s
 	fmt.Fprintf(&b, "mirror the package's whole dependency closure into the registry the cluster uses (from a machine that reaches the upstream):\n  kubectl xpdoctor mirror --closure %s %s --yes --emit-imageconfig\n", p.Source(), host)
 	upstreams := map[string]bool{}
 	for _, m := range missing {
-		if o := orgOf(m); o != mirrorOrg {
+		if o := xpkg.Org(m); o != mirrorOrg {
 			upstreams[o] = true
 		}
 	}
@@ -87,7 +67,7 @@ func dependencyAdvice(in Input, p cluster.Package, evidence []string) (string, s
 	if len(ups) > 0 && (yes || maybe) {
 		b.WriteString("then make Crossplane look there (ImageConfig, Crossplane v1.20+):\n")
 		for _, u := range ups {
-			fmt.Fprintf(&b, "---\napiVersion: pkg.crossplane.io/v1beta1\nkind: ImageConfig\nmetadata:\n  name: xpdoctor-rewrite-%s\nspec:\n  matchImages:\n  - type: Prefix\n    prefix: %s\n  rewriteImage:\n    prefix: %s\n", dnsName(u), u, mirrorOrg)
+			fmt.Fprintf(&b, "---\napiVersion: pkg.crossplane.io/v1beta1\nkind: ImageConfig\nmetadata:\n  name: xpdoctor-rewrite-%s\nspec:\n  matchImages:\n  - type: Prefix\n    prefix: %s\n  rewriteImage:\n    prefix: %s\n", xpkg.DNSLabel(u), u, mirrorOrg)
 		}
 	}
 	if len(ups) > 0 && !yes {
@@ -117,11 +97,6 @@ func lastSegments(ref string) string {
 		return parts[2]
 	}
 	return ref
-}
-
-func dnsName(s string) string {
-	r := strings.NewReplacer("/", "-", ".", "-", ":", "-", "_", "-")
-	return strings.ToLower(strings.Trim(r.Replace(s), "-"))
 }
 
 func uniq(s []string) []string {
@@ -159,15 +134,15 @@ func familyFindings(in Input) []Finding {
 		members := families[fam]
 		ref := ""
 		for _, m := range members {
-			if strings.Contains(repoOf(m.Source()), "provider-"+fam) || strings.HasSuffix(repoOf(m.Source()), "/provider-family-"+strings.TrimPrefix(fam, "family-")) {
-				ref = orgOf(repoOf(m.Source()))
+			if strings.Contains(xpkg.RepositoryOf(m.Source()), "provider-"+fam) || strings.HasSuffix(xpkg.RepositoryOf(m.Source()), "/provider-family-"+strings.TrimPrefix(fam, "family-")) {
+				ref = xpkg.Org(xpkg.RepositoryOf(m.Source()))
 			}
 		}
 		if ref == "" && len(members) > 0 {
-			ref = orgOf(repoOf(members[0].Source()))
+			ref = xpkg.Org(xpkg.RepositoryOf(members[0].Source()))
 		}
 		for _, m := range members {
-			if o := orgOf(repoOf(m.Source())); o != ref {
+			if o := xpkg.Org(xpkg.RepositoryOf(m.Source())); o != ref {
 				out = append(out, Finding{Code: findings.FamilyRegistryMismatch, Severity: findings.Error, Subject: Subject{Kind: m.Kind, Name: m.Name},
 					Image:       m.Source(),
 					Message:     fmt.Sprintf("%s is in %s, but family %s is in %s: the RBAC manager will not grant it the family's ProviderConfig types", m.Name, o, fam, ref),

@@ -97,7 +97,7 @@ func PinChanges(snap *cluster.Snapshot, cands []Candidate, digests map[string]st
 				spec = p.Package
 			}
 		}
-		to := repository(c.Mirror) + "@" + d
+		to := xpkg.RepositoryOf(c.Mirror) + "@" + d
 		if spec == to {
 			continue
 		}
@@ -115,7 +115,7 @@ func ImageConfigChanges(snap *cluster.Snapshot, maps []xpkg.Mapping) []Change {
 		if m.Mirror == "" {
 			continue
 		}
-		name := "xpdoctor-" + dnsLabel(m.Upstream)
+		name := "xpdoctor-" + xpkg.DNSLabel(m.Upstream)
 		from := "absent"
 		for _, ic := range snap.ImageConfigs {
 			if ic.Name == name {
@@ -135,33 +135,6 @@ func ImageConfigChanges(snap *cluster.Snapshot, maps []xpkg.Mapping) []Change {
 					"rewriteImage": map[string]any{"prefix": m.Mirror},
 				},
 			}})
-	}
-	return out
-}
-
-// repository strips the tag or digest of a reference.
-func repository(ref string) string {
-	if i := strings.Index(ref, "@"); i >= 0 {
-		ref = ref[:i]
-	}
-	if i := strings.LastIndex(ref, ":"); i >= 0 && !strings.Contains(ref[i:], "/") {
-		ref = ref[:i]
-	}
-	return ref
-}
-
-func dnsLabel(s string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(s) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('-')
-		}
-	}
-	out := strings.Trim(b.String(), "-")
-	if len(out) > 50 {
-		out = out[:50]
 	}
 	return out
 }
