@@ -261,8 +261,7 @@ func (f *diagnoseFlags) registryClient(snap *cluster.Snapshot) *xpkg.Client {
 	for _, b := range snap.Secrets {
 		secrets = append(secrets, b)
 	}
-	return xpkg.NewClient(xpkg.WithInsecureRegistries(f.Insecure...),
-		xpkg.WithKeychain(authn.NewMultiKeychain(xpkg.KeychainFromDockerConfigs(secrets...), authn.DefaultKeychain)))
+	return f.client(xpkg.WithKeychain(authn.NewMultiKeychain(xpkg.KeychainFromDockerConfigs(secrets...), authn.DefaultKeychain)))
 }
 
 // inspectImages judges the images of the packages that need it, with the

@@ -370,7 +370,7 @@ spec:
   package: `+ref+`
   packagePullSecrets: [{name: mirror-creds}]
 `)
-	args := []string{"--kubeconfig", env.Kubeconfig, "--inspect", "all", "--crossplane-version", "v2.3.4", "-o", "json"}
+	args := []string{"--kubeconfig", env.Kubeconfig, "--inspect", "all", "--crossplane-version", "v2.3.4", "-o", "json", "-v", "9"}
 	out, errOut, code := run(t, args...)
 	if code != 0 || strings.Contains(out, "RegistryUnauthorized") {
 		t.Fatalf("with Crossplane's secret: exit %d\n%s\n%s", code, out, errOut)

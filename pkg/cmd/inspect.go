@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,15 +17,24 @@ import (
 type registryFlags struct {
 	Insecure []string
 	Timeout  time.Duration
+	Verbose  int
+	cmd      *cobra.Command
 }
 
 func (f *registryFlags) add(c *cobra.Command, timeout time.Duration) {
+	f.cmd = c
 	c.Flags().StringSliceVar(&f.Insecure, "insecure-registry", nil, "registry host[:port] that may use plain HTTP or an unverified TLS certificate (repeatable; loopback hosts always may use HTTP)")
 	c.Flags().DurationVar(&f.Timeout, "timeout", timeout, "give up after this long")
+	c.Flags().IntVarP(&f.Verbose, "v", "v", 0, "log level: 1 and above log every registry request to stderr (never headers or credentials)")
 }
 
-func (f *registryFlags) client() *xpkg.Client {
-	return xpkg.NewClient(xpkg.WithInsecureRegistries(f.Insecure...))
+func (f *registryFlags) client(extra ...xpkg.Option) *xpkg.Client {
+	opts := append([]xpkg.Option{xpkg.WithInsecureRegistries(f.Insecure...)}, extra...)
+	if f.Verbose > 0 && f.cmd != nil {
+		w := f.cmd.ErrOrStderr()
+		opts = append(opts, xpkg.WithLogger(func(format string, args ...any) { fmt.Fprintf(w, "registry: "+format+"\n", args...) }))
+	}
+	return xpkg.NewClient(opts...)
 }
 
 // inspectFlags are inspect's command-line flags.
@@ -128,7 +138,7 @@ func (f *inspectFlags) toOptions(args []string) (*inspectOptions, error) {
 		maps = append(maps, mp)
 	}
 	o := &inspectOptions{
-		format: format, exitZero: f.ExitZero, timeout: f.Timeout, newClient: f.client,
+		format: format, exitZero: f.ExitZero, timeout: f.Timeout, newClient: func() *xpkg.Client { return f.client() },
 		judge: inspect.Options{Targets: targets, Judge: crossplane.JudgeOptions{Bandwidth: int64(f.BandwidthMBps * 1e6)}},
 		read:  xpkg.ReadOptions{AllPlatforms: f.AllPlatforms},
 	}

@@ -43,7 +43,7 @@ func TestSecretsStaySecret(t *testing.T) {
 			{"mirror", src, "oci:" + layout, "--yes"},
 			{"mirror", "--closure", src, reg.Host + "/closure", "--yes", "--emit-imageconfig"},
 		} {
-			out, errOut, _ := runB(t, args...)
+			out, errOut, _ := runB(t, append(args, "-v", "9")...)
 			outputs = append(outputs, out, errOut)
 		}
 	}
@@ -59,6 +59,9 @@ func TestSecretsStaySecret(t *testing.T) {
 		if strings.Contains(joined, secret) {
 			t.Fatalf("a credential leaked: %q", secret)
 		}
+	}
+	if !strings.Contains(joined, "registry: GET http://"+reg.Host+"/v2/") {
+		t.Fatal("-v 9 logged no registry requests: the test checks nothing")
 	}
 	if !strings.Contains(joined, "RegistryUnauthorized") || !strings.Contains(joined, "BaseLayer") {
 		t.Fatal("the runs did not exercise both accepted and refused credentials")

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -59,6 +60,8 @@ type Client struct {
 	// inflight marks blobs being uploaded to a registry, so that concurrent
 	// copies mount them afterwards instead of uploading them again.
 	inflight map[string]chan struct{}
+
+	logf func(format string, args ...any)
 }
 
 // Option configures a Client.
@@ -81,6 +84,13 @@ func WithInsecureRegistries(hosts ...string) Option {
 // WithTransport sets the base HTTP transport (tests use it to inject faults).
 func WithTransport(t http.RoundTripper) Option { return func(c *Client) { c.base = t } }
 
+// WithLogger logs every registry request: method, URL without its query
+// (pre-signed storage URLs carry signatures there), status and duration.
+// Headers are never logged, so credentials and tokens cannot leak.
+func WithLogger(logf func(format string, args ...any)) Option {
+	return func(c *Client) { c.logf = logf }
+}
+
 // WithUserAgent sets the User-Agent.
 func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua } }
 
@@ -99,6 +109,9 @@ func NewClient(opts ...Option) *Client {
 	}
 	if c.base == nil {
 		c.base = newBaseTransport(c.insecure)
+	}
+	if c.logf != nil {
+		c.base = &loggingTransport{inner: c.base, logf: c.logf}
 	}
 	c.base = newRetryTransport(c.base)
 	return c
@@ -392,4 +405,41 @@ func nextLink(resp *http.Response, base *url.URL) string {
 		return ""
 	}
 	return next.String()
+}
+
+type loggingTransport struct {
+	inner http.RoundTripper
+	logf  func(string, ...any)
+}
+
+func (t *loggingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	start := time.Now()
+	resp, err := t.inner.RoundTrip(r)
+	u := *r.URL
+	u.RawQuery, u.User, u.Fragment = "", nil, ""
+	if err != nil {
+		t.logf("%s %s: %v (%s)", r.Method, u.String(), redactURLs(err.Error()), time.Since(start).Round(time.Millisecond))
+		return resp, err
+	}
+	t.logf("%s %s -> %d (%s)", r.Method, u.String(), resp.StatusCode, time.Since(start).Round(time.Millisecond))
+	return resp, nil
+}
+
+// redactURLs drops query strings from URLs inside an error text.
+func redactURLs(s string) string {
+	out := []byte{}
+	inQuery := false
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '?' && i > 0:
+			inQuery = true
+			out = append(out, "?<redacted>"...)
+		case inQuery && (s[i] == ' ' || s[i] == '"' || s[i] == ':'):
+			inQuery = false
+			out = append(out, s[i])
+		case !inQuery:
+			out = append(out, s[i])
+		}
+	}
+	return string(out)
 }
