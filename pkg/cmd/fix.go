@@ -49,6 +49,9 @@ made first; nothing is written to the cluster without --apply and --yes.`,
 		RunE:              func(c *cobra.Command, args []string) error { return f.runFix(c.Context(), s, args) },
 	}
 	f.diagnoseFlags.add(c)
+	// Fix copies whole images: give it mirror's default time.
+	f.Timeout = 30 * time.Minute
+	c.Flags().Lookup("timeout").DefValue = f.Timeout.String()
 	c.Flags().BoolVar(&f.Yes, "yes", false, "copy (and with --apply, change the cluster); without it only the plan is shown")
 	c.Flags().StringVar(&f.Apply, "apply", "", "also point the cluster at the repaired images: pin or imageconfig")
 	c.Flags().IntVarP(&f.Jobs, "jobs", "j", 4, "blobs copied in parallel per image")
@@ -75,7 +78,7 @@ func (f *fixFlags) runFix(ctx context.Context, s IOStreams, names []string) erro
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, f.Timeout+30*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, f.Timeout)
 	defer cancel()
 	d, err := f.diagnose(ctx, names, kind, maps)
 	if err != nil {
