@@ -105,6 +105,12 @@ print(p["manifestSize"]+p["configSize"]+base)' "$work/inspect.json")
 crane export --insecure "$sp/upbound/provider-big:v1.6.0" - > /dev/null
 crane_down=$(curl -fs "http://$sp/__down")
 
+# The Go benchmarks beside the code: inspect bytes and scaling, diagnose end
+# to end against envtest (built by make envtest) with API request counts.
+gobench=$(go test ./pkg/xpkg -run '^$' -bench 'Inspect' -benchtime 5x 2>&1 | grep '^Benchmark'; \
+  go test ./pkg/inspect -run '^$' -bench 'InspectPackages' -benchtime 3x 2>&1 | grep '^Benchmark'; \
+  if [ -x .cache/envtest/kube-apiserver ]; then KUBEBUILDER_ASSETS=$PWD/.cache/envtest go test ./pkg/cmd -run '^$' -bench 'Diagnose' -benchtime 3x 2>&1 | grep '^Benchmark'; fi)
+
 med() { tr ' ' '\n' <<<"$1" | grep -v '^$' | median; }
 {
   echo "# Mirror benchmark"
@@ -127,6 +133,12 @@ med() { tr ' ' '\n' <<<"$1" | grep -v '^$' | median; }
   echo
   echo
   echo "Inspect of a 2-platform package with a 100 MB runtime layer per platform (downloads counted by a proxy): xpdoctor fetched $inspect_down bytes; Crossplane's minimum for the selected image (manifest + config + base layer, without the index) is $minimum bytes; \`crane export\` (the flattened filesystem people use to look for package.yaml) fetched $crane_down bytes."
+  echo
+  echo "Go benchmarks (\`go test -bench\`; ns/op is wall time per run):"
+  echo
+  echo '```'
+  echo "$gobench"
+  echo '```'
   echo
   echo "Scenarios: **first** = a 2-platform package (2 x 50 MB runtime layers + small package layers) into a new repository; **repeat** = the same copy again (everything present); **family** = 10 providers sharing one 20 MB runtime layer into 10 new repositories of one registry (unique blob bytes: about 21 MB)."
 } > bench/RESULTS.md
