@@ -9,7 +9,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
-	"github.com/xpdoctor/xpdoctor/pkg/inspect"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
 )
 
@@ -122,16 +121,19 @@ func (f *mirrorFlags) importLayout(ctx context.Context, s IOStreams, c *xpkg.Cli
 		}
 		ref, _ := c.ParseReference(it.Destination)
 		got, err := c.GetManifest(ctx, ref)
-		if err != nil || got.Digest.String() != it.Digest {
-			return fmt.Errorf("verifying %s: got %v, want %s (%v)", it.Destination, got, it.Digest, err)
+		if err != nil {
+			return fmt.Errorf("verifying %s: %w", it.Destination, err)
 		}
-		rep, err := inspect.Run(ctx, c, []inspect.Request{{Reference: it.Destination}}, inspect.Options{Targets: targets}, xpkg.ReadOptions{})
+		if got.Digest.String() != it.Digest {
+			return fmt.Errorf("verifying %s: it resolves to %s, not the exported %s; was the tag moved meanwhile?", it.Destination, got.Digest, it.Digest)
+		}
+		verdicts, err := judgeCopy(ctx, c, it.Destination, targets)
 		if err != nil {
 			return err
 		}
 		if !f.Quiet {
 			fmt.Fprintf(s.Out, "imported %s: %s, %d blobs pushed (%s), %d present; %s\n", it.Destination, it.Digest, res.BlobsCopied,
-				crossplane.HumanBytes(res.BytesCopied), res.BlobsHad, verdictSummary(rep.Images[0]))
+				crossplane.HumanBytes(res.BytesCopied), res.BlobsHad, verdicts)
 		}
 	}
 	if conflicts > 0 {

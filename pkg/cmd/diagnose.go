@@ -133,8 +133,11 @@ func (f *diagnoseFlags) snapshot(ctx context.Context) (*cluster.Snapshot, error)
 	}
 	r := &cluster.Reader{Dynamic: dyn, Discovery: disc, Namespace: f.CrossplaneNS, ReadSecrets: f.ReadSecrets}
 	snap, err := r.Read(ctx)
-	if err != nil {
+	if errors.Is(err, cluster.ErrCrossplaneNotInstalled) {
 		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the cluster at %s: %w (check --kubeconfig and --context, or read a support dump with --from-file)", cfg.Host, err)
 	}
 	snap.Source = cfg.Host
 	if raw, err := f.kube.ToRawKubeConfigLoader().RawConfig(); err == nil && raw.CurrentContext != "" {
@@ -152,7 +155,6 @@ type diagnosis struct {
 	target crossplane.Target
 	maps   []xpkg.Mapping
 	report *diagnose.Report
-	images map[string]inspect.Image
 }
 
 // validate checks the flags that every diagnose-based command shares.
@@ -185,6 +187,15 @@ func (f *diagnoseFlags) validate() (kind string, maps []xpkg.Mapping, err error)
 	return kind, maps, nil
 }
 
+// collect validates the shared flags, then collects (cluster, registry) and decides.
+func (f *diagnoseFlags) collect(ctx context.Context, names []string) (*diagnosis, error) {
+	kind, maps, err := f.validate()
+	if err != nil {
+		return nil, err
+	}
+	return f.diagnose(ctx, names, kind, maps)
+}
+
 // diagnose collects (cluster, registry) and decides.
 func (f *diagnoseFlags) diagnose(ctx context.Context, names []string, kind string, maps []xpkg.Mapping) (*diagnosis, error) {
 	snap, err := f.snapshot(ctx)
@@ -197,7 +208,7 @@ func (f *diagnoseFlags) diagnose(ctx context.Context, names []string, kind strin
 	}
 	images := f.inspectImages(ctx, snap, target, maps, names, kind)
 	rep := diagnose.Diagnose(diagnose.Input{Snapshot: snap, Images: images, Target: target, Now: f.now(), Only: names, Kind: kind})
-	return &diagnosis{snap: snap, target: target, maps: maps, report: rep, images: images}, nil
+	return &diagnosis{snap: snap, target: target, maps: maps, report: rep}, nil
 }
 
 func (f *diagnoseFlags) run(ctx context.Context, s IOStreams, names []string) error {
@@ -205,13 +216,9 @@ func (f *diagnoseFlags) run(ctx context.Context, s IOStreams, names []string) er
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
-	kind, maps, err := f.validate()
-	if err != nil {
-		return err
-	}
 	ctx, cancel := context.WithTimeout(ctx, f.Timeout)
 	defer cancel()
-	d, err := f.diagnose(ctx, names, kind, maps)
+	d, err := f.collect(ctx, names)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
 	"github.com/xpdoctor/xpdoctor/pkg/fix"
-	"github.com/xpdoctor/xpdoctor/pkg/inspect"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
 )
 
@@ -74,16 +73,13 @@ func (f *fixFlags) runFix(ctx context.Context, s IOStreams, names []string) erro
 	if f.FromFile != "" && f.Apply != "" {
 		return usageErrorf("--apply needs a live cluster, not --from-file")
 	}
-	kind, maps, err := f.validate()
-	if err != nil {
-		return err
-	}
 	ctx, cancel := context.WithTimeout(ctx, f.Timeout)
 	defer cancel()
-	d, err := f.diagnose(ctx, names, kind, maps)
+	d, err := f.collect(ctx, names)
 	if err != nil {
 		return err
 	}
+	maps := d.maps
 	cands, skipped := fix.Candidates(d.report, d.snap, maps)
 	for _, sk := range skipped {
 		fmt.Fprintf(s.ErrOut, "not repairable: %s\n", sk)
@@ -159,12 +155,12 @@ func (f *fixFlags) runFix(ctx context.Context, s IOStreams, names []string) erro
 		if err := client.Verify(ctx, p); err != nil {
 			return fmt.Errorf("verifying %s: %w", p.Destination, err)
 		}
-		rep, err := inspect.Run(ctx, client, []inspect.Request{{Reference: p.Destination}}, inspect.Options{Targets: targets}, xpkg.ReadOptions{})
+		verdicts, err := judgeCopy(ctx, client, p.Destination, targets)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(s.Out, "repaired %s: %s, %d blobs copied (%s), %d present; %s\n", p.Destination, p.Digest, res.BlobsCopied,
-			crossplane.HumanBytes(res.BytesCopied), res.BlobsSkipped, verdictSummary(rep.Images[0]))
+			crossplane.HumanBytes(res.BytesCopied), res.BlobsSkipped, verdicts)
 	}
 	if len(changes) > 0 {
 		if err := fix.Apply(ctx, dyn, pkgVersion, changes, false); err != nil {

@@ -198,3 +198,16 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, out)
 	}
 }
+
+func TestUnreachableAPIServerSaysWhatToDo(t *testing.T) {
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	cfg := "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: \"https://127.0.0.1:1\"}\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\ncurrent-context: c\nusers:\n- name: u\n  user: {token: not-a-secret}\n"
+	if err := os.WriteFile(kc, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := run(t, "--kubeconfig", kc, "--timeout", "20s")
+	if code != ExitError || !strings.Contains(errOut, "cannot read the cluster at https://127.0.0.1:1") ||
+		!strings.Contains(errOut, "--from-file") || strings.Contains(errOut, "goroutine") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+}

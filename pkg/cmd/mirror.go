@@ -248,11 +248,11 @@ func runMirror(ctx context.Context, s IOStreams, c *xpkg.Client, pairs []mirrorP
 			return fmt.Errorf("verifying %s: %w", p.Destination, err)
 		}
 		results[i] = res
-		rep, err := inspect.Run(ctx, c, []inspect.Request{{Reference: p.Destination}}, inspect.Options{Targets: targets}, xpkg.ReadOptions{})
+		verdicts, err := judgeCopy(ctx, c, p.Destination, targets)
 		if err != nil {
 			return err
 		}
-		lines[i] = fmt.Sprintf("copied %s -> %s: verified %s; %s", p.Source, p.Destination, p.Digest, verdictSummary(rep.Images[0]))
+		lines[i] = fmt.Sprintf("copied %s -> %s: verified %s; %s", p.Source, p.Destination, p.Digest, verdicts)
 		return nil
 	})
 	finish()
@@ -281,12 +281,18 @@ func runMirror(ctx context.Context, s IOStreams, c *xpkg.Client, pairs []mirrorP
 	return nil
 }
 
-func verdictSummary(img inspect.Image) string {
-	parts := make([]string, 0, len(img.Verdicts))
-	for _, v := range img.Verdicts {
+// judgeCopy re-runs the inspect verdict on what was just written and
+// summarises it: "v1.13 BaseLayer, ..., v2.2+ BaseLayer".
+func judgeCopy(ctx context.Context, c *xpkg.Client, ref string, targets []crossplane.Target) (string, error) {
+	rep, err := inspect.Run(ctx, c, []inspect.Request{{Reference: ref}}, inspect.Options{Targets: targets}, xpkg.ReadOptions{})
+	if err != nil {
+		return "", err
+	}
+	parts := make([]string, 0, len(rep.Images[0].Verdicts))
+	for _, v := range rep.Images[0].Verdicts {
 		parts = append(parts, v.Crossplane+" "+string(v.Outcome))
 	}
-	return strings.Join(parts, ", ")
+	return strings.Join(parts, ", "), nil
 }
 
 func printPlan(w io.Writer, p *xpkg.CopyPlan) {

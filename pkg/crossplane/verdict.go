@@ -212,9 +212,6 @@ func reasonFor(e *xpkg.RegistryError) string {
 	return "ManifestInvalid"
 }
 
-// ReasonFor is the finding code for a registry error.
-func ReasonFor(e *xpkg.RegistryError) string { return reasonFor(e) }
-
 func orDefault(s, d string) string {
 	if s != "" {
 		return s

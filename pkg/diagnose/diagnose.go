@@ -149,31 +149,12 @@ func diagnosePackage(in Input, p cluster.Package) (PackageRow, []Finding) {
 	subj := Subject{Kind: p.Kind, Name: p.Name}
 	row := PackageRow{Kind: p.Kind, Name: p.Name, Installed: status(p.Condition("Installed")), Healthy: status(p.Condition("Healthy")), Package: p.Package}
 	rev := currentRevision(s, p)
-	var obs []observation
-	for _, c := range p.Conditions {
-		if c.Status != "True" && c.Message != "" {
-			obs = append(obs, observation{c.Message, fmt.Sprintf("%s %s condition %s=%s (%s)", p.Kind, p.Name, c.Type, c.Status, c.Reason)})
-		}
-	}
-	for _, e := range s.EventsFor(p.Kind, p.Name) {
-		if e.Type == "Warning" {
-			obs = append(obs, observation{e.Message, eventWhere(e, in.Now)})
-		}
-	}
+	obs := observe(s, in.Now, p.Kind, p.Name, p.Conditions)
 	var pods []cluster.Pod
 	var deps []cluster.Deployment
 	if rev != nil {
 		row.Revision = rev.Name
-		for _, c := range rev.Conditions {
-			if c.Status != "True" && c.Message != "" {
-				obs = append(obs, observation{c.Message, fmt.Sprintf("%s %s condition %s=%s (%s)", rev.Kind, rev.Name, c.Type, c.Status, c.Reason)})
-			}
-		}
-		for _, e := range s.EventsFor(rev.Kind, rev.Name) {
-			if e.Type == "Warning" {
-				obs = append(obs, observation{e.Message, eventWhere(e, in.Now)})
-			}
-		}
+		obs = append(obs, observe(s, in.Now, rev.Kind, rev.Name, rev.Conditions)...)
 		for _, d := range s.Deployments {
 			if d.Revision == rev.Name {
 				deps = append(deps, d)
@@ -294,6 +275,22 @@ func diagnosePackage(in Input, p cluster.Package) (PackageRow, []Finding) {
 		row.Digest = runningDigest(pods)
 	}
 	return row, out
+}
+
+// observe collects an object's failing conditions and Warning events.
+func observe(s *cluster.Snapshot, now time.Time, kind, name string, conds []cluster.Condition) []observation {
+	var out []observation
+	for _, c := range conds {
+		if c.Status != "True" && c.Message != "" {
+			out = append(out, observation{c.Message, fmt.Sprintf("%s %s condition %s=%s (%s)", kind, name, c.Type, c.Status, c.Reason)})
+		}
+	}
+	for _, e := range s.EventsFor(kind, name) {
+		if e.Type == "Warning" {
+			out = append(out, observation{e.Message, eventWhere(e, now)})
+		}
+	}
+	return out
 }
 
 var parseCodes = []string{findings.PackageYAMLNotFound, findings.PackageYAMLNotAtRoot, findings.PackageYAMLInvalid, findings.PackageYAMLTooLarge,

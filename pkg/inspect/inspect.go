@@ -42,9 +42,6 @@ type Image struct {
 	BytesFetched int64 `json:"bytesFetched"`
 	// Error is set when the reference could not be read at all.
 	Error string `json:"error,omitempty"`
-
-	// Raw is what xpkg read, for callers that need more (not rendered).
-	Raw *xpkg.Report `json:"-"`
 }
 
 // Platform is one image of a reference.
@@ -62,7 +59,7 @@ type Options struct {
 
 // Judge turns what was read into verdicts and findings. Pure.
 func Judge(r *xpkg.Report, upstream *xpkg.Report, o Options) Image {
-	img := Image{Reference: r.Reference, Digest: r.Digest, MediaType: r.MediaType, IsIndex: r.IsIndex, BytesFetched: r.BytesFetched, Raw: r, Verdicts: []crossplane.Verdict{}, Findings: []findings.Finding{}}
+	img := Image{Reference: r.Reference, Digest: r.Digest, MediaType: r.MediaType, IsIndex: r.IsIndex, BytesFetched: r.BytesFetched, Verdicts: []crossplane.Verdict{}, Findings: []findings.Finding{}}
 	for i, p := range r.Platforms {
 		img.Platforms = append(img.Platforms, Platform{Platform: p.Platform, Selected: i == r.Selected, ImageReport: p.Image})
 	}

@@ -224,13 +224,6 @@ func (c *Client) transportFor(ctx context.Context, repo name.Repository, actions
 	return t, nil
 }
 
-// RoundTripper returns the authenticated transport for repo, for callers
-// that use go-containerregistry's remote package with the same credentials,
-// limits and byte counting.
-func (c *Client) RoundTripper(ctx context.Context, repo name.Repository, actions ...string) (http.RoundTripper, error) {
-	return c.transportFor(ctx, repo, actions...)
-}
-
 // Manifest is a manifest or index as the registry stored it.
 type Manifest struct {
 	// Raw holds the exact bytes served.

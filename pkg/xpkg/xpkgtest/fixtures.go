@@ -278,7 +278,7 @@ func DockerRepush(ref string, img v1.Image, opts ...remote.Option) error {
 	if err != nil {
 		return err
 	}
-	raw, err := dockerManifest(m.Config, m.Layers, nil)
+	raw, err := dockerManifest(m.Config, m.Layers)
 	if err != nil {
 		return err
 	}
@@ -335,14 +335,14 @@ func Recompress(ref string, img v1.Image, opts ...remote.Option) error {
 	if err := remote.WriteLayer(r.Context(), staticBlob(cfgRaw), opts...); err != nil {
 		return err
 	}
-	raw, err := dockerManifest(m.Config, descs, nil)
+	raw, err := dockerManifest(m.Config, descs)
 	if err != nil {
 		return err
 	}
 	return Push(ref, RawManifest{Bytes: raw, Type: types.DockerManifestSchema2}, opts...)
 }
 
-func dockerManifest(config v1.Descriptor, layers []v1.Descriptor, _ map[string]string) ([]byte, error) {
+func dockerManifest(config v1.Descriptor, layers []v1.Descriptor) ([]byte, error) {
 	type desc struct {
 		MediaType types.MediaType `json:"mediaType"`
 		Size      int64           `json:"size"`
@@ -359,12 +359,6 @@ func dockerManifest(config v1.Descriptor, layers []v1.Descriptor, _ map[string]s
 		out.Layers = append(out.Layers, desc{MediaType: types.DockerLayer, Size: l.Size, Digest: l.Digest.String()})
 	}
 	return json.MarshalIndent(out, "", "   ")
-}
-
-// DockerManifest renders a Docker schema 2 manifest of config and layers,
-// without annotations, indented like dockerd does.
-func DockerManifest(config v1.Descriptor, layers []v1.Descriptor) ([]byte, error) {
-	return dockerManifest(config, layers, nil)
 }
 
 func staticBlob(b []byte) v1.Layer { return static.NewLayer(b, types.DockerConfigJSON) }
