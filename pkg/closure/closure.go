@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
+	"github.com/xpdoctor/xpdoctor/pkg/imageconfig"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
 )
 
@@ -179,11 +180,15 @@ func ImageConfigs(prefix string, nodes []Node) string {
 		hs = append(hs, h)
 	}
 	sort.Strings(hs)
-	var b strings.Builder
-	for _, h := range hs {
-		fmt.Fprintf(&b, "---\napiVersion: pkg.crossplane.io/v1beta1\nkind: ImageConfig\nmetadata:\n  name: xpdoctor-mirror-%s\nspec:\n  matchImages:\n  - type: Prefix\n    prefix: %s/\n  rewriteImage:\n    prefix: %s/\n", xpkg.DNSLabel(h), h, strings.TrimSuffix(prefix, "/"))
+	rs := make([]imageconfig.Rewrite, len(hs))
+	for i, h := range hs {
+		rs[i] = imageconfig.Rewrite{From: h, To: prefix}
 	}
-	return b.String()
+	out, err := imageconfig.YAML(imageconfig.DefaultAPIVersion, rs)
+	if err != nil {
+		return "# " + err.Error() + "\n"
+	}
+	return out
 }
 
 // OlderCrossplane says what to do without ImageConfig rewrites (before v1.20).

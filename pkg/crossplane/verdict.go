@@ -7,6 +7,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 
+	"github.com/xpdoctor/xpdoctor/pkg/findings"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
 )
 
@@ -37,7 +38,7 @@ type Verdict struct {
 	// tail is an underlying error that Crossplane may word differently.
 	Exact bool `json:"exact"`
 	// Reason is the finding code that explains a Fail or a risky Flatten.
-	Reason string `json:"reason,omitempty"`
+	Reason findings.Code `json:"reason,omitempty"`
 	// DownloadBytes is what Crossplane downloads to parse the package.
 	DownloadBytes int64 `json:"downloadBytes,omitempty"`
 	// Deadline is the reconcile timeout the parse runs under.
@@ -56,7 +57,7 @@ type JudgeOptions struct {
 func Judge(t Target, r *xpkg.Report, o JudgeOptions) Verdict {
 	m := t.Messages
 	out := Verdict{Crossplane: t.Label(), Deadline: t.Deadline.String()}
-	fail := func(reason, tmpl string, exact bool, vars map[string]string) Verdict {
+	fail := func(reason findings.Code, tmpl string, exact bool, vars map[string]string) Verdict {
 		out.Outcome, out.Reason, out.Exact = OutcomeFail, reason, exact
 		out.Message = Render(tmpl, vars)
 		return out
@@ -72,16 +73,16 @@ func Judge(t Target, r *xpkg.Report, o JudgeOptions) Verdict {
 			// v2.2+ fetches by the digest it resolved (client.go@v2.3.3 digestRef).
 			index = r.Repository + "@" + r.Digest
 		}
-		return fail("NoPlatformMatch", m.NoPlatform, true, map[string]string{"ref": ref, "platform": xpkg.PlatformString(&xpkg.CrossplanePlatform), "index": index})
+		return fail(findings.NoPlatformMatch, m.NoPlatform, true, map[string]string{"ref": ref, "platform": xpkg.PlatformString(&xpkg.CrossplanePlatform), "index": index})
 	}
 	if img.Err != nil {
 		return fail(reasonFor(img.Err), m.Fetch, false, map[string]string{"ref": ref, "detail": img.Err.Detail})
 	}
 	if t.MaxLayers > 0 && len(img.Layers) > t.MaxLayers {
-		return fail("TooManyLayers", m.TooManyLayers, true, map[string]string{"layers": strconv.Itoa(len(img.Layers)), "max": strconv.Itoa(t.MaxLayers)})
+		return fail(findings.TooManyLayers, m.TooManyLayers, true, map[string]string{"layers": strconv.Itoa(len(img.Layers)), "max": strconv.Itoa(t.MaxLayers)})
 	}
 	if len(img.BaseLayers) > 1 && t.RejectMultipleBase {
-		return fail("MultipleBaseLayers", m.MultipleBase, true, nil)
+		return fail(findings.MultipleBaseLayers, m.MultipleBase, true, nil)
 	}
 
 	annotated := len(img.BaseLayers) > 0
@@ -94,7 +95,7 @@ func Judge(t Target, r *xpkg.Report, o JudgeOptions) Verdict {
 		return out
 	}
 	if scan.Err != "" {
-		return fail("LayerInvalid", m.InvalidLayer, false, map[string]string{"ref": ref, "detail": scan.Err})
+		return fail(findings.LayerInvalid, m.InvalidLayer, false, map[string]string{"ref": ref, "detail": scan.Err})
 	}
 	idx := scan.BaseNameIndex
 	if match == MatchExact {
@@ -105,9 +106,9 @@ func Judge(t Target, r *xpkg.Report, o JudgeOptions) Verdict {
 			out.Outcome, out.Message = OutcomeUnknown, "xpdoctor "+orDefault(scan.Truncated, "stopped reading")+" before finding package.yaml"
 			return out
 		}
-		reason := "PackageYAMLNotFound"
+		reason := findings.PackageYAMLNotFound
 		if scan.BaseNameIndex >= 0 {
-			reason = "PackageYAMLNotAtRoot"
+			reason = findings.PackageYAMLNotAtRoot
 		}
 		return fail(reason, m.NotFound, true, map[string]string{"ref": ref, "files": strconv.Itoa(scan.Entries), "annotated": strconv.FormatBool(annotated)})
 	}
@@ -147,7 +148,7 @@ func judgeFlatten(t Target, img *xpkg.ImageReport, scan *xpkg.TarScan, o JudgeOp
 	if o.Bandwidth > 0 {
 		need := time.Duration(float64(out.DownloadBytes) / float64(o.Bandwidth) * float64(time.Second))
 		if need > t.Deadline {
-			out.Reason = "FlattenPathTooSlow"
+			out.Reason = findings.FlattenPathTooSlow
 			out.Message += fmt.Sprintf("; at %s/s that takes %s, over the deadline: expect %q", HumanBytes(o.Bandwidth), need.Round(time.Second), Render(t.Messages.FlattenTimeout, map[string]string{"ref": img.Digest}))
 		}
 	}
@@ -159,7 +160,7 @@ func judgeFlatten(t Target, img *xpkg.ImageReport, scan *xpkg.TarScan, o JudgeOp
 // version constraint (revision/reconciler.go@v2.1.3).
 func judgeContents(t Target, p *xpkg.PackageFile, ref string) (Verdict, bool) {
 	m := t.Messages
-	fail := func(reason, tmpl string, vars map[string]string) (Verdict, bool) {
+	fail := func(reason findings.Code, tmpl string, vars map[string]string) (Verdict, bool) {
 		return Verdict{Outcome: OutcomeFail, Reason: reason, Message: Render(tmpl, vars)}, true
 	}
 	if p == nil {
@@ -167,21 +168,21 @@ func judgeContents(t Target, p *xpkg.PackageFile, ref string) (Verdict, bool) {
 	}
 	switch {
 	case p.TooLarge:
-		return fail("PackageYAMLTooLarge", m.ParseContents, map[string]string{"ref": ref, "detail": fmt.Sprintf("package.yaml is larger than %s and is cut off there", HumanBytes(xpkg.MaxPackageYAMLBytes))})
+		return fail(findings.PackageYAMLTooLarge, m.ParseContents, map[string]string{"ref": ref, "detail": fmt.Sprintf("package.yaml is larger than %s and is cut off there", HumanBytes(xpkg.MaxPackageYAMLBytes))})
 	case p.ParseError != "":
-		return fail("PackageYAMLInvalid", m.ParseContents, map[string]string{"ref": ref, "detail": p.ParseError})
+		return fail(findings.PackageYAMLInvalid, m.ParseContents, map[string]string{"ref": ref, "detail": p.ParseError})
 	case p.MetaCount != 1:
-		v, bad := fail("PackageYAMLInvalid", m.NotOneMeta, nil)
+		v, bad := fail(findings.PackageYAMLInvalid, m.NotOneMeta, nil)
 		v.Exact = true
 		return v, bad
 	}
 	if t.Version != nil && p.Meta != nil && p.Meta.Crossplane != "" {
 		c, err := semver.NewConstraint(p.Meta.Crossplane)
 		if err != nil {
-			return fail("PackageYAMLInvalid", m.Incompatible, map[string]string{"version": "v" + t.Version.String()})
+			return fail(findings.PackageYAMLInvalid, m.Incompatible, map[string]string{"version": "v" + t.Version.String()})
 		}
 		if !c.Check(t.Version) {
-			v, bad := fail("CrossplaneVersionIncompatible", m.Incompatible, map[string]string{"version": "v" + t.Version.String()})
+			v, bad := fail(findings.CrossplaneVersionIncompat, m.Incompatible, map[string]string{"version": "v" + t.Version.String()})
 			v.Exact = true
 			return v, bad
 		}
@@ -198,18 +199,18 @@ func resolveOrFetch(m Messages, e *xpkg.RegistryError) string {
 }
 
 // reasonFor maps a registry error to its finding code.
-func reasonFor(e *xpkg.RegistryError) string {
+func reasonFor(e *xpkg.RegistryError) findings.Code {
 	switch e.Kind {
 	case xpkg.ErrNotFound:
-		return "ManifestNotFound"
+		return findings.ManifestNotFound
 	case xpkg.ErrUnauthorized:
-		return "RegistryUnauthorized"
+		return findings.RegistryUnauthorized
 	case xpkg.ErrTLS:
-		return "RegistryTLSUntrusted"
+		return findings.RegistryTLSUntrusted
 	case xpkg.ErrUnreachable, xpkg.ErrPlainHTTP:
-		return "RegistryUnreachable"
+		return findings.RegistryUnreachable
 	}
-	return "ManifestInvalid"
+	return findings.ManifestInvalid
 }
 
 func orDefault(s, d string) string {

@@ -85,7 +85,7 @@ func TestJudgeByGeneration(t *testing.T) {
 				if v.Outcome != c.want[i] {
 					t.Errorf("%s: %s, want %s (%s)", tg.Name, v.Outcome, c.want[i], v.Message)
 				}
-				if c.want[i] == OutcomeFail && v.Reason != c.reason {
+				if c.want[i] == OutcomeFail && string(v.Reason) != c.reason {
 					t.Errorf("%s: reason %q, want %q", tg.Name, v.Reason, c.reason)
 				}
 				if c.msg[i] != "" && v.Message != c.msg[i] && !(c.reason == "PackageYAMLTooLarge" && len(v.Message) > len(c.msg[i]) && v.Message[:len(c.msg[i])] == c.msg[i]) {

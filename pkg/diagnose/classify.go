@@ -26,7 +26,7 @@ var healthPrefix = regexp.MustCompile(`^Package (?:revision|runtime) health is "
 
 // Cause is what a message says went wrong.
 type Cause struct {
-	Code string
+	Code findings.Code
 	// Inner is the message with its wrappers removed.
 	Inner string
 	// Generation says which Crossplane message family the text belongs to.
@@ -34,7 +34,7 @@ type Cause struct {
 }
 
 type rule struct {
-	code string
+	code findings.Code
 	// any: the rule matches if the inner message contains one of these.
 	any []string
 	re  *regexp.Regexp

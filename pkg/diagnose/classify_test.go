@@ -10,7 +10,9 @@ import (
 // Messages as Crossplane emits them, per era (../shared/reference/crossplane-packages.md s.2.4-2.5, s.5).
 func TestClassify(t *testing.T) {
 	cases := []struct {
-		msg, code, gen string
+		msg  string
+		code findings.Code
+		gen  string
 	}{
 		{`cannot initialize parser backend: couldn't find "package.yaml" file after checking 108 files in the archive (annotated layer: false): EOF`, findings.PackageYAMLNotFound, "v1.x-v2.1"},
 		{`cannot initialize parser backend: failed to open package stream file: EOF`, findings.PackageYAMLNotFound, "v1.x-v2.1"},

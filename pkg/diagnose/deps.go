@@ -10,6 +10,7 @@ import (
 	"github.com/xpdoctor/xpdoctor/pkg/cluster"
 	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
 	"github.com/xpdoctor/xpdoctor/pkg/findings"
+	"github.com/xpdoctor/xpdoctor/pkg/imageconfig"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
 )
 
@@ -66,8 +67,12 @@ func dependencyAdvice(in Input, p cluster.Package, evidence []string) (string, s
 	yes, maybe := supportsRewrite(in.Target)
 	if len(ups) > 0 && (yes || maybe) {
 		b.WriteString("then make Crossplane look there (ImageConfig, Crossplane v1.20+):\n")
-		for _, u := range ups {
-			fmt.Fprintf(&b, "---\napiVersion: pkg.crossplane.io/v1beta1\nkind: ImageConfig\nmetadata:\n  name: xpdoctor-rewrite-%s\nspec:\n  matchImages:\n  - type: Prefix\n    prefix: %s\n  rewriteImage:\n    prefix: %s\n", xpkg.DNSLabel(u), u, mirrorOrg)
+		rs := make([]imageconfig.Rewrite, len(ups))
+		for i, u := range ups {
+			rs[i] = imageconfig.Rewrite{From: u, To: mirrorOrg}
+		}
+		if y, err := imageconfig.YAML(imageconfig.DefaultAPIVersion, rs); err == nil {
+			b.WriteString(y)
 		}
 	}
 	if len(ups) > 0 && !yes {

@@ -37,7 +37,7 @@ type Subject struct {
 
 // Finding is a diagnosed problem, tied to a package and an image.
 type Finding struct {
-	Code        string            `json:"code"`
+	Code        findings.Code     `json:"code"`
 	Severity    findings.Severity `json:"severity"`
 	Subject     Subject           `json:"subject"`
 	Image       string            `json:"image,omitempty"`
@@ -57,7 +57,7 @@ type PackageRow struct {
 	Digest    string `json:"digest,omitempty"`
 	Revision  string `json:"revision,omitempty"`
 	// Finding is the root cause's code ("" when healthy).
-	Finding string `json:"finding,omitempty"`
+	Finding findings.Code `json:"finding,omitempty"`
 }
 
 // Report is the result of diagnose.
@@ -187,8 +187,8 @@ func diagnosePackage(in Input, p cluster.Package) (PackageRow, []Finding) {
 	// 1. What the package's and revision's own messages say. Conditions are
 	// the current state; events are history: a package that is installed
 	// and healthy now has no cause to report, whatever its old events say.
-	causes := map[string][]string{}
-	var order []string
+	causes := map[findings.Code][]string{}
+	var order []findings.Code
 	var unclassified []string
 	if row.Installed == "True" && row.Healthy == "True" {
 		obs = nil
@@ -249,14 +249,14 @@ func diagnosePackage(in Input, p cluster.Package) (PackageRow, []Finding) {
 			Message:  fmt.Sprintf("Crossplane %s cannot parse %s", in.Target.Label(), source),
 			Evidence: []string{"xpdoctor predicts: " + verdict.Message}})
 	}
-	if verdict != nil && verdict.Reason == findings.FlattenPathTooSlow && !hasAny(out, []string{findings.FlattenPathTooSlow}) {
+	if verdict != nil && verdict.Reason == findings.FlattenPathTooSlow && !hasAny(out, []findings.Code{findings.FlattenPathTooSlow}) {
 		add(Finding{Code: findings.FlattenPathTooSlow, Severity: findings.Error, Image: source, Digest: row.Digest, Message: verdict.Message})
 	}
 	// 3. Mirror damage Crossplane survives: warnings, never the cause of an
 	// unrelated failure.
 	if inspected {
 		for _, f := range img.Findings {
-			if f.Severity == findings.Error || hasAny(out, []string{f.Code}) {
+			if f.Severity == findings.Error || hasAny(out, []findings.Code{f.Code}) {
 				continue
 			}
 			add(Finding{Code: f.Code, Severity: findings.Warning, Image: source, Digest: row.Digest, Message: f.Message, Evidence: f.Evidence, Remediation: f.Remediation})
@@ -293,7 +293,7 @@ func observe(s *cluster.Snapshot, now time.Time, kind, name string, conds []clus
 	return out
 }
 
-var parseCodes = []string{findings.PackageYAMLNotFound, findings.PackageYAMLNotAtRoot, findings.PackageYAMLInvalid, findings.PackageYAMLTooLarge,
+var parseCodes = []findings.Code{findings.PackageYAMLNotFound, findings.PackageYAMLNotAtRoot, findings.PackageYAMLInvalid, findings.PackageYAMLTooLarge,
 	findings.MultipleBaseLayers, findings.TooManyLayers, findings.NoPlatformMatch, findings.ManifestNotFound, findings.RegistryUnauthorized,
 	findings.RegistryTLSUntrusted, findings.RegistryUnreachable, findings.LayerInvalid, findings.ManifestInvalid, findings.CrossplaneVersionIncompat,
 	findings.FlattenPathTooSlow, findings.PullPolicyNeverNotCached, findings.SignatureVerificationFailed}
@@ -400,7 +400,7 @@ func humanAge(d time.Duration) string {
 	return fmt.Sprintf("%dd", int(d.Hours()/24))
 }
 
-func hasAny(fs []Finding, codes []string) bool {
+func hasAny(fs []Finding, codes []findings.Code) bool {
 	for _, f := range fs {
 		for _, c := range codes {
 			if f.Code == c {

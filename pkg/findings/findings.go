@@ -27,46 +27,84 @@ func (s Severity) Rank() int {
 	return 0
 }
 
+// Code is a stable finding code. Scripts and runbooks match on it; every
+// code has a section in docs/findings.md.
+type Code string
+
 // Codes of the registry-side (inspect) catalogue.
 const (
-	BaseLayerAnnotationMissing = "BaseLayerAnnotationMissing"
-	MirrorDigestDiffers        = "MirrorDigestDiffers"
-	IndexCollapsed             = "IndexCollapsed"
-	LayersRecompressed         = "LayersRecompressed"
-	FlattenPathTooSlow         = "FlattenPathTooSlow"
-	PackageYAMLNotFound        = "PackageYAMLNotFound"
-	PackageYAMLNotAtRoot       = "PackageYAMLNotAtRoot"
-	PackageYAMLInvalid         = "PackageYAMLInvalid"
-	PackageYAMLTooLarge        = "PackageYAMLTooLarge"
-	MultipleBaseLayers         = "MultipleBaseLayers"
-	TooManyLayers              = "TooManyLayers"
-	NoPlatformMatch            = "NoPlatformMatch"
-	ManifestNotFound           = "ManifestNotFound"
-	ManifestInvalid            = "ManifestInvalid"
-	LayerInvalid               = "LayerInvalid"
-	RegistryUnauthorized       = "RegistryUnauthorized"
-	RegistryTLSUntrusted       = "RegistryTLSUntrusted"
-	RegistryUnreachable        = "RegistryUnreachable"
-	CrossplaneVersionIncompat  = "CrossplaneVersionIncompatible"
-	UpstreamUnreadable         = "UpstreamUnreadable"
+	BaseLayerAnnotationMissing Code = "BaseLayerAnnotationMissing"
+	MirrorDigestDiffers        Code = "MirrorDigestDiffers"
+	IndexCollapsed             Code = "IndexCollapsed"
+	LayersRecompressed         Code = "LayersRecompressed"
+	FlattenPathTooSlow         Code = "FlattenPathTooSlow"
+	PackageYAMLNotFound        Code = "PackageYAMLNotFound"
+	PackageYAMLNotAtRoot       Code = "PackageYAMLNotAtRoot"
+	PackageYAMLInvalid         Code = "PackageYAMLInvalid"
+	PackageYAMLTooLarge        Code = "PackageYAMLTooLarge"
+	MultipleBaseLayers         Code = "MultipleBaseLayers"
+	TooManyLayers              Code = "TooManyLayers"
+	NoPlatformMatch            Code = "NoPlatformMatch"
+	ManifestNotFound           Code = "ManifestNotFound"
+	ManifestInvalid            Code = "ManifestInvalid"
+	LayerInvalid               Code = "LayerInvalid"
+	RegistryUnauthorized       Code = "RegistryUnauthorized"
+	RegistryTLSUntrusted       Code = "RegistryTLSUntrusted"
+	RegistryUnreachable        Code = "RegistryUnreachable"
+	CrossplaneVersionIncompat  Code = "CrossplaneVersionIncompatible"
+	UpstreamUnreadable         Code = "UpstreamUnreadable"
 )
 
 // Codes of the cluster-side (diagnose) catalogue.
 const (
-	DependencyUnresolvable      = "DependencyUnresolvable"
-	FamilyRegistryMismatch      = "FamilyRegistryMismatch"
-	RuntimeImagePullFailed      = "RuntimeImagePullFailed"
-	RuntimeCrashLooping         = "RuntimeCrashLooping"
-	RuntimeNotAvailable         = "RuntimeNotAvailable"
-	SignatureVerificationFailed = "SignatureVerificationFailed"
-	PullPolicyNeverNotCached    = "PullPolicyNeverNotCached"
-	PermissionDenied            = "PermissionDenied"
-	PackageUnhealthy            = "PackageUnhealthy"
+	DependencyUnresolvable      Code = "DependencyUnresolvable"
+	FamilyRegistryMismatch      Code = "FamilyRegistryMismatch"
+	RuntimeImagePullFailed      Code = "RuntimeImagePullFailed"
+	RuntimeCrashLooping         Code = "RuntimeCrashLooping"
+	RuntimeNotAvailable         Code = "RuntimeNotAvailable"
+	SignatureVerificationFailed Code = "SignatureVerificationFailed"
+	PullPolicyNeverNotCached    Code = "PullPolicyNeverNotCached"
+	PermissionDenied            Code = "PermissionDenied"
+	PackageUnhealthy            Code = "PackageUnhealthy"
+
+	// Causes public Crossplane reports show (issue 11). Titles and fixes
+	// below are refined with the rules that emit them.
+	OwnershipConflict           Code = "OwnershipConflict"
+	PullSecretNotFound          Code = "PullSecretNotFound"
+	WebhookTLSNotReady          Code = "WebhookTLSNotReady"
+	RuntimeManifestRejected     Code = "RuntimeManifestRejected"
+	KubernetesAPIUnavailable    Code = "KubernetesAPIUnavailable"
+	PackageCacheUnusable        Code = "PackageCacheUnusable"
+	PackageDownloadIncomplete   Code = "PackageDownloadIncomplete"
+	PackageKindMismatch         Code = "PackageKindMismatch"
+	CrossplaneVersionUnknown    Code = "CrossplaneVersionUnknown"
+	RegistryProtocolError       Code = "RegistryProtocolError"
+	RegistryRateLimited         Code = "RegistryRateLimited"
+	RegistryContentMismatch     Code = "RegistryContentMismatch"
+	DependencyNotInLock         Code = "DependencyNotInLock"
+	DependencyNameMismatch      Code = "DependencyNameMismatch"
+	DependencyVersionConflict   Code = "DependencyVersionConflict"
+	DependencyDigestMismatch    Code = "DependencyDigestMismatch"
+	DependencyGraphInconsistent Code = "DependencyGraphInconsistent"
+
+	// Credentials as Crossplane resolves them (issue 17).
+	PullSecretNoMatch      Code = "PullSecretNoMatch"
+	PullSecretRejected     Code = "PullSecretRejected"
+	PullSecretUnreferenced Code = "PullSecretUnreferenced"
+
+	// Package lifecycle states (issue 18).
+	UpgradeStuck               Code = "UpgradeStuck"
+	RevisionAwaitingActivation Code = "RevisionAwaitingActivation"
+	PackagePaused              Code = "PackagePaused"
+	PackageTerminating         Code = "PackageTerminating"
+	RevisionOrphaned           Code = "RevisionOrphaned"
+	RevisionHistoryExceeded    Code = "RevisionHistoryExceeded"
+	ImageConfigRewritten       Code = "ImageConfigRewritten"
 )
 
 // Spec describes a code: its title and fix, shown with every finding.
 type Spec struct {
-	Code  string `json:"code"`
+	Code  Code   `json:"code"`
 	Title string `json:"title"`
 	Fix   string `json:"fix"`
 }
@@ -74,7 +112,7 @@ type Spec struct {
 const recopy = "re-mirror the package byte-for-byte from its upstream: `kubectl xpdoctor mirror UPSTREAM MIRROR` (or `crane copy`, `regctl image copy`, `skopeo copy --all --preserve-digests`), never docker pull/tag/push"
 
 // Catalogue holds every code.
-var Catalogue = map[string]Spec{
+var Catalogue = map[Code]Spec{
 	BaseLayerAnnotationMissing:  {BaseLayerAnnotationMissing, "no layer is annotated io.crossplane.xpkg: base", recopy},
 	MirrorDigestDiffers:         {MirrorDigestDiffers, "the mirror's digest differs from the upstream's", recopy + "; digest-pinned packages and dependencies only match the upstream digest"},
 	IndexCollapsed:              {IndexCollapsed, "the upstream multi-platform index became a single manifest", recopy + " (all platforms: crane copies every platform by default, skopeo needs --all)"},
@@ -104,11 +142,40 @@ var Catalogue = map[string]Spec{
 	PermissionDenied:            {PermissionDenied, "xpdoctor was not allowed to read something it needs; the report is incomplete", "bind the read-only ClusterRole in docs/rbac.yaml to the user running xpdoctor"},
 	PackageUnhealthy:            {PackageUnhealthy, "the package is not healthy and xpdoctor could not classify why", "read the evidence; please report the message so xpdoctor can learn it"},
 	UpstreamUnreadable:          {UpstreamUnreadable, "the upstream given for comparison could not be read", "check --upstream / --upstream-registry and your credentials for the upstream"},
+	OwnershipConflict:           {OwnershipConflict, "an object the package installs is already controlled by another package revision", "find the other owner named in the message: delete it if it is a stale revision of this package, or uninstall the other package that ships the same CRD"},
+	PullSecretNotFound:          {PullSecretNotFound, "a pull secret the package or Crossplane names does not exist in Crossplane's namespace", "create the secret in Crossplane's namespace, or remove it from spec.packagePullSecrets (or from the Helm chart's imagePullSecrets)"},
+	WebhookTLSNotReady:          {WebhookTLSNotReady, "the package's webhook TLS secret is missing or empty", "let the revision become active (revisionActivationPolicy: Manual revisions get no TLS secret), or check that Crossplane can create the <package>-tls-server secret"},
+	RuntimeManifestRejected:     {RuntimeManifestRejected, "the Kubernetes API server rejected an object Crossplane builds for the package's runtime", "read the API server's reason in the evidence; a package built for a newer Crossplane needs that Crossplane"},
+	KubernetesAPIUnavailable:    {KubernetesAPIUnavailable, "Crossplane timed out talking to the Kubernetes API server, not to a registry", "check the API server's health and load, and Crossplane's client rate limits (--max-reconcile-rate, CPU limits); the registry is not involved"},
+	PackageCacheUnusable:        {PackageCacheUnusable, "Crossplane's package cache cannot be read or written", "give the package cache room (Helm value packageCache.sizeLimit, default 20Mi) or clear it by restarting the Crossplane pod"},
+	PackageDownloadIncomplete:   {PackageDownloadIncomplete, "the package contents ended early (a truncated download or cache file)", "retry: delete the failing revision, or restart Crossplane to clear its cache; if it persists, check proxies between Crossplane and the registry"},
+	PackageKindMismatch:         {PackageKindMismatch, "the package's metadata is of another kind than the object that installs it", "install the package with the kind its crossplane.yaml declares (a Configuration package as a Configuration, not a Provider)"},
+	CrossplaneVersionUnknown:    {CrossplaneVersionUnknown, "the running Crossplane reports an empty or development version, so version constraints cannot be checked", "run a released Crossplane build, or set spec.ignoreCrossplaneConstraints: true on the package"},
+	RegistryProtocolError:       {RegistryProtocolError, "the registry breaks the distribution protocol (e.g. a HEAD without Docker-Content-Digest)", "upgrade or reconfigure the registry; newer Crossplane releases fall back to GET"},
+	RegistryRateLimited:         {RegistryRateLimited, "the registry is rate limiting pulls (429 / TOOMANYREQUESTS)", "authenticate pulls (rate limits are per anonymous IP on Docker Hub), wait for the window to reset, or mirror the packages into a registry you control"},
+	RegistryContentMismatch:     {RegistryContentMismatch, "the registry served bytes that do not match the digest they were asked for", "the registry or a proxy in front of it is corrupting or substituting content: re-push the image and check the proxy"},
+	DependencyNotInLock:         {DependencyNotInLock, "a dependency is installed but the Lock does not track it (installed with skipDependencyResolution)", "let Crossplane install the dependency (remove skipDependencyResolution on the package that installed it), or skip dependency resolution on the dependent package too"},
+	DependencyNameMismatch:      {DependencyNameMismatch, "the dependency is installed from another source than dependsOn names", "install the dependency from the source dependsOn names, or rebuild the package with the dependsOn of the source you use"},
+	DependencyVersionConflict:   {DependencyVersionConflict, "an installed dependency's version does not satisfy the constraint", "upgrade or downgrade the installed dependency to a version the constraint accepts"},
+	DependencyDigestMismatch:    {DependencyDigestMismatch, "a dependency pinned by digest does not match what is installed", "install the dependency at the digest the package pins"},
+	DependencyGraphInconsistent: {DependencyGraphInconsistent, "Crossplane's dependency graph disagrees with the Lock", "read the evidence; usually a dependency installed by hand while another package declares it"},
+
+	PullSecretNoMatch:      {PullSecretNoMatch, "the pull secret has no entry for the image's registry", "add an auth entry for the registry host (and path) to the secret"},
+	PullSecretRejected:     {PullSecretRejected, "the registry refused the credentials of the pull secret Crossplane uses", "refresh the credentials (ECR tokens expire after 12 hours)"},
+	PullSecretUnreferenced: {PullSecretUnreferenced, "a secret that would work exists but this package does not reference it", "add the secret to spec.packagePullSecrets, or to an ImageConfig's pullSecretRef"},
+
+	UpgradeStuck:               {UpgradeStuck, "a new package revision is not becoming healthy", "roll back spec.package to the version that works, or fix the new revision's cause"},
+	RevisionAwaitingActivation: {RevisionAwaitingActivation, "a new revision waits for manual activation (revisionActivationPolicy: Manual)", "activate it: kubectl patch the revision's spec.desiredState to Active"},
+	PackagePaused:              {PackagePaused, "the package is paused: Crossplane will not change it", "remove the crossplane.io/paused annotation"},
+	PackageTerminating:         {PackageTerminating, "the package or revision is being deleted and a finalizer holds it", "see which finalizer remains and what holds it"},
+	RevisionOrphaned:           {RevisionOrphaned, "a revision has no parent package", "delete the orphaned revision"},
+	RevisionHistoryExceeded:    {RevisionHistoryExceeded, "more inactive revisions remain than revisionHistoryLimit allows", "check why Crossplane cannot garbage collect old revisions"},
+	ImageConfigRewritten:       {ImageConfigRewritten, "an ImageConfig rewrote the package source", "nothing to fix: the rewritten image is the one judged"},
 }
 
 // Finding is one diagnosed problem.
 type Finding struct {
-	Code     string   `json:"code"`
+	Code     Code     `json:"code"`
 	Severity Severity `json:"severity"`
 	// Subject names what the finding is about (an image reference, a package).
 	Subject string `json:"subject,omitempty"`

@@ -6,19 +6,20 @@ package fix
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/xpdoctor/xpdoctor/pkg/cluster"
 	"github.com/xpdoctor/xpdoctor/pkg/diagnose"
 	"github.com/xpdoctor/xpdoctor/pkg/findings"
+	"github.com/xpdoctor/xpdoctor/pkg/imageconfig"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
 )
 
 // mirrorDefects are the findings a byte-for-byte re-mirror repairs. A
 // runtime image pushed in place of the package (PackageYAMLNotFound) is
 // repaired too, because the upstream holds the real package.
-var mirrorDefects = map[string]bool{
+var mirrorDefects = map[findings.Code]bool{
 	findings.BaseLayerAnnotationMissing: true,
 	findings.MirrorDigestDiffers:        true,
 	findings.IndexCollapsed:             true,
@@ -33,15 +34,15 @@ type Candidate struct {
 	Kind string `json:"kind"`
 	Name string `json:"name"`
 	// Mirror is the reference the cluster pulls; Upstream where to copy from.
-	Mirror   string   `json:"mirror"`
-	Upstream string   `json:"upstream"`
-	Codes    []string `json:"codes"`
+	Mirror   string          `json:"mirror"`
+	Upstream string          `json:"upstream"`
+	Codes    []findings.Code `json:"codes"`
 }
 
 // Candidates picks the packages whose findings name a mirror defect.
 // Packages no mapping covers are returned in skipped with the reason.
 func Candidates(rep *diagnose.Report, snap *cluster.Snapshot, maps []xpkg.Mapping) (cands []Candidate, skipped []string) {
-	codes := map[diagnose.Subject][]string{}
+	codes := map[diagnose.Subject][]findings.Code{}
 	for _, f := range rep.Findings {
 		if mirrorDefects[f.Code] {
 			codes[f.Subject] = append(codes[f.Subject], f.Code)
@@ -52,10 +53,10 @@ func Candidates(rep *diagnose.Report, snap *cluster.Snapshot, maps []xpkg.Mappin
 		if len(cs) == 0 {
 			continue
 		}
-		sort.Strings(cs)
+		slices.Sort(cs)
 		up, ok := xpkg.MapAll(maps, p.Source())
 		if !ok {
-			skipped = append(skipped, fmt.Sprintf("%s/%s (%s): no --upstream-registry mapping covers %s", p.Kind, p.Name, strings.Join(cs, ", "), p.Source()))
+			skipped = append(skipped, fmt.Sprintf("%s/%s (%s): no --upstream-registry mapping covers %s", p.Kind, p.Name, fmt.Sprint(cs), p.Source()))
 			continue
 		}
 		if up == p.Source() {
@@ -115,26 +116,20 @@ func ImageConfigChanges(snap *cluster.Snapshot, maps []xpkg.Mapping) []Change {
 		if m.Mirror == "" {
 			continue
 		}
-		name := "xpdoctor-" + xpkg.DNSLabel(m.Upstream)
+		r := imageconfig.Rewrite{From: m.Upstream, To: m.Mirror}
+		name := imageconfig.Name(r.From)
 		from := "absent"
 		for _, ic := range snap.ImageConfigs {
 			if ic.Name == name {
 				from = fmt.Sprintf("%s -> %s", strings.Join(ic.Prefixes, ","), ic.RewritePrefix)
 			}
 		}
-		to := fmt.Sprintf("%s -> %s", m.Upstream, m.Mirror)
+		to := fmt.Sprintf("%s -> %s", imageconfig.Prefix(r.From), imageconfig.Prefix(r.To))
 		if from == to {
 			continue
 		}
 		out = append(out, Change{Kind: "ImageConfig", Name: name, Resource: "imageconfigs", Field: "spec.matchImages, spec.rewriteImage", From: from, To: to,
-			Object: map[string]any{
-				"apiVersion": "pkg.crossplane.io/v1beta1", "kind": "ImageConfig",
-				"metadata": map[string]any{"name": name, "labels": map[string]any{"app.kubernetes.io/managed-by": "xpdoctor"}},
-				"spec": map[string]any{
-					"matchImages":  []any{map[string]any{"type": "Prefix", "prefix": m.Upstream}},
-					"rewriteImage": map[string]any{"prefix": m.Mirror},
-				},
-			}})
+			Object: imageconfig.Object(imageconfig.DefaultAPIVersion, r)})
 	}
 	return out
 }

@@ -36,7 +36,7 @@ func TestCandidatesAndChanges(t *testing.T) {
 	}
 	ics := ImageConfigChanges(snap, []xpkg.Mapping{m})
 	spec := ics[0].Object["spec"].(map[string]any)
-	if len(ics) != 1 || ics[0].Name != "xpdoctor-xpkg-upbound-io-upbound" || spec["rewriteImage"].(map[string]any)["prefix"] != "ecr.io/upbound" {
+	if len(ics) != 1 || ics[0].Name != "xpdoctor-xpkg-upbound-io-upbound" || spec["rewriteImage"].(map[string]any)["prefix"] != "ecr.io/upbound/" {
 		t.Fatalf("imageconfigs %+v", ics)
 	}
 }

@@ -93,8 +93,8 @@ func Judge(r *xpkg.Report, upstream *xpkg.Report, o Options) Image {
 // verdictFindings gives one finding per failure reason, with the versions
 // it breaks and the exact message each of them emits.
 func verdictFindings(r *xpkg.Report, vs []crossplane.Verdict) []findings.Finding {
-	byReason := map[string][]crossplane.Verdict{}
-	var order []string
+	byReason := map[findings.Code][]crossplane.Verdict{}
+	var order []findings.Code
 	for _, v := range vs {
 		if v.Reason == "" {
 			continue
@@ -193,11 +193,11 @@ func comparisonFindings(r *xpkg.Report, c *xpkg.Comparison) []findings.Finding {
 	return out
 }
 
-func finding(code string, sev findings.Severity, subject, msg, fix string) findings.Finding {
+func finding(code findings.Code, sev findings.Severity, subject, msg, fix string) findings.Finding {
 	return findings.Finding{Code: code, Severity: sev, Subject: subject, Message: msg, Remediation: fix}
 }
 
-func anyReason(vs []crossplane.Verdict, reason string) bool {
+func anyReason(vs []crossplane.Verdict, reason findings.Code) bool {
 	for _, v := range vs {
 		if v.Reason == reason {
 			return true
@@ -212,7 +212,7 @@ func dedupe(fs []findings.Finding) []findings.Finding {
 	seen := map[string]bool{}
 	out := fs[:0]
 	for _, f := range fs {
-		k := f.Code + "|" + f.Subject
+		k := string(f.Code) + "|" + f.Subject
 		if seen[k] {
 			continue
 		}

@@ -45,7 +45,7 @@ type scenario struct {
 	want want
 	// messages are substrings expected in the verdict message per generation ("" = no check).
 	messages [4]string
-	codes    []string // finding codes expected (exactly this set)
+	codes    []findings.Code // finding codes expected (exactly this set)
 	check    func(t *testing.T, img inspect.Image)
 }
 
@@ -124,7 +124,7 @@ func scenarios() []scenario {
 			},
 			want:     want{F, F, F, F},
 			messages: [4]string{"validates the whole image", "validates the whole image", "validates the whole image", "flattens the image top-down"},
-			codes:    []string{findings.BaseLayerAnnotationMissing, findings.MirrorDigestDiffers, findings.IndexCollapsed},
+			codes:    []findings.Code{findings.BaseLayerAnnotationMissing, findings.MirrorDigestDiffers, findings.IndexCollapsed},
 			check: func(t *testing.T, img inspect.Image) {
 				if c := img.Upstream.Cause; !strings.Contains(c, "consistent with docker pull/tag/push") || !strings.Contains(c, "index collapsed to linux/amd64") {
 					t.Fatalf("cause = %q", c)
@@ -146,7 +146,7 @@ func scenarios() []scenario {
 				return mirror, up
 			},
 			want:  want{F, F, F, F},
-			codes: []string{findings.BaseLayerAnnotationMissing, findings.LayersRecompressed, findings.MirrorDigestDiffers},
+			codes: []findings.Code{findings.BaseLayerAnnotationMissing, findings.LayersRecompressed, findings.MirrorDigestDiffers},
 			check: func(t *testing.T, img inspect.Image) {
 				if !strings.Contains(img.Upstream.Cause, "layers recompressed") {
 					t.Fatalf("cause = %q", img.Upstream.Cause)
@@ -167,7 +167,7 @@ func scenarios() []scenario {
 				"cannot initialize parser backend: failed to open package stream file: EOF",
 				`cannot initialize parser backend: couldn't find "package.yaml" file after checking 1 files in the archive (annotated layer: true): EOF`,
 				"reads ./package.yaml", "reads ./package.yaml"},
-			codes: []string{findings.PackageYAMLNotAtRoot},
+			codes: []findings.Code{findings.PackageYAMLNotAtRoot},
 		},
 		{
 			name: "./package.yaml in an unannotated image",
@@ -179,7 +179,7 @@ func scenarios() []scenario {
 				return ref, ""
 			},
 			want:  want{F, F, F, F},
-			codes: []string{findings.BaseLayerAnnotationMissing},
+			codes: []findings.Code{findings.BaseLayerAnnotationMissing},
 		},
 		{
 			name: "two base layers",
@@ -193,7 +193,7 @@ func scenarios() []scenario {
 			},
 			want:     want{X, X, X, X},
 			messages: [4]string{"cannot initialize parser backend: package is invalid due to multiple annotated base layers", "", "", `cannot unpack package: cannot extract package content from`},
-			codes:    []string{findings.MultipleBaseLayers, findings.PackageYAMLNotFound},
+			codes:    []findings.Code{findings.MultipleBaseLayers, findings.PackageYAMLNotFound},
 		},
 		{
 			name: "300 layers",
@@ -208,7 +208,7 @@ func scenarios() []scenario {
 			},
 			want:     want{X, X, X, B},
 			messages: [4]string{"cannot initialize parser backend: package has 300 layers, but only 256 are allowed", "", "", ""},
-			codes:    []string{findings.TooManyLayers},
+			codes:    []findings.Code{findings.TooManyLayers},
 		},
 		{
 			name: "runtime image pushed in place of the package",
@@ -222,7 +222,7 @@ func scenarios() []scenario {
 				`cannot initialize parser backend: couldn't find "package.yaml" file after checking 1 files in the archive (annotated layer: false): EOF`,
 				`cannot initialize parser backend: couldn't find "package.yaml" file after checking 1 files in the archive (annotated layer: false): EOF`,
 				`/upbound/provider-nop:v1: package.yaml not found in package`},
-			codes: []string{findings.BaseLayerAnnotationMissing, findings.PackageYAMLNotFound},
+			codes: []findings.Code{findings.BaseLayerAnnotationMissing, findings.PackageYAMLNotFound},
 		},
 		{
 			name: "invalid YAML",
@@ -235,7 +235,7 @@ func scenarios() []scenario {
 			},
 			want:     want{X, X, X, X},
 			messages: [4]string{"cannot parse package contents: document 1", "", "", "cannot unpack package: cannot parse package"},
-			codes:    []string{findings.PackageYAMLInvalid},
+			codes:    []findings.Code{findings.PackageYAMLInvalid},
 		},
 		{
 			name: "no meta object",
@@ -248,7 +248,7 @@ func scenarios() []scenario {
 			},
 			want:     want{X, X, X, X},
 			messages: [4]string{"linting package contents failed: not exactly one package meta type", "", "", ""},
-			codes:    []string{findings.PackageYAMLInvalid},
+			codes:    []findings.Code{findings.PackageYAMLInvalid},
 		},
 		{
 			name: "missing tag",
@@ -259,7 +259,7 @@ func scenarios() []scenario {
 			want: want{X, X, X, X},
 			messages: [4]string{"cannot unpack package: failed to fetch package digest from remote", "", "",
 				"cannot unpack package: cannot resolve " /* + ref */},
-			codes: []string{findings.ManifestNotFound},
+			codes: []findings.Code{findings.ManifestNotFound},
 		},
 		{
 			name: "index without linux/amd64",
@@ -270,7 +270,7 @@ func scenarios() []scenario {
 			},
 			want:     want{X, X, X, X},
 			messages: [4]string{"cannot initialize parser backend: failed to fetch package from remote: no child with platform linux/amd64 in index ", "", "", "no child with platform linux/amd64 in index "},
-			codes:    []string{findings.NoPlatformMatch},
+			codes:    []findings.Code{findings.NoPlatformMatch},
 		},
 	}
 }
@@ -299,11 +299,11 @@ func TestInspectScenarios(t *testing.T) {
 						t.Errorf("%s: message %q does not contain %q", v.Crossplane, v.Message, s.messages[i])
 					}
 				}
-				got := map[string]bool{}
+				got := map[findings.Code]bool{}
 				for _, f := range img.Findings {
 					got[f.Code] = true
 				}
-				wantCodes := map[string]bool{}
+				wantCodes := map[findings.Code]bool{}
 				for _, c := range s.codes {
 					wantCodes[c] = true
 					if !got[c] {
@@ -326,7 +326,7 @@ func TestInspectScenarios(t *testing.T) {
 func codes(fs []findings.Finding) []string {
 	var out []string
 	for _, f := range fs {
-		out = append(out, f.Severity.String()+":"+f.Code)
+		out = append(out, f.Severity.String()+":"+string(f.Code))
 	}
 	return out
 }

@@ -29,9 +29,9 @@ func Diagnose(w io.Writer, f Format, r *diagnose.Report) error {
 	}
 	for _, p := range r.Packages {
 		if wide {
-			fmt.Fprintf(tab, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Kind, p.Name, p.Installed, p.Healthy, p.Package, orDash(p.Revision), orDash(p.Digest), orDash(p.Finding))
+			fmt.Fprintf(tab, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Kind, p.Name, p.Installed, p.Healthy, p.Package, orDash(p.Revision), orDash(p.Digest), orDash(string(p.Finding)))
 		} else {
-			fmt.Fprintf(tab, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Kind, p.Name, p.Installed, p.Healthy, p.Package, shortDigest(p.Digest, false), orDash(p.Finding))
+			fmt.Fprintf(tab, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Kind, p.Name, p.Installed, p.Healthy, p.Package, shortDigest(p.Digest, false), orDash(string(p.Finding)))
 		}
 	}
 	if err := tab.Flush(); err != nil {
@@ -83,7 +83,7 @@ func diagnoseMarkdown(w io.Writer, r *diagnose.Report) error {
 	)
 	t.Header("Kind", "Name", "Installed", "Healthy", "Package", "Digest", "Finding")
 	for _, p := range r.Packages {
-		if err := t.Append(p.Kind, p.Name, p.Installed, p.Healthy, "`"+p.Package+"`", shortDigest(p.Digest, false), orDash(p.Finding)); err != nil {
+		if err := t.Append(p.Kind, p.Name, p.Installed, p.Healthy, "`"+p.Package+"`", shortDigest(p.Digest, false), orDash(string(p.Finding))); err != nil {
 			return err
 		}
 	}

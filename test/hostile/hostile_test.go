@@ -311,7 +311,7 @@ func TestHostileCorpus(t *testing.T) {
 			got := peak()
 			codes := []string{}
 			for _, f := range rep.Findings {
-				codes = append(codes, f.Code)
+				codes = append(codes, string(f.Code))
 			}
 			outcomes := ""
 			for _, v := range rep.Verdicts {
