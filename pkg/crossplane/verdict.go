@@ -63,6 +63,11 @@ func Judge(t Target, r *xpkg.Report, o JudgeOptions) Verdict {
 		return out
 	}
 	ref := r.Reference
+	if e := stoppedErr(r); e != nil {
+		// xpdoctor's own --timeout or an interrupt says nothing about the package.
+		out.Outcome, out.Message = OutcomeUnknown, "xpdoctor stopped before it could read the image: "+e.Detail
+		return out
+	}
 	if r.Err != nil {
 		return fail(reasonFor(r.Err), resolveOrFetch(m, r.Err), false, map[string]string{"ref": ref, "detail": r.Err.Detail})
 	}
@@ -190,6 +195,17 @@ func judgeContents(t Target, p *xpkg.PackageFile, ref string) (Verdict, bool) {
 	return Verdict{}, false
 }
 
+// stoppedErr is the report's error when it is xpdoctor's own limit.
+func stoppedErr(r *xpkg.Report) *xpkg.RegistryError {
+	if r.Err.Stopped() {
+		return r.Err
+	}
+	if img := r.SelectedImage(); img != nil && img.Err.Stopped() {
+		return img.Err
+	}
+	return nil
+}
+
 func resolveOrFetch(m Messages, e *xpkg.RegistryError) string {
 	switch e.Kind {
 	case xpkg.ErrInvalid, xpkg.ErrTooLarge:
@@ -209,6 +225,10 @@ func reasonFor(e *xpkg.RegistryError) findings.Code {
 		return findings.RegistryTLSUntrusted
 	case xpkg.ErrUnreachable, xpkg.ErrPlainHTTP:
 		return findings.RegistryUnreachable
+	case xpkg.ErrRateLimited:
+		return findings.RegistryRateLimited
+	case xpkg.ErrContentMismatch:
+		return findings.RegistryContentMismatch
 	}
 	return findings.ManifestInvalid
 }
