@@ -50,8 +50,8 @@ func newDiagnoseFlags() *diagnoseFlags {
 	return &diagnoseFlags{kube: genericclioptions.NewConfigFlags(true), now: func() time.Time { return clock() }}
 }
 
-func (f *diagnoseFlags) add(c *cobra.Command) {
-	f.registryFlags.add(c, 2*time.Minute)
+func (f *diagnoseFlags) add(c *cobra.Command, s IOStreams) {
+	f.registryFlags.add(c, 2*time.Minute, s)
 	f.kube.AddFlags(c.Flags())
 	c.Flags().StringVar(&f.FromFile, "from-file", "", "read a support dump (kubectl get providers,providerrevisions,functions,functionrevisions,configurations,configurationrevisions,deployments,pods,events -A -o yaml) instead of a cluster")
 	c.Flags().StringVar(&f.Kind, "kind", "", "only packages of this kind: Provider, Function or Configuration")
@@ -94,7 +94,7 @@ func newDiagnoseCommand(s IOStreams, f *diagnoseFlags) *cobra.Command {
 		ValidArgsFunction: f.completeNames,
 		RunE:              func(c *cobra.Command, args []string) error { return f.run(c.Context(), s, args) },
 	}
-	f.add(c)
+	f.add(c, s)
 	return c
 }
 
@@ -120,6 +120,7 @@ func (f *diagnoseFlags) snapshot(ctx context.Context) (*cluster.Snapshot, error)
 		return nil, fmt.Errorf("cannot load a kubeconfig (set --kubeconfig or KUBECONFIG, or use --from-file): %w", err)
 	}
 	cfg.QPS, cfg.Burst = 50, 100
+	f.redactor.Add(cfg.BearerToken, cfg.Password, string(cfg.KeyData))
 	if wrapKubeTransport != nil {
 		cfg.Wrap(wrapKubeTransport)
 	}
@@ -222,7 +223,10 @@ func (f *diagnoseFlags) run(ctx context.Context, s IOStreams, names []string) er
 	if err != nil {
 		return err
 	}
-	if err := report.Diagnose(s.Out, format, d.report); err != nil {
+	if err := stopped(ctx, f.Timeout); err != nil {
+		return err
+	}
+	if err := (report.Printer{Format: format, Redactor: f.redactor}).Diagnose(s.Out, d.report); err != nil {
 		return err
 	}
 	if len(d.snap.Denied) > 0 {
@@ -268,6 +272,8 @@ func (f *diagnoseFlags) registryClient(snap *cluster.Snapshot) *xpkg.Client {
 	for _, b := range snap.Secrets {
 		secrets = append(secrets, b)
 	}
+	// The tool holds every pull secret it read, used or not.
+	f.redactor.Add(xpkg.DockerConfigCredentials(secrets...)...)
 	return f.client(xpkg.WithKeychain(authn.NewMultiKeychain(xpkg.KeychainFromDockerConfigs(secrets...), authn.DefaultKeychain)))
 }
 

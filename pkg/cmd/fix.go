@@ -47,7 +47,7 @@ made first; nothing is written to the cluster without --apply and --yes.`,
 		ValidArgsFunction: f.completeNames,
 		RunE:              func(c *cobra.Command, args []string) error { return f.runFix(c.Context(), s, args) },
 	}
-	f.diagnoseFlags.add(c)
+	f.diagnoseFlags.add(c, s)
 	// Fix copies whole images: give it mirror's default time.
 	f.Timeout = 30 * time.Minute
 	c.Flags().Lookup("timeout").DefValue = f.Timeout.String()
@@ -77,6 +77,9 @@ func (f *fixFlags) runFix(ctx context.Context, s IOStreams, names []string) erro
 	defer cancel()
 	d, err := f.collect(ctx, names)
 	if err != nil {
+		return err
+	}
+	if err := stopped(ctx, f.Timeout); err != nil {
 		return err
 	}
 	maps := d.maps

@@ -100,7 +100,7 @@ is pushed under the prefix with its repository path, byte-for-byte.`,
 			return runMirror(ctx, s, f.client(), pairs, f)
 		},
 	}
-	f.registryFlags.add(c, 30*time.Minute)
+	f.registryFlags.add(c, 30*time.Minute, s)
 	c.Flags().StringVar(&f.FromFile, "from-file", "", "file of 'SRC DST' lines ('-' for stdin; # starts a comment)")
 	c.Flags().BoolVar(&f.Closure, "closure", false, "SRC DST-PREFIX: mirror SRC and every package it depends on (dependsOn, recursively, versions resolved as Crossplane does) under DST-PREFIX, keeping repository paths")
 	c.Flags().BoolVar(&f.EmitImageConfig, "emit-imageconfig", false, "with --closure: print the ImageConfig that makes Crossplane v1.20+ pull the closure from the mirror, and the alternative for older versions")

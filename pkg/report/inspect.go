@@ -14,6 +14,7 @@ import (
 	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
 	"github.com/xpdoctor/xpdoctor/pkg/findings"
 	"github.com/xpdoctor/xpdoctor/pkg/inspect"
+	"github.com/xpdoctor/xpdoctor/pkg/redact"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
 )
 
@@ -51,13 +52,29 @@ func newTabWriter(w io.Writer) *tabwriter.Writer {
 	return tabwriter.NewWriter(w, 6, 4, 3, ' ', 0)
 }
 
-// Structured writes v as JSON or YAML.
-func Structured(w io.Writer, f Format, v any) error {
+// Printer renders reports in one format. Every text that comes from
+// outside xpdoctor is redacted with Redactor and escaped for the format
+// (safe.go); nil Redactor redacts with the patterns only.
+type Printer struct {
+	Format   Format
+	Redactor *redact.Redactor
+}
+
+func (p Printer) text() Text { return Text{Redactor: p.Redactor} }
+
+// human wraps w for a table or markdown: the per-field escaping is the
+// rule, the SafeWriter catches anything printed around it.
+func (p Printer) human(w io.Writer) io.Writer { return NewSafeWriter(w, p.Redactor) }
+
+// Structured writes v as JSON or YAML, every string redacted. The encoders
+// escape control characters, so the values stay exact.
+func (p Printer) Structured(w io.Writer, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	if f == YAML {
+	b = redactJSON(b, p.Redactor)
+	if p.Format == YAML {
 		if b, err = yaml.JSONToYAML(b); err != nil {
 			return err
 		}
@@ -69,33 +86,35 @@ func Structured(w io.Writer, f Format, v any) error {
 }
 
 // Inspect renders an inspect report.
-func Inspect(w io.Writer, f Format, r *inspect.Report) error {
-	switch f {
+func (p Printer) Inspect(w io.Writer, r *inspect.Report) error {
+	switch p.Format {
 	case JSON, YAML:
-		return Structured(w, f, r)
+		return p.Structured(w, r)
 	}
+	w = p.human(w)
 	for i, img := range r.Images {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
-		if err := inspectImage(w, f == Wide, img); err != nil {
+		if err := p.inspectImage(w, img); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func inspectImage(w io.Writer, wide bool, img inspect.Image) error {
+func (p Printer) inspectImage(w io.Writer, img inspect.Image) error {
+	wide, t := p.Format == Wide, p.text()
 	tw := newTabWriter(w)
-	fmt.Fprintf(tw, "IMAGE\t%s\n", img.Reference)
+	fmt.Fprintf(tw, "IMAGE\t%s\n", t.Line(img.Reference))
 	if img.Error != "" {
-		fmt.Fprintf(tw, "ERROR\t%s\n", img.Error)
+		fmt.Fprintf(tw, "ERROR\t%s\n", t.Line(img.Error))
 	} else {
-		what := xpkg.ShortMediaType(img.MediaType)
+		what := t.Line(xpkg.ShortMediaType(img.MediaType))
 		if img.IsIndex {
 			what = fmt.Sprintf("%s, %d platforms", what, len(img.Platforms))
 		}
-		fmt.Fprintf(tw, "DIGEST\t%s (%s)\n", img.Digest, what)
+		fmt.Fprintf(tw, "DIGEST\t%s (%s)\n", t.Line(img.Digest), what)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -104,17 +123,17 @@ func inspectImage(w io.Writer, wide bool, img inspect.Image) error {
 		fmt.Fprintln(w)
 		tw = newTabWriter(w)
 		fmt.Fprintln(tw, "PLATFORM\tDIGEST\tMEDIA TYPE\tLAYERS\tSIZE\tBASE LAYER\tXPKG LABELS\tPACKAGE.YAML")
-		for _, p := range img.Platforms {
+		for _, pl := range img.Platforms {
 			mark := " "
-			if p.Selected {
+			if pl.Selected {
 				mark = "*"
 			}
-			if p.ImageReport == nil {
+			if pl.ImageReport == nil {
 				continue
 			}
-			fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, orDash(p.Platform), shortDigest(p.Digest, wide),
-				xpkg.ShortMediaType(p.MediaType), layersCol(p.ImageReport), crossplane.HumanBytes(p.CompressedSize()),
-				baseCol(p.ImageReport), labelsCol(p.ImageReport), packageCol(p.ImageReport))
+			fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, orDash(t.Line(pl.Platform)), t.Line(shortDigest(pl.Digest, wide)),
+				t.Line(xpkg.ShortMediaType(pl.MediaType)), layersCol(pl.ImageReport), crossplane.HumanBytes(pl.CompressedSize()),
+				baseCol(pl.ImageReport), labelsCol(pl.ImageReport), t.Line(packageCol(pl.ImageReport)))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -123,17 +142,17 @@ func inspectImage(w io.Writer, wide bool, img inspect.Image) error {
 			fmt.Fprintln(w, "(* = the image Crossplane reads: the first linux/amd64 child)")
 		}
 	}
-	if p := img.Package; p != nil && p.Meta != nil {
+	if pf := img.Package; pf != nil && pf.Meta != nil {
 		fmt.Fprintln(w)
 		tw = newTabWriter(w)
-		m := p.Meta
-		fmt.Fprintf(tw, "PACKAGE\t%s/%s\n", m.Kind, m.Name)
-		fmt.Fprintf(tw, "CROSSPLANE\t%s\n", orDash(m.Crossplane))
+		m := pf.Meta
+		fmt.Fprintf(tw, "PACKAGE\t%s\n", t.Line(m.Kind+"/"+m.Name))
+		fmt.Fprintf(tw, "CROSSPLANE\t%s\n", orDash(t.Line(m.Crossplane)))
 		deps := make([]string, 0, len(m.DependsOn))
 		for _, d := range m.DependsOn {
 			deps = append(deps, strings.TrimSpace(fmt.Sprintf("%s %s %s", d.Kind, d.Package, d.Version)))
 		}
-		fmt.Fprintf(tw, "DEPENDS ON\t%s\n", orDash(strings.Join(deps, "; ")))
+		fmt.Fprintf(tw, "DEPENDS ON\t%s\n", orDash(t.Line(strings.Join(deps, "; "))))
 		if err := tw.Flush(); err != nil {
 			return err
 		}
@@ -143,7 +162,7 @@ func inspectImage(w io.Writer, wide bool, img inspect.Image) error {
 		tw = newTabWriter(w)
 		fmt.Fprintln(tw, "CROSSPLANE\tOUTCOME\tMESSAGE")
 		for _, v := range img.Verdicts {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Crossplane, v.Outcome, v.Message)
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Crossplane, v.Outcome, t.Line(v.Message))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -151,20 +170,21 @@ func inspectImage(w io.Writer, wide bool, img inspect.Image) error {
 	}
 	if u := img.Upstream; u != nil {
 		fmt.Fprintln(w)
-		fmt.Fprintf(w, "UPSTREAM %s (%s)\n", u.Upstream, u.UpstreamDigest)
-		fmt.Fprintf(w, "  %s\n", u.Cause)
+		fmt.Fprintf(w, "UPSTREAM %s (%s)\n", t.Line(u.Upstream), t.Line(u.UpstreamDigest))
+		fmt.Fprintf(w, "  %s\n", t.Line(u.Cause))
 		for _, d := range u.Differences {
-			fmt.Fprintf(w, "  - %s\n", d)
+			fmt.Fprintf(w, "  - %s\n", t.Line(d))
 		}
 	}
-	if err := findingsTable(w, wide, img.Findings); err != nil {
+	if err := p.findingsTable(w, img.Findings); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\nFetched %s from the registry.\n", crossplane.HumanBytes(img.BytesFetched))
 	return nil
 }
 
-func findingsTable(w io.Writer, wide bool, fs []findings.Finding) error {
+func (p Printer) findingsTable(w io.Writer, fs []findings.Finding) error {
+	wide, t := p.Format == Wide, p.text()
 	fmt.Fprintln(w)
 	if len(fs) == 0 {
 		fmt.Fprintln(w, "No findings.")
@@ -173,13 +193,13 @@ func findingsTable(w io.Writer, wide bool, fs []findings.Finding) error {
 	tw := newTabWriter(w)
 	fmt.Fprintln(tw, "SEVERITY\tCODE\tMESSAGE")
 	for _, f := range fs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", f.Severity, f.Code, f.Message)
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", f.Severity, f.Code, t.Line(f.Message))
 		if wide {
 			for _, e := range f.Evidence {
-				fmt.Fprintf(tw, "\t\t  evidence: %s\n", e)
+				fmt.Fprintf(tw, "\t\t  evidence: %s\n", t.Line(e))
 			}
 			if f.Remediation != "" {
-				fmt.Fprintf(tw, "\t\t  fix: %s\n", f.Remediation)
+				fmt.Fprintf(tw, "\t\t  fix: %s\n", t.Line(f.Remediation))
 			}
 		}
 	}
@@ -249,6 +269,9 @@ func packageCol(i *xpkg.ImageReport) string {
 		s := fmt.Sprintf("%s: %s (layer %d)", where, scan.BaseNamePath, scan.BaseNameLayer+1)
 		if i.Package != nil && i.Package.NotRegular != "" {
 			s += ", not a regular file"
+		}
+		if !scan.Verified {
+			s += fmt.Sprintf(", not verified (xpdoctor checks the digest of layers up to %s)", crossplane.HumanBytes(xpkg.MaxVerifiedLayerBytes))
 		}
 		return s
 	case scan.Truncated != "":
