@@ -53,7 +53,8 @@ func newDiagnoseFlags() *diagnoseFlags {
 func (f *diagnoseFlags) add(c *cobra.Command, s IOStreams) {
 	f.registryFlags.add(c, 2*time.Minute, s)
 	f.kube.AddFlags(c.Flags())
-	c.Flags().StringVar(&f.FromFile, "from-file", "", "read a support dump (kubectl get providers,providerrevisions,functions,functionrevisions,configurations,configurationrevisions,deployments,pods,events -A -o yaml) instead of a cluster")
+	c.Flags().StringVar(&f.FromFile, "from-file", "", fmt.Sprintf("read a support dump (kubectl get providers,providerrevisions,functions,functionrevisions,configurations,configurationrevisions,deployments,pods,events -A -o yaml) instead of a cluster; "+
+		"dumps up to %d MiB are read as a stream in under 256 MiB of memory, values longer than %d KiB are cut and marked", cluster.MaxDumpBytes>>20, cluster.MaxValueBytes>>10))
 	c.Flags().StringVar(&f.Kind, "kind", "", "only packages of this kind: Provider, Function or Configuration")
 	c.Flags().StringVarP(&f.Output, "output", "o", "table", "output format: table, wide, json, yaml or markdown")
 	c.Flags().BoolVar(&f.ExitZero, "exit-zero", false, "exit 0 even when there are findings")
@@ -113,7 +114,11 @@ func (f *diagnoseFlags) completeNames(c *cobra.Command, _ []string, _ string) ([
 
 func (f *diagnoseFlags) snapshot(ctx context.Context) (*cluster.Snapshot, error) {
 	if f.FromFile != "" {
-		return cluster.ReadFile(f.FromFile)
+		snap, err := cluster.ReadFile(f.FromFile)
+		if err == nil && snap.DroppedEvents > 0 && f.cmd != nil {
+			fmt.Fprintf(f.cmd.ErrOrStderr(), "warning: %d Warning events of the dump were not read: they are more than xpdoctor keeps in memory; the report may miss their evidence\n", snap.DroppedEvents)
+		}
+		return snap, err
 	}
 	cfg, err := f.kube.ToRESTConfig()
 	if err != nil {
