@@ -111,12 +111,27 @@ var (
 	// answers (Docker token spec: token, access_token, refresh_token) and
 	// docker config entries (auth, password, identitytoken, registrytoken).
 	jsonField = regexp.MustCompile(`(?i)("(?:token|access_token|refresh_token|id_token|password|secret|auth|identitytoken|registrytoken)"\s*:\s*)"(?:[^"\\]|\\.)*"`)
-	// keyValue matches credential parameters outside a URL: signed-URL
-	// query parameters (AWS SigV4, GCS, Azure SAS) and form fields.
-	keyValue = regexp.MustCompile(`(?i)\b(x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|sig|signature|token|access_token|refresh_token|password|client_secret)=[^&\s"']+`)
+	// keyValue matches credential parameters outside a URL.
+	keyValue = regexp.MustCompile(`(?i)\b(` + strings.Join(sensitiveParams, "|") + `)=[^&\s"']+`)
 	// jwt matches JSON Web Tokens (RFC 7519): base64url header.payload.signature.
 	jwt = regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*`)
 )
+
+// sensitiveParams are query and form parameters that carry credentials:
+// signed storage URLs (AWS SigV4: X-Amz-*; GCS: X-Goog-*; Azure SAS: sig),
+// tokens and OAuth2 form fields.
+var sensitiveParams = []string{"x-amz-signature", "x-amz-credential", "x-amz-security-token", "x-goog-signature", "x-goog-credential",
+	"sig", "signature", "token", "access_token", "refresh_token", "password", "client_secret"}
+
+// SensitiveParam reports whether a query or form parameter carries a credential.
+func SensitiveParam(name string) bool {
+	for _, p := range sensitiveParams {
+		if strings.EqualFold(p, name) {
+			return true
+		}
+	}
+	return false
+}
 
 // redactURL drops a URL's userinfo and the values of its query, keeping the
 // scheme, host and path so that the text still says where it went.

@@ -80,6 +80,17 @@ type credentialCapture struct {
 
 func (t *credentialCapture) RoundTrip(req *http.Request) (*http.Response, error) {
 	registerHeader(t.r, req.Header.Get("Authorization"))
+	// A blob redirect to signed storage: the signature is a credential too
+	// (a storage error may echo it, S3's SignatureDoesNotMatch does).
+	for k, vs := range req.URL.Query() {
+		if redact.SensitiveParam(k) {
+			t.r.Add(vs...)
+		}
+	}
+	if p := req.URL.User; p != nil {
+		pw, _ := p.Password()
+		t.r.AddUserPassword(p.Username(), pw)
+	}
 	resp, err := t.inner.RoundTrip(req)
 	if resp != nil && resp.Body != nil && isTokenRequest(req) {
 		resp.Body = &tokenBody{ReadCloser: resp.Body, r: t.r}
