@@ -75,6 +75,7 @@ func (p Printer) Structured(w io.Writer, v any) error {
 	}
 	b = redactJSON(b, p.Redactor)
 	if p.Format == YAML {
+		b = escapeForYAML(b)
 		if b, err = yaml.JSONToYAML(b); err != nil {
 			return err
 		}

@@ -214,6 +214,29 @@ func (s *SafeWriter) Write(p []byte) (int, error) {
 // Unwrap is the writer underneath (a progress bar needs the terminal itself).
 func (s *SafeWriter) Unwrap() io.Writer { return s.w }
 
+// escapeForYAML writes as JSON \u escapes the characters JSON leaves raw
+// but a YAML reader refuses (YAML 1.1 s.5.1, go-yaml's "control characters
+// are not allowed"): DEL, the C1 controls and U+FFFE/U+FFFF. They only
+// occur inside string literals, whose value does not change; the YAML
+// emitter then writes them escaped.
+func escapeForYAML(b []byte) []byte {
+	var out []byte
+	last := 0
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == 0x7f || (r >= 0x80 && r <= 0x9f) || r == 0xfffe || r == 0xffff {
+			out = append(out, b[last:i]...)
+			out = fmt.Appendf(out, `\u%04x`, r)
+			last = i + size
+		}
+		i += size
+	}
+	if out == nil {
+		return b
+	}
+	return append(out, b[last:]...)
+}
+
 // redactJSON redacts the contents of every string literal of a JSON
 // document and re-encodes the ones that changed, leaving the rest of the
 // bytes as the encoder wrote them.
