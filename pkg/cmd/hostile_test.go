@@ -99,7 +99,7 @@ spec:
 	event := func(name, provider, msg string) map[string]any {
 		return map[string]any{"apiVersion": "v1", "kind": "Event", "metadata": map[string]any{"name": name, "namespace": "default"},
 			"involvedObject": map[string]any{"apiVersion": "pkg.crossplane.io/v1", "kind": "Provider", "name": provider},
-			"type": "Warning", "reason": "HostileText", "message": msg, "count": 3, "lastTimestamp": "2026-11-27T05:30:00Z",
+			"type":           "Warning", "reason": "HostileText", "message": msg, "count": 3, "lastTimestamp": "2026-11-27T05:30:00Z",
 			"firstTimestamp": "2026-11-27T05:00:00Z", "source": map[string]any{"component": "packages/provider.pkg.crossplane.io"}}
 	}
 	for i, h := range hostileTexts {
