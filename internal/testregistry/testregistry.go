@@ -280,3 +280,18 @@ func SignedRedirect(target string) func(http.Handler) http.Handler {
 		})
 	}
 }
+
+// ServeBlob answers GETs of the blob digest with body instead of what the
+// registry stores: a registry or proxy substituting content.
+func ServeBlob(digest string, body []byte) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/blobs/"+digest) {
+				w.Header().Set("Content-Type", "application/octet-stream")
+				_, _ = w.Write(body)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}

@@ -106,8 +106,10 @@ func (f *diagnoseFlags) completeNames(c *cobra.Command, _ []string, _ string) ([
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	var names []string
+	text := report.Text{Redactor: f.redactor}
 	for _, p := range snap.Packages {
-		names = append(names, p.Name+"\t"+p.Kind)
+		// Shells print completions: a name from a dump is outside text.
+		names = append(names, text.Line(p.Name)+"\t"+p.Kind)
 	}
 	return names, cobra.ShellCompDirectiveNoFileComp
 }

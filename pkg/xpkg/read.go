@@ -156,10 +156,11 @@ func (c *Client) readImage(ctx context.Context, repo name.Repository, m *Manifes
 	return out
 }
 
-// MaxVerifiedLayerBytes bounds the layers read whole so that their digest is
-// checked before anything read from them is trusted. Package layers are far
-// smaller (package.yaml and an icon: kilobytes to a few MB); a larger layer
-// is read only as far as package.yaml, and the report says it was not verified.
+// MaxVerifiedLayerBytes bounds what is read beyond package.yaml to check a
+// layer's digest before anything read from it is trusted. Package layers are
+// far smaller (package.yaml and an icon: kilobytes to a few MB), so they are
+// always read whole; of a larger layer only package.yaml is read, and the
+// report says it was not verified.
 const MaxVerifiedLayerBytes = 16 << 20
 
 // scan finds package.yaml: in the first annotated layer if there is one
@@ -207,10 +208,10 @@ func (c *Client) scan(ctx context.Context, repo name.Repository, ir *ImageReport
 	return nil
 }
 
-// withLayer streams a layer to fn, hashing what it reads, and checks the
-// digest: for a layer up to MaxVerifiedLayerBytes by reading the rest of it,
-// for a larger one only if fn read it to the end. It reports whether the
-// digest was checked; bytes that do not match it are an ErrContentMismatch.
+// withLayer streams a layer to fn, hashing what it reads, then reads the
+// rest of it (when that is at most MaxVerifiedLayerBytes) and checks the
+// digest. It reports whether the digest was checked; bytes that do not
+// match it are an ErrContentMismatch.
 // A layer that ends before its descriptor's size is not verified; if the
 // scan found no error in what it got, that is a mismatch too.
 func (c *Client) withLayer(ctx context.Context, repo name.Repository, l Layer, scan *TarScan, fn func(io.Reader) error) (bool, error) {
@@ -232,7 +233,7 @@ func (c *Client) withLayer(ctx context.Context, repo name.Repository, l Layer, s
 	if err := fn(r); err != nil {
 		return false, err
 	}
-	if size > MaxVerifiedLayerBytes && counted.n < size {
+	if size-counted.n > MaxVerifiedLayerBytes {
 		return false, nil
 	}
 	if _, err := io.Copy(io.Discard, r); err != nil {
