@@ -63,7 +63,10 @@ func TestRetryNeverOutlastsTheDeadline(t *testing.T) {
 			var sleeps []time.Duration
 			var warnings []string
 			rt := &retryTransport{inner: inner, warnf: func(f string, a ...any) { warnings = append(warnings, fmt.Sprintf(f, a...)) },
-				sleep: func(_ context.Context, d time.Duration) error { sleeps = append(sleeps, d.Truncate(100*time.Millisecond)); return nil }}
+				sleep: func(_ context.Context, d time.Duration) error {
+					sleeps = append(sleeps, d.Truncate(100*time.Millisecond))
+					return nil
+				}}
 			ctx := context.Background()
 			if c.deadline > 0 {
 				var cancel context.CancelFunc

@@ -372,4 +372,3 @@ func TestLargeAnnotatedLayerIsNotVerified(t *testing.T) {
 		t.Fatalf("fetched %d of a %d-byte layer; scan %+v", r.BytesFetched, size, sel.BaseScan)
 	}
 }
-
