@@ -108,6 +108,7 @@ func TestReadDumpErrors(t *testing.T) {
 func FuzzReadDump(f *testing.F) {
 	f.Add(dump)
 	f.Add("apiVersion: v1\nkind: List\nitems: [1, null, {kind: Pod}]\n")
+	f.Add("apiVersion: v1\nkind: List\nitems:\n- 1\n- null\n- {kind: Pod}\n")
 	f.Fuzz(func(t *testing.T, in string) {
 		s, err := ReadDump(strings.NewReader(in))
 		if err == nil && s == nil {

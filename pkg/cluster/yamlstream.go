@@ -133,7 +133,14 @@ func (j *decodeJob) decode() {
 	}
 	var err error
 	if j.list {
-		err = yaml.Unmarshal(j.b, &j.objs)
+		// An entry that is not an object (a number, null) is no object to read.
+		var items []any
+		err = yaml.Unmarshal(j.b, &items)
+		for _, it := range items {
+			if m, ok := it.(map[string]any); ok {
+				j.objs = append(j.objs, m)
+			}
+		}
 	} else {
 		var obj map[string]any
 		if err = yaml.Unmarshal(j.b, &obj); err == nil {
