@@ -55,17 +55,11 @@ func TestCompletionAgainstAPIServer(t *testing.T) {
 		if strings.Join(names, ",") != "crossplane-system" {
 			t.Errorf("%v --namespace cross: %v", cmd, names)
 		}
-		names, _ = complete(t, append(cmd, "--kubeconfig", kc, "--context", "")...)
-		if strings.Join(names, ",") != "envtest" {
-			t.Errorf("%v --context: %v", cmd, names)
-		}
-		names, _ = complete(t, append(cmd, "--kubeconfig", kc, "--cluster", "")...)
-		if strings.Join(names, ",") != "envtest" {
-			t.Errorf("%v --cluster: %v", cmd, names)
-		}
-		names, _ = complete(t, append(cmd, "--kubeconfig", kc, "--user", "")...)
-		if strings.Join(names, ",") != "admin" {
-			t.Errorf("%v --user: %v", cmd, names)
+		// testenv's kubeconfig: context and cluster envtest, user admin.
+		for flag, want := range map[string]string{"--context": "envtest", "--cluster": "envtest", "--user": "admin"} {
+			if names, _ = complete(t, append(cmd, "--kubeconfig", kc, flag, "")...); strings.Join(names, ",") != want {
+				t.Errorf("%v %s: %v, want %s", cmd, flag, names, want)
+			}
 		}
 	}
 	// KUBECONFIG is honoured as kubectl honours it.

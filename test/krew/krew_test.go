@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// RequireEnv makes a missing krew a failure; .ci/run sets it.
+// RequireEnv makes a missing krew or kubectl a failure; make test-integration sets it.
 const RequireEnv = "XPDOCTOR_REQUIRE_KREW"
 
 func tool(t *testing.T, name string) string {
@@ -26,6 +26,20 @@ func tool(t *testing.T, name string) string {
 			t.Fatalf("%s not found in XPDOCTOR_TOOLS=%q (make tools builds it)", name, dir)
 		}
 		t.Skipf("%s not found: run `make tools` and set XPDOCTOR_TOOLS", name)
+	}
+	return p
+}
+
+// kubectlPath is kubectl 1.26+ from PATH (make test puts the one
+// test/build-envtest.sh builds first).
+func kubectlPath(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("kubectl")
+	if err != nil {
+		if os.Getenv(RequireEnv) != "" {
+			t.Fatal("kubectl is not on PATH (test/build-envtest.sh builds it into the envtest directory)")
+		}
+		t.Skip("kubectl is not installed")
 	}
 	return p
 }
@@ -44,10 +58,7 @@ func run(t *testing.T, env []string, name string, args ...string) string {
 func TestKrewInstall(t *testing.T) {
 	krew := tool(t, "krew")
 	validate := tool(t, "validate-krew-manifest")
-	kubectl, err := exec.LookPath("kubectl")
-	if err != nil {
-		t.Skip("kubectl is not installed")
-	}
+	kubectl := kubectlPath(t)
 	work := t.TempDir()
 	root, _ := filepath.Abs("../..")
 	dist := filepath.Join(work, "dist")
@@ -124,10 +135,7 @@ func release(t *testing.T, work, version, date string) (dist, manifest string) {
 // would dangle.
 func TestKrewUpgradeKeepsCompletion(t *testing.T) {
 	krew := tool(t, "krew")
-	kubectl, err := exec.LookPath("kubectl")
-	if err != nil {
-		t.Skip("kubectl is not installed")
-	}
+	kubectl := kubectlPath(t)
 	work := t.TempDir()
 	srv := httptest.NewServer(http.FileServer(http.Dir(work)))
 	defer srv.Close()
