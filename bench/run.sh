@@ -109,7 +109,8 @@ crane_down=$(curl -fs "http://$sp/__down")
 # to end against envtest (built by make envtest) with API request counts.
 gobench=$(go test ./pkg/xpkg -run '^$' -bench 'Inspect' -benchtime 5x 2>&1 | grep '^Benchmark'; \
   go test ./pkg/inspect -run '^$' -bench 'InspectPackages' -benchtime 3x 2>&1 | grep '^Benchmark'; \
-  if [ -x .cache/envtest/kube-apiserver ]; then KUBEBUILDER_ASSETS=$PWD/.cache/envtest go test ./pkg/cmd -run '^$' -bench 'Diagnose' -benchtime 3x 2>&1 | grep '^Benchmark'; fi)
+  envtest=${XPDOCTOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xpdoctor}/envtest; \
+  if [ -x "$envtest/kube-apiserver" ]; then KUBEBUILDER_ASSETS=$envtest go test ./pkg/cmd -run '^$' -bench 'Diagnose' -benchtime 3x 2>&1 | grep '^Benchmark'; fi)
 
 med() { tr ' ' '\n' <<<"$1" | grep -v '^$' | median; }
 {
