@@ -228,18 +228,10 @@ func (f *diagnoseFlags) run(ctx context.Context, s IOStreams, names []string) er
 	if len(d.snap.Denied) > 0 {
 		return errors.New("some reads were forbidden (see PermissionDenied); the report is incomplete")
 	}
-	if findings.Worst(toFindings(d.report.Findings)) == findings.Error && !f.ExitZero {
+	if findings.Worst(d.report.Findings) == findings.Error && !f.ExitZero {
 		return errFindings
 	}
 	return nil
-}
-
-func toFindings(fs []diagnose.Finding) []findings.Finding {
-	out := make([]findings.Finding, len(fs))
-	for i, f := range fs {
-		out[i] = findings.Finding{Code: f.Code, Severity: f.Severity}
-	}
-	return out
 }
 
 // target is the Crossplane version to judge as: the flag, else the tag of

@@ -116,7 +116,7 @@ func uniq(s []string) []string {
 
 // familyFindings flags provider family members whose registry and
 // organisation differ from their family provider's.
-func familyFindings(in Input) []Finding {
+func familyFindings(in Input) []findings.Finding {
 	s := in.Snapshot
 	families := map[string][]cluster.Package{}
 	for _, p := range s.Packages {
@@ -134,7 +134,7 @@ func familyFindings(in Input) []Finding {
 		names = append(names, f)
 	}
 	sort.Strings(names)
-	var out []Finding
+	var out []findings.Finding
 	for _, fam := range names {
 		members := families[fam]
 		ref := ""
@@ -148,7 +148,7 @@ func familyFindings(in Input) []Finding {
 		}
 		for _, m := range members {
 			if o := xpkg.Org(xpkg.RepositoryOf(m.Source())); o != ref {
-				out = append(out, Finding{Code: findings.FamilyRegistryMismatch, Severity: findings.Error, Subject: Subject{Kind: m.Kind, Name: m.Name},
+				out = append(out, findings.Finding{Code: findings.FamilyRegistryMismatch, Severity: findings.Error, Subject: findings.Subject{Kind: m.Kind, Name: m.Name},
 					Image:       m.Source(),
 					Message:     fmt.Sprintf("%s is in %s, but family %s is in %s: the RBAC manager will not grant it the family's ProviderConfig types", m.Name, o, fam, ref),
 					Remediation: findings.Catalogue[findings.FamilyRegistryMismatch].Fix})

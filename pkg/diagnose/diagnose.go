@@ -29,24 +29,6 @@ type Input struct {
 	Kind string
 }
 
-// Subject names a package.
-type Subject struct {
-	Kind string `json:"kind"`
-	Name string `json:"name"`
-}
-
-// Finding is a diagnosed problem, tied to a package and an image.
-type Finding struct {
-	Code        findings.Code     `json:"code"`
-	Severity    findings.Severity `json:"severity"`
-	Subject     Subject           `json:"subject"`
-	Image       string            `json:"image,omitempty"`
-	Digest      string            `json:"digest,omitempty"`
-	Message     string            `json:"message"`
-	Evidence    []string          `json:"evidence,omitempty"`
-	Remediation string            `json:"remediation,omitempty"`
-}
-
 // PackageRow is one line of the table.
 type PackageRow struct {
 	Kind      string `json:"kind"`
@@ -67,14 +49,14 @@ type Report struct {
 	Source            string           `json:"source,omitempty"`
 	CrossplaneVersion string           `json:"crossplaneVersion"`
 	Packages          []PackageRow     `json:"packages"`
-	Findings          []Finding        `json:"findings"`
+	Findings          []findings.Finding        `json:"findings"`
 	Denied            []cluster.Denial `json:"denied,omitempty"`
 }
 
 // Diagnose decides. It is a pure function of its input.
 func Diagnose(in Input) *Report {
 	s := in.Snapshot
-	rep := &Report{APIVersion: APIVersion, Kind: "DiagnoseReport", Source: s.Source, CrossplaneVersion: in.Target.Label(), Packages: []PackageRow{}, Findings: []Finding{}, Denied: s.Denied}
+	rep := &Report{APIVersion: APIVersion, Kind: "DiagnoseReport", Source: s.Source, CrossplaneVersion: in.Target.Label(), Packages: []PackageRow{}, Findings: []findings.Finding{}, Denied: s.Denied}
 	only := map[string]bool{}
 	for _, n := range in.Only {
 		only[n] = true
@@ -101,21 +83,12 @@ func Diagnose(in Input) *Report {
 		if d.Group != "" {
 			res += "." + d.Group
 		}
-		rep.Findings = append(rep.Findings, Finding{Code: findings.PermissionDenied, Severity: findings.Error,
+		rep.Findings = append(rep.Findings, findings.Finding{Code: findings.PermissionDenied, Severity: findings.Error,
 			Message:     fmt.Sprintf("not allowed to %s %s%s: the report is missing what they would show", d.Verb, res, ns),
 			Evidence:    []string{d.Message},
 			Remediation: fmt.Sprintf("grant %q on %s%s (docs/rbac.yaml has the whole read-only role)", d.Verb, res, ns)})
 	}
-	sort.SliceStable(rep.Findings, func(i, j int) bool {
-		a, b := rep.Findings[i], rep.Findings[j]
-		if a.Severity.Rank() != b.Severity.Rank() {
-			return a.Severity.Rank() > b.Severity.Rank()
-		}
-		if a.Subject != b.Subject {
-			return a.Subject.Kind+"/"+a.Subject.Name < b.Subject.Kind+"/"+b.Subject.Name
-		}
-		return a.Code < b.Code
-	})
+	findings.Sort(rep.Findings)
 	return rep
 }
 
@@ -144,9 +117,9 @@ type observation struct {
 	where string
 }
 
-func diagnosePackage(in Input, p cluster.Package) (PackageRow, []Finding) {
+func diagnosePackage(in Input, p cluster.Package) (PackageRow, []findings.Finding) {
 	s := in.Snapshot
-	subj := Subject{Kind: p.Kind, Name: p.Name}
+	subj := findings.Subject{Kind: p.Kind, Name: p.Name}
 	row := PackageRow{Kind: p.Kind, Name: p.Name, Installed: status(p.Condition("Installed")), Healthy: status(p.Condition("Healthy")), Package: p.Package}
 	rev := currentRevision(s, p)
 	obs := observe(s, in.Now, p.Kind, p.Name, p.Conditions)
@@ -175,8 +148,8 @@ func diagnosePackage(in Input, p cluster.Package) (PackageRow, []Finding) {
 			verdict = &img.Verdicts[i]
 		}
 	}
-	var out []Finding
-	add := func(f Finding) {
+	var out []findings.Finding
+	add := func(f findings.Finding) {
 		f.Subject = subj
 		if f.Remediation == "" {
 			f.Remediation = findings.Catalogue[f.Code].Fix
@@ -224,7 +197,7 @@ func diagnosePackage(in Input, p cluster.Package) (PackageRow, []Finding) {
 		if !ok {
 			continue
 		}
-		f := Finding{Code: code, Severity: findings.Error, Image: source, Digest: row.Digest, Evidence: evidence,
+		f := findings.Finding{Code: code, Severity: findings.Error, Image: source, Digest: row.Digest, Evidence: evidence,
 			Message: fmt.Sprintf("%s: %s", findings.Catalogue[code].Title, p.Name)}
 		if verdict != nil {
 			f.Evidence = append(f.Evidence, predictionEvidence(verdict, evidence))
@@ -245,12 +218,12 @@ func diagnosePackage(in Input, p cluster.Package) (PackageRow, []Finding) {
 	}
 	// 2. What the registry says, when the cluster gave no parse cause.
 	if verdict != nil && verdict.Outcome == crossplane.OutcomeFail && !hasAny(out, parseCodes) {
-		add(Finding{Code: verdict.Reason, Severity: findings.Error, Image: source, Digest: row.Digest,
+		add(findings.Finding{Code: verdict.Reason, Severity: findings.Error, Image: source, Digest: row.Digest,
 			Message:  fmt.Sprintf("Crossplane %s cannot parse %s", in.Target.Label(), source),
 			Evidence: []string{"xpdoctor predicts: " + verdict.Message}})
 	}
 	if verdict != nil && verdict.Reason == findings.FlattenPathTooSlow && !hasAny(out, []findings.Code{findings.FlattenPathTooSlow}) {
-		add(Finding{Code: findings.FlattenPathTooSlow, Severity: findings.Error, Image: source, Digest: row.Digest, Message: verdict.Message})
+		add(findings.Finding{Code: findings.FlattenPathTooSlow, Severity: findings.Error, Image: source, Digest: row.Digest, Message: verdict.Message})
 	}
 	// 3. Mirror damage Crossplane survives: warnings, never the cause of an
 	// unrelated failure.
@@ -259,15 +232,15 @@ func diagnosePackage(in Input, p cluster.Package) (PackageRow, []Finding) {
 			if f.Severity == findings.Error || hasAny(out, []findings.Code{f.Code}) {
 				continue
 			}
-			add(Finding{Code: f.Code, Severity: findings.Warning, Image: source, Digest: row.Digest, Message: f.Message, Evidence: f.Evidence, Remediation: f.Remediation})
+			add(findings.Finding{Code: f.Code, Severity: findings.Warning, Image: source, Digest: row.Digest, Message: f.Message, Evidence: f.Evidence, Remediation: f.Remediation})
 		}
 	}
 	if !hasSeverity(out, findings.Error) && (row.Healthy == "False" || row.Installed == "False") {
-		add(Finding{Code: findings.PackageUnhealthy, Severity: findings.Error, Image: source, Digest: row.Digest,
+		add(findings.Finding{Code: findings.PackageUnhealthy, Severity: findings.Error, Image: source, Digest: row.Digest,
 			Message: fmt.Sprintf("%s %s is not healthy and no known cause matched", p.Kind, p.Name), Evidence: unclassified})
 	}
 	if len(out) > 0 {
-		sorted := append([]Finding(nil), out...)
+		sorted := append([]findings.Finding(nil), out...)
 		sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Severity.Rank() > sorted[j].Severity.Rank() })
 		row.Finding = sorted[0].Code
 	}
@@ -313,8 +286,8 @@ func predictionEvidence(v *crossplane.Verdict, observed []string) string {
 	}
 }
 
-func runtimeFindings(s *cluster.Snapshot, now time.Time, pods []cluster.Pod, deps []cluster.Deployment) []Finding {
-	var out []Finding
+func runtimeFindings(s *cluster.Snapshot, now time.Time, pods []cluster.Pod, deps []cluster.Deployment) []findings.Finding {
+	var out []findings.Finding
 	for _, pd := range pods {
 		var podEvents []string
 		for _, e := range s.EventsFor("Pod", pd.Name) {
@@ -326,11 +299,11 @@ func runtimeFindings(s *cluster.Snapshot, now time.Time, pods []cluster.Pod, dep
 		for _, c := range pd.Containers {
 			switch c.Waiting {
 			case "ImagePullBackOff", "ErrImagePull", "InvalidImageName":
-				out = append(out, Finding{Code: findings.RuntimeImagePullFailed, Severity: findings.Error, Image: c.Image,
+				out = append(out, findings.Finding{Code: findings.RuntimeImagePullFailed, Severity: findings.Error, Image: c.Image,
 					Message:  fmt.Sprintf("pod %s/%s cannot pull %s (%s)", pd.Namespace, pd.Name, c.Image, c.Waiting),
 					Evidence: []string{fmt.Sprintf("container %s waiting: %s: %s", c.Name, c.Waiting, c.WaitingMessage)}})
 			case "CrashLoopBackOff":
-				out = append(out, Finding{Code: findings.RuntimeCrashLooping, Severity: findings.Error, Image: c.Image, Digest: digestOf(c.ImageID),
+				out = append(out, findings.Finding{Code: findings.RuntimeCrashLooping, Severity: findings.Error, Image: c.Image, Digest: digestOf(c.ImageID),
 					Message:  fmt.Sprintf("pod %s/%s container %s restarts (%d restarts)", pd.Namespace, pd.Name, c.Name, c.RestartCount),
 					Evidence: []string{fmt.Sprintf("last termination: %s (exit code %d)", c.LastTermination, c.ExitCode)}})
 			}
@@ -342,7 +315,7 @@ func runtimeFindings(s *cluster.Snapshot, now time.Time, pods []cluster.Pod, dep
 	if len(out) == 0 {
 		for _, d := range deps {
 			if d.Replicas > 0 && d.Available < d.Replicas || d.Available == 0 {
-				out = append(out, Finding{Code: findings.RuntimeNotAvailable, Severity: findings.Error,
+				out = append(out, findings.Finding{Code: findings.RuntimeNotAvailable, Severity: findings.Error,
 					Message: fmt.Sprintf("deployment %s/%s has %d of %d replicas available", d.Namespace, d.Name, d.Available, d.Replicas)})
 			}
 		}
@@ -400,7 +373,7 @@ func humanAge(d time.Duration) string {
 	return fmt.Sprintf("%dd", int(d.Hours()/24))
 }
 
-func hasAny(fs []Finding, codes []findings.Code) bool {
+func hasAny(fs []findings.Finding, codes []findings.Code) bool {
 	for _, f := range fs {
 		for _, c := range codes {
 			if f.Code == c {
@@ -411,7 +384,7 @@ func hasAny(fs []Finding, codes []findings.Code) bool {
 	return false
 }
 
-func hasSeverity(fs []Finding, s findings.Severity) bool {
+func hasSeverity(fs []findings.Finding, s findings.Severity) bool {
 	for _, f := range fs {
 		if f.Severity == s {
 			return true

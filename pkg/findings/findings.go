@@ -173,12 +173,32 @@ var Catalogue = map[Code]Spec{
 	ImageConfigRewritten:       {ImageConfigRewritten, "an ImageConfig rewrote the package source", "nothing to fix: the rewritten image is the one judged"},
 }
 
-// Finding is one diagnosed problem.
+// Subject names the Crossplane package a finding is about.
+type Subject struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+}
+
+// String is KIND/NAME, or "" for no package.
+func (s Subject) String() string {
+	if s.Name == "" {
+		return ""
+	}
+	return s.Kind + "/" + s.Name
+}
+
+// Finding is one diagnosed problem: the one type inspect and diagnose both
+// report. Inspect findings name an Image; diagnose findings name the package
+// (Subject) and, when one is involved, its Image; cluster-wide findings
+// (PermissionDenied) name neither.
 type Finding struct {
 	Code     Code     `json:"code"`
 	Severity Severity `json:"severity"`
-	// Subject names what the finding is about (an image reference, a package).
-	Subject string `json:"subject,omitempty"`
+	// Subject is the package the finding is about; zero when none.
+	Subject Subject `json:"subject,omitzero"`
+	// Image is the image reference the finding is about; Digest its digest when known.
+	Image   string `json:"image,omitempty"`
+	Digest  string `json:"digest,omitempty"`
 	Message string `json:"message"`
 	// Evidence lists the observations behind the finding.
 	Evidence []string `json:"evidence,omitempty"`
@@ -186,16 +206,20 @@ type Finding struct {
 	Remediation string `json:"remediation,omitempty"`
 }
 
-// Sort orders findings by severity, then code, then subject.
+// Sort orders findings by severity, then package, then code, then image.
 func Sort(fs []Finding) {
 	sort.SliceStable(fs, func(i, j int) bool {
-		if a, b := fs[i].Severity.Rank(), fs[j].Severity.Rank(); a != b {
-			return a > b
+		a, b := fs[i], fs[j]
+		if ra, rb := a.Severity.Rank(), b.Severity.Rank(); ra != rb {
+			return ra > rb
 		}
-		if fs[i].Code != fs[j].Code {
-			return fs[i].Code < fs[j].Code
+		if sa, sb := a.Subject.String(), b.Subject.String(); sa != sb {
+			return sa < sb
 		}
-		return fs[i].Subject < fs[j].Subject
+		if a.Code != b.Code {
+			return a.Code < b.Code
+		}
+		return a.Image < b.Image
 	})
 }
 

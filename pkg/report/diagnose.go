@@ -44,9 +44,9 @@ func Diagnose(w io.Writer, f Format, r *diagnose.Report) error {
 	}
 	fmt.Fprintf(w, "%d finding(s):\n", len(r.Findings))
 	for i, fd := range r.Findings {
-		subject := "cluster"
-		if fd.Subject.Name != "" {
-			subject = fd.Subject.Kind + "/" + fd.Subject.Name
+		subject := fd.Subject.String()
+		if subject == "" {
+			subject = "cluster"
 		}
 		fmt.Fprintf(w, "\n%d. %s %s [%s]\n", i+1, fd.Code, subject, fd.Severity)
 		fmt.Fprintf(w, "   %s\n", fd.Message)
@@ -96,9 +96,9 @@ func diagnoseMarkdown(w io.Writer, r *diagnose.Report) error {
 	}
 	fmt.Fprintln(w)
 	for _, fd := range r.Findings {
-		subject := "cluster"
-		if fd.Subject.Name != "" {
-			subject = fd.Subject.Kind + "/" + fd.Subject.Name
+		subject := fd.Subject.String()
+		if subject == "" {
+			subject = "cluster"
 		}
 		fmt.Fprintf(w, "#### `%s` %s (%s)\n\n%s\n\n", fd.Code, subject, fd.Severity, fd.Message)
 		if fd.Image != "" {
