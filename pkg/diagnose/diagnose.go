@@ -44,13 +44,13 @@ type PackageRow struct {
 
 // Report is the result of diagnose.
 type Report struct {
-	APIVersion        string           `json:"apiVersion"`
-	Kind              string           `json:"kind"`
-	Source            string           `json:"source,omitempty"`
-	CrossplaneVersion string           `json:"crossplaneVersion"`
-	Packages          []PackageRow     `json:"packages"`
-	Findings          []findings.Finding        `json:"findings"`
-	Denied            []cluster.Denial `json:"denied,omitempty"`
+	APIVersion        string             `json:"apiVersion"`
+	Kind              string             `json:"kind"`
+	Source            string             `json:"source,omitempty"`
+	CrossplaneVersion string             `json:"crossplaneVersion"`
+	Packages          []PackageRow       `json:"packages"`
+	Findings          []findings.Finding `json:"findings"`
+	Denied            []cluster.Denial   `json:"denied,omitempty"`
 }
 
 // Diagnose decides. It is a pure function of its input.
