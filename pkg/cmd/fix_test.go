@@ -18,7 +18,7 @@ func TestFixAgainstAPIServer(t *testing.T) {
 	upDigest, _ := manifestBytes(t, up)
 	base := []string{"fix", "provider-docker", "provider-runtime", "--kubeconfig", env.Kubeconfig, "--upstream-registry", host + "/mirror=" + host}
 	specOf := func(name string) string {
-		u, err := dyn.Resource(kinds["Provider"].gvr).Get(context.Background(), name, metav1.GetOptions{})
+		u, err := dyn.Resource(kinds["Provider"].GVR).Get(context.Background(), name, metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
