@@ -213,7 +213,10 @@ type Denial struct {
 // Snapshot is everything diagnose reads.
 type Snapshot struct {
 	// Source says where it came from: a context name or a file.
-	Source              string `json:"source"`
+	Source string `json:"source"`
+	// FromDump is true for a support dump: what it lacks may exist in the
+	// cluster (a live read lists every object of each kind it can).
+	FromDump            bool   `json:"fromDump,omitempty"`
 	CrossplaneNamespace string `json:"crossplaneNamespace"`
 	// CrossplaneImage is the image of Crossplane's own Deployment.
 	CrossplaneImage string `json:"crossplaneImage,omitempty"`

@@ -114,12 +114,14 @@ func TestDiagnoseAgainstAPIServer(t *testing.T) {
 		t.Fatalf("version %q, %d packages", d.CrossplaneVersion, len(d.Packages))
 	}
 	want := map[string][]string{
-		"provider-nop":                nil,
-		"provider-docker":             {"warning:BaseLayerAnnotationMissing", "warning:IndexCollapsed", "warning:MirrorDigestDiffers"},
-		"provider-runtime":            {"error:PackageYAMLNotFound", "warning:BaseLayerAnnotationMissing", "warning:IndexCollapsed", "warning:MirrorDigestDiffers"},
-		"function-runtime":            {"error:PackageYAMLNotFound", "warning:BaseLayerAnnotationMissing", "warning:UpstreamUnreadable"},
-		"configuration-platform":      {"error:ManifestNotFound", "warning:UpstreamUnreadable"},
-		"provider-aws-s3":             {"error:DependencyUnresolvable", "error:FamilyRegistryMismatch"},
+		"provider-nop":           nil,
+		"provider-docker":        {"warning:BaseLayerAnnotationMissing", "warning:IndexCollapsed", "warning:MirrorDigestDiffers"},
+		"provider-runtime":       {"error:PackageYAMLNotFound", "warning:BaseLayerAnnotationMissing", "warning:IndexCollapsed", "warning:MirrorDigestDiffers"},
+		"function-runtime":       {"error:PackageYAMLNotFound", "warning:BaseLayerAnnotationMissing", "warning:UpstreamUnreadable"},
+		"configuration-platform": {"error:ManifestNotFound", "warning:UpstreamUnreadable"},
+		// dependsOn names xpkg.upbound.io/upbound/provider-family-aws; the
+		// family is installed from REGISTRY/other/provider-family-aws.
+		"provider-aws-s3":             {"error:DependencyNameMismatch", "error:FamilyRegistryMismatch"},
 		"upbound-provider-family-aws": nil,
 		"provider-pull":               {"error:RuntimeImagePullFailed"},
 		"provider-crash":              {"error:RuntimeCrashLooping"},
@@ -136,8 +138,9 @@ func TestDiagnoseAgainstAPIServer(t *testing.T) {
 				t.Errorf("the v2.1.3 verdict should predict the event: %v", f.Evidence)
 			}
 		}
-		if f.Code == "DependencyUnresolvable" && !strings.Contains(f.Remediation, "kind: ImageConfig") {
-			t.Errorf("dependency fix lacks the ImageConfig: %s", f.Remediation)
+		if f.Code == "DependencyNameMismatch" && (!strings.Contains(f.Remediation, "kind: ImageConfig") || !strings.Contains(f.Remediation, "spec.package: xpkg.upbound.io/upbound/provider-family-aws:TAG") ||
+			!strings.Contains(f.Remediation, "prefix: "+host+"/other/")) {
+			t.Errorf("dependency fix lacks the ImageConfig that maps the name dependsOn uses to the mirror: %s", f.Remediation)
 		}
 	}
 
