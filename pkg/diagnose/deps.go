@@ -302,9 +302,12 @@ func (c *pkgCase) lockSays(dep string) (observation, Cause, bool) {
 	} else {
 		obs = append(obs, c.observeObject("Lock", "lock", nil)...)
 	}
+	// The resolver's message names the dependency, or, for a registry it
+	// cannot reach, only that registry's URL (a tag list starts with GET /v2/).
 	_, path, _ := strings.Cut(dep, "/")
+	host := hostOf(dep)
 	for _, o := range obs {
-		if !strings.Contains(o.text, dep) && (path == "" || !strings.Contains(o.text, path)) {
+		if !strings.Contains(o.text, dep) && (path == "" || !strings.Contains(o.text, path)) && (host == "" || !strings.Contains(o.text, "://"+host+"/")) {
 			continue
 		}
 		if cause, ok := Classify(o.text); ok {
