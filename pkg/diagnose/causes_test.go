@@ -599,3 +599,81 @@ func TestUnknownVersion(t *testing.T) {
 		t.Fatalf("%+v", rep.Findings)
 	}
 }
+
+// What the registry says about a missing dependency, read from where
+// xpdoctor runs: a repository that does not exist is an outdated reference
+// (corpus xp-3423); tags that miss the constraint are said; a repository
+// that exists decides nothing about the cluster's reach.
+func TestDependencyLookups(t *testing.T) {
+	const helm = "cannot resolve package dependencies: missing dependencies: [xpkg.upbound.io/crossplane/provider-helm]"
+	cases := []struct {
+		name string
+		msg  string
+		lk   DependencyLookup
+		code findings.Code
+		has  []string
+		not  []string
+	}{
+		{"does not exist", helm,
+			DependencyLookup{Repository: "xpkg.upbound.io/crossplane/provider-helm", Err: &xpkg.RegistryError{Kind: xpkg.ErrNotFound, Detail: "NAME_UNKNOWN: repository name not known to registry"}},
+			findings.DependencyReferenceOutdated, []string{"whose dependsOn names where the package is published now"}, []string{"kubectl xpdoctor mirror", "ImageConfig"}},
+		{"no tag satisfies the constraint", `cannot resolve package dependencies: missing dependencies: "xpkg.upbound.io/crossplane/provider-helm" (>=v0.19.0)`,
+			DependencyLookup{Repository: "xpkg.upbound.io/crossplane/provider-helm", Tags: []string{"v0.17.0", "v0.18.1"}},
+			findings.DependencyUnresolvable, []string{"push a tag that satisfies >=v0.19.0"}, []string{"kubectl xpdoctor mirror"}},
+		{"exists, decides nothing", helm,
+			DependencyLookup{Repository: "xpkg.upbound.io/crossplane/provider-helm", Tags: []string{"v0.17.0"}},
+			findings.DependencyUnresolvable, []string{"kubectl get lock lock -o yaml"}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &cluster.Snapshot{CrossplaneNamespace: "crossplane-system",
+				Packages: []cluster.Package{{Kind: "Configuration", Name: "platform-ref-gcp", Package: "xpkg.upbound.io/upbound/platform-ref-gcp:v0.2.0",
+					Conditions: []cluster.Condition{{Type: "Installed", Status: "True"}, {Type: "Healthy", Status: "Unknown", Message: tc.msg}}}}}
+			rep := Diagnose(Input{Snapshot: s, Targets: target(t, "v1.12.0"), VersionKnown: true,
+				Dependencies: map[string]DependencyLookup{"xpkg.upbound.io/crossplane/provider-helm": tc.lk}})
+			f := rep.Findings[0]
+			if f.Code != tc.code {
+				t.Fatalf("%+v", f)
+			}
+			for _, w := range tc.has {
+				if !strings.Contains(f.Remediation, w) {
+					t.Errorf("fix lacks %q: %s", w, f.Remediation)
+				}
+			}
+			for _, w := range tc.not {
+				if strings.Contains(f.Remediation, w) {
+					t.Errorf("fix says %q: %s", w, f.Remediation)
+				}
+			}
+		})
+	}
+}
+
+// An ImageConfig already rewrites the dependency to the mirror: the advice
+// copies it there and proposes no second ImageConfig; when the dependency
+// exists where Crossplane looks, mirroring is not the fix at all.
+func TestDependencyBehindImageConfig(t *testing.T) {
+	const msg = "cannot resolve package dependencies: missing dependencies: [xpkg.upbound.io/upbound/provider-family-aws]"
+	rewrite := func(s *cluster.Snapshot, _ *cluster.Package, _ *cluster.Revision) {
+		s.ImageConfigs = []cluster.ImageConfig{{Name: "mirror", Prefixes: []string{"xpkg.upbound.io/"}, RewritePrefix: "mirror.corp/xpkg/"}}
+		s.Lock = &cluster.Lock{Conditions: []cluster.Condition{{Type: "Resolved", Status: "False", Reason: "DependencyResolutionFailed",
+			Message: "cannot find dependency version to install: cannot fetch dependency package tags: GET https://mirror.corp/v2/xpkg/upbound/provider-family-aws/tags/list: Get \"https://mirror.corp/v2/\": dial tcp 10.0.0.9:443: i/o timeout"}}}
+	}
+	runCauses(t, []cause{{name: "mirror where the ImageConfig points", version: "v1.20.0", ref: "mirror.corp/xpkg/upbound/provider-aws-s3:v1.6.0", msg: msg, setup: rewrite,
+		code:      findings.DependencyUnresolvable,
+		fixHas:    []string{"kubectl xpdoctor mirror xpkg.upbound.io/upbound/provider-family-aws:TAG mirror.corp/xpkg/upbound/provider-family-aws:TAG", "ImageConfig mirror makes Crossplane look there"},
+		fixHasNot: []string{"kind: ImageConfig"}}})
+
+	t.Run("exists where Crossplane looks", func(t *testing.T) {
+		s := &cluster.Snapshot{CrossplaneNamespace: "crossplane-system",
+			ImageConfigs: []cluster.ImageConfig{{Name: "mirror", Prefixes: []string{"xpkg.upbound.io/"}, RewritePrefix: "mirror.corp/xpkg/"}},
+			Packages: []cluster.Package{{Kind: "Provider", Name: "p", Package: "mirror.corp/xpkg/upbound/provider-aws-s3:v1.6.0",
+				Conditions: []cluster.Condition{{Type: "Installed", Status: "True"}, {Type: "Healthy", Status: "Unknown", Message: msg}}}}}
+		rep := Diagnose(Input{Snapshot: s, Targets: target(t, "v1.20.0"), VersionKnown: true,
+			Dependencies: map[string]DependencyLookup{"xpkg.upbound.io/upbound/provider-family-aws": {Repository: "mirror.corp/xpkg/upbound/provider-family-aws", Tags: []string{"v1.6.0"}}}})
+		f := rep.Findings[0]
+		if f.Code != findings.DependencyUnresolvable || !strings.Contains(f.Message, "exists where Crossplane looks, mirror.corp/xpkg/upbound/provider-family-aws") || strings.Contains(f.Remediation, "xpdoctor mirror") {
+			t.Fatalf("%+v", f)
+		}
+	})
+}

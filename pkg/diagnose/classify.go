@@ -197,7 +197,7 @@ func registryHidesExistence(s string) bool {
 	return false
 }
 
-var dependencyFamily = []findings.Code{findings.DependencyNotInLock, findings.DependencyNameMismatch,
+var dependencyFamily = []findings.Code{findings.DependencyNotInLock, findings.DependencyNameMismatch, findings.DependencyReferenceOutdated,
 	findings.DependencyVersionConflict, findings.DependencyDigestMismatch, findings.DependencyGraphInconsistent}
 
 // Rules are tried in order; the first match wins. Specific causes come

@@ -253,6 +253,11 @@ func (c *pkgCase) judgeDependency(d Dependency) depVerdict {
 	if o, cause, ok := c.lockSays(d.Package); ok {
 		return c.unreachable(v, want, o, cause)
 	}
+	if lk, ok := c.in.Dependencies[d.Package]; ok {
+		if v, ok := c.registrySays(v, want, lk); ok {
+			return v
+		}
+	}
 	// The dependency's registry is the package's own, which needs a pull
 	// secret: the resolver does not use packagePullSecrets
 	// (resolver/reconciler.go@v1.16.0 Tags without secrets, @v1.20.11 only
@@ -263,9 +268,16 @@ func (c *pkgCase) judgeDependency(d Dependency) depVerdict {
 			c.pkg.PullSecrets[0], c.s.CrossplaneNamespace, h+"/")
 		return v
 	}
-	// The package comes from another registry than its dependency names: a
-	// private cluster that pulls from a mirror cannot reach the upstream.
-	if h, ph := hostOf(d.Package), hostOf(c.source); h != "" && ph != "" && h != ph && !isPublicRegistry(ph) {
+	// The package comes from another registry than the one Crossplane looks
+	// up its dependency at: a private cluster that pulls from a mirror
+	// cannot reach the upstream.
+	looks := WhereCrossplaneLooks(c.s, d.Package)
+	if lk, ok := c.in.Dependencies[d.Package]; ok && lk.Err == nil && hostOf(looks) == hostOf(c.source) {
+		v.why = fmt.Sprintf("%s is not installed, although it exists where Crossplane looks, %s", want, whereCrossplaneLooks(c.s, d.Package))
+		v.fix = c.dependencyChecks(looks)
+		return v
+	}
+	if h, ph := hostOf(looks), hostOf(c.source); h != "" && ph != "" && h != ph && !isPublicRegistry(ph) {
 		v.mirror = true
 		v.why = fmt.Sprintf("%s is not installed; this package comes from %s, while Crossplane looks for the dependency at %s", want, ph, whereCrossplaneLooks(c.s, d.Package))
 		return v
@@ -318,6 +330,27 @@ func (c *pkgCase) lockSays(dep string) (observation, Cause, bool) {
 	return observation{}, Cause{}, false
 }
 
+// registrySays uses what xpdoctor read of the dependency's repository. It
+// decides only what a read from elsewhere can: that the repository does not
+// exist, or that no tag satisfies the constraint. That xpdoctor reaches it
+// does not mean the cluster does, and the reverse.
+func (c *pkgCase) registrySays(v depVerdict, want string, lk DependencyLookup) (depVerdict, bool) {
+	switch {
+	case lk.Err != nil && lk.Err.Kind == xpkg.ErrNotFound:
+		v.code = findings.DependencyReferenceOutdated
+		v.why = fmt.Sprintf("%s does not exist: the registry answers %s for %s", want, lk.Err.Detail, lk.Repository)
+		v.fix = fmt.Sprintf("use a version of %s whose dependsOn names where the package is published now (crane ls %s shows what is there)", c.pkg.Name, lk.Repository)
+		return v, true
+	case lk.Err == nil && v.dep.Constraint != "" && !crossplane.IsDigest(v.dep.Constraint):
+		if _, err := crossplane.ResolveDependency(v.dep.Constraint, lk.Tags); err != nil {
+			v.why = fmt.Sprintf("%s exists at %s, but %s", want, lk.Repository, err)
+			v.fix = fmt.Sprintf("push a tag that satisfies %s to %s, or use a version of %s whose constraint accepts a tag it has", v.dep.Constraint, lk.Repository, c.pkg.Name)
+			return v, true
+		}
+	}
+	return v, false
+}
+
 // unreachable is the dependency the resolver could not get, by why.
 func (c *pkgCase) unreachable(v depVerdict, want string, o observation, cause Cause) depVerdict {
 	said := fmt.Sprintf("the Lock's resolver says (%s): %s", o.where, o.text)
@@ -361,8 +394,9 @@ type mirrorPlan struct {
 	dep Dependency
 	// mirror is the dependency's repository in the cluster's registry.
 	mirror string
-	// from/to is the prefix rewrite that maps the dependency there.
-	from, to string
+	// from/to is the prefix rewrite that maps the dependency there; via names
+	// the ImageConfig that already does.
+	from, to, via string
 }
 
 // planMirror maps a dependency into the registry the package comes from,
@@ -370,6 +404,15 @@ type mirrorPlan struct {
 // package's repository shares with the dependency's are kept, the prefix
 // before them is the mirror's. A --upstream-registry mapping wins.
 func (c *pkgCase) planMirror(d Dependency) (mirrorPlan, bool) {
+	if c.s != nil {
+		// An ImageConfig already says where Crossplane looks: mirror there.
+		if ref, via := rewriteDependency(c.s, d.Package); via != "" {
+			if hostOf(ref) == hostOf(d.Package) {
+				return mirrorPlan{}, false
+			}
+			return mirrorPlan{dep: d, mirror: ref, via: via}, true
+		}
+	}
 	for _, m := range c.in.Upstreams {
 		if m.Mirror == "" || m.Upstream == "" {
 			continue
@@ -426,6 +469,10 @@ func (c *pkgCase) mirrorAdvice(deps []Dependency) string {
 		if p.dep.Constraint != "" {
 			note = "TAG: the highest tag that satisfies " + p.dep.Constraint
 		}
+		if p.via != "" {
+			fmt.Fprintf(&b, "  kubectl xpdoctor mirror %s:%s %s:%s --yes   (ImageConfig %s makes Crossplane look there%s)\n", p.dep.Package, tag, p.mirror, tag, p.via, prefixed("; ", note))
+			continue
+		}
 		if !strings.Contains(p.from, "/") {
 			// --closure keeps the path below the host (closure.Destination).
 			fmt.Fprintf(&b, "  kubectl xpdoctor mirror --closure %s:%s %s --yes   (lands at %s with its own dependencies%s)\n", p.dep.Package, tag, p.to, p.mirror, prefixed("; ", note))
@@ -436,7 +483,12 @@ func (c *pkgCase) mirrorAdvice(deps []Dependency) string {
 	yes, maybe := supportsRewrite(c.in)
 	rs := make([]imageconfig.Rewrite, 0, len(plans))
 	for _, p := range plans {
-		rs = append(rs, imageconfig.Rewrite{From: p.from, To: p.to})
+		if p.via == "" {
+			rs = append(rs, imageconfig.Rewrite{From: p.from, To: p.to})
+		}
+	}
+	if len(rs) == 0 {
+		return strings.TrimRight(b.String(), "\n")
 	}
 	if yes || maybe {
 		b.WriteString("then make Crossplane look there (ImageConfig, Crossplane v1.20+):\n")
@@ -628,10 +680,15 @@ func familyFindings(in Input) []findings.Finding {
 	return out
 }
 
-// whereCrossplaneLooks applies the longest matching ImageConfig rewrite, as
-// Crossplane v1.20+ does for dependency sources (PR #6421).
-func whereCrossplaneLooks(s *cluster.Snapshot, dep string) string {
-	best, bestLen, via := dep, -1, ""
+// WhereCrossplaneLooks is the repository Crossplane v1.20+ looks up for a
+// dependency source: the longest matching ImageConfig rewrite (PR #6421).
+func WhereCrossplaneLooks(s *cluster.Snapshot, dep string) string {
+	ref, _ := rewriteDependency(s, dep)
+	return ref
+}
+
+func rewriteDependency(s *cluster.Snapshot, dep string) (ref, via string) {
+	best, bestLen := dep, -1
 	for _, ic := range s.ImageConfigs {
 		if ic.RewritePrefix == "" {
 			continue
@@ -642,6 +699,12 @@ func whereCrossplaneLooks(s *cluster.Snapshot, dep string) string {
 			}
 		}
 	}
+	return best, via
+}
+
+// whereCrossplaneLooks says it, for a message.
+func whereCrossplaneLooks(s *cluster.Snapshot, dep string) string {
+	best, via := rewriteDependency(s, dep)
 	if via == "" {
 		host, _, _ := strings.Cut(dep, "/")
 		return host + " (no ImageConfig rewrites it)"

@@ -33,12 +33,25 @@ type Input struct {
 	// Upstreams map the mirrors the cluster pulls from to their upstreams
 	// (--upstream-registry), when the user gave them.
 	Upstreams []xpkg.Mapping
+	// Dependencies are what the registry says about the dependencies that
+	// messages name as missing, keyed by their source (as dependsOn names
+	// it), when they were looked up where Crossplane looks.
+	Dependencies map[string]DependencyLookup
 	// Now dates event ages.
 	Now time.Time
 	// Select narrows the report.
 	Select Selector
 	// Notes are said once, above the findings.
 	Notes []string
+}
+
+// DependencyLookup is what xpdoctor read of a dependency's repository, from
+// where it runs: the tags, or the error.
+type DependencyLookup struct {
+	// Repository is where it looked (after ImageConfig rewrites).
+	Repository string
+	Tags       []string
+	Err        *xpkg.RegistryError
 }
 
 // Selector narrows a report to some packages: by name, and by kind.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
@@ -123,12 +124,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	deps := lookupDependencies(ctx, client, snap, o)
 	now := o.Now
 	if now.IsZero() {
 		now = time.Now()
 	}
 	rep := diagnose.Diagnose(diagnose.Input{Snapshot: snap, Images: images, Targets: targets, VersionKnown: known,
-		Upstreams: o.Upstreams, Now: now, Select: o.Select, Notes: append(notes, skipped...)})
+		Upstreams: o.Upstreams, Dependencies: deps, Now: now, Select: o.Select, Notes: append(notes, skipped...)})
 	return &Result{Snapshot: snap, Targets: targets, VersionKnown: known, Report: rep, Upstreams: o.Upstreams, Registry: client}, nil
 }
 
@@ -218,6 +220,67 @@ func RegistryClient(snap *cluster.Snapshot, opts ...xpkg.Option) *xpkg.Client {
 	}
 	kc := authn.NewMultiKeychain(xpkg.KeychainFromDockerConfigs(secrets...), authn.DefaultKeychain)
 	return xpkg.NewClient(append(append([]xpkg.Option{}, opts...), xpkg.WithKeychain(kc))...)
+}
+
+// maxDependencyLookups bounds the tag lists read for missing dependencies.
+const maxDependencyLookups = 50
+
+// lookupDependencies reads the tags of the dependencies that the selected
+// packages' messages name as missing, where Crossplane looks for them, so
+// diagnose can tell a reference that does not exist, or has no tag the
+// constraint accepts, from one the cluster cannot reach.
+func lookupDependencies(ctx context.Context, client *xpkg.Client, snap *cluster.Snapshot, o Options) map[string]diagnose.DependencyLookup {
+	out := map[string]diagnose.DependencyLookup{}
+	if o.Inspect == InspectNone {
+		return out
+	}
+	var texts []string
+	for _, p := range snap.Packages {
+		if !o.Select.Selects(p.Kind, p.Name) {
+			continue
+		}
+		for _, c := range p.Conditions {
+			texts = append(texts, c.Message)
+		}
+		for _, e := range snap.EventsFor(p.Kind, p.Name) {
+			texts = append(texts, e.Message)
+		}
+		for _, r := range snap.Revisions {
+			if r.Parent != p.Name || r.Kind != cluster.RevisionKind(p.Kind) {
+				continue
+			}
+			for _, c := range r.Conditions {
+				texts = append(texts, c.Message)
+			}
+			for _, e := range snap.EventsFor(r.Kind, r.Name) {
+				texts = append(texts, e.Message)
+			}
+		}
+	}
+	for _, t := range texts {
+		for _, d := range diagnose.MissingDependencies(t) {
+			if _, done := out[d.Package]; done || len(out) >= maxDependencyLookups {
+				continue
+			}
+			where := diagnose.WhereCrossplaneLooks(snap, d.Package)
+			repo, err := name.NewRepository(where)
+			if err != nil {
+				continue
+			}
+			lk := diagnose.DependencyLookup{Repository: repo.String()}
+			tags, err := client.ListTags(ctx, repo)
+			var re *xpkg.RegistryError
+			switch {
+			case errors.As(err, &re):
+				lk.Err = re
+			case err != nil:
+				lk.Err = &xpkg.RegistryError{Ref: repo.String(), Detail: err.Error()}
+			}
+			lk.Tags = tags
+			out[d.Package] = lk
+		}
+	}
+	return out
 }
 
 // inspectImages judges the images of the selected packages that need it.

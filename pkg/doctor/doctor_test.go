@@ -269,3 +269,43 @@ packages:
 		t.Fatalf("%+v", res.Report.Packages)
 	}
 }
+
+// Missing dependencies are looked up where Crossplane looks (after the
+// ImageConfig rewrite): a repository the registry does not know is an
+// outdated reference; one it has decides nothing about the cluster's reach.
+func TestRunLooksUpMissingDependencies(t *testing.T) {
+	reg := testregistry.InProcess(t)
+	if err := xpkgtest.Push(reg.Host+"/upbound/provider-family-aws:v1.6.0", xpkgtest.Package{Kind: "Provider", Name: "provider-family-aws"}.Image(v1.Platform{OS: "linux", Architecture: "amd64"})); err != nil {
+		t.Fatal(err)
+	}
+	dump := crossplaneDeployment("v1.20.0") + `apiVersion: pkg.crossplane.io/v1beta1
+kind: ImageConfig
+metadata: {name: mirror}
+spec:
+  matchImages: [{type: Prefix, prefix: xpkg.upbound.io/}]
+  rewriteImage: {prefix: ` + reg.Host + `/}
+---
+` + provider("platform-ref-gcp", reg.Host+"/upbound/platform-ref-gcp:v0.2.0", "Unknown",
+		"cannot resolve package dependencies: missing dependencies: [xpkg.upbound.io/crossplane/provider-helm]") +
+		provider("provider-aws-s3", reg.Host+"/upbound/provider-aws-s3:v1.6.0", "Unknown",
+			"cannot resolve package dependencies: missing dependencies: [xpkg.upbound.io/upbound/provider-family-aws]")
+	path := writeDump(t, dump)
+	res, err := Run(context.Background(), Options{FromFile: path, Inspect: InspectProblems, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := findingOf(t, res.Report, "platform-ref-gcp"); f.Code != findings.DependencyReferenceOutdated || !strings.Contains(f.Message, reg.Host+"/crossplane/provider-helm") {
+		t.Fatalf("%+v", f)
+	}
+	if f := findingOf(t, res.Report, "provider-aws-s3"); f.Code != findings.DependencyUnresolvable {
+		t.Fatalf("%+v", f)
+	}
+	// Without registry reads the outdated reference cannot be told apart.
+	res, err = Run(context.Background(), Options{FromFile: path, Inspect: InspectNone, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := findingOf(t, res.Report, "platform-ref-gcp"); f.Code != findings.DependencyUnresolvable {
+		t.Fatalf("%+v", f)
+	}
+}

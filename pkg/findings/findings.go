@@ -90,6 +90,10 @@ const (
 	DependencyVersionConflict     Code = "DependencyVersionConflict"
 	DependencyDigestMismatch      Code = "DependencyDigestMismatch"
 	DependencyGraphInconsistent   Code = "DependencyGraphInconsistent"
+	// DependencyReferenceOutdated is told apart from DependencyUnresolvable
+	// because neither mirroring nor credentials fix it: the repository
+	// dependsOn names does not exist (corpus xp-3423).
+	DependencyReferenceOutdated Code = "DependencyReferenceOutdated"
 
 	// Credentials as Crossplane resolves them (issue 17).
 	PullSecretNoMatch      Code = "PullSecretNoMatch"
@@ -164,6 +168,7 @@ var Catalogue = map[Code]Spec{
 	DependencyNameMismatch:        {DependencyNameMismatch, "the dependency is installed from another source than dependsOn names", "install the dependency from the source dependsOn names, or use a version of the dependent package whose dependsOn names the source you use"},
 	DependencyVersionConflict:     {DependencyVersionConflict, "an installed dependency's version does not satisfy the constraint", "upgrade or downgrade the installed dependency to a version the constraint accepts: Crossplane does not change an installed dependency's version for you (before v2.0)"},
 	DependencyDigestMismatch:      {DependencyDigestMismatch, "a dependency pinned by digest does not match what is installed", "install the dependency at the digest the package pins"},
+	DependencyReferenceOutdated:   {DependencyReferenceOutdated, "the repository a dependsOn names does not exist where Crossplane looks (an outdated or wrong dependency reference)", "use a version of the dependent package whose dependsOn names where the dependency is published now; mirroring and credentials do not help"},
 	DependencyGraphInconsistent:   {DependencyGraphInconsistent, "Crossplane's dependency graph disagrees with the Lock (a source twice, or a package under a source no revision has)", "keep one package per source: remove the duplicate the evidence names, and set skipDependencyResolution: true on packages whose dependencies you install yourself"},
 
 	PullSecretNoMatch:      {PullSecretNoMatch, "the pull secret has no entry for the image's registry", "add an auth entry for the registry host (and path) to the secret"},
