@@ -65,6 +65,13 @@ func (p Package) Source() string {
 // Condition returns the condition of a type, or nil.
 func (p Package) Condition(t string) *Condition { return find(p.Conditions, t) }
 
+// Healthy is true when the package is installed and healthy now: its
+// conditions say so, whatever its old events say.
+func (p Package) Healthy() bool {
+	i, h := p.Condition("Installed"), p.Condition("Healthy")
+	return i != nil && i.Status == "True" && h != nil && h.Status == "True"
+}
+
 // Revision is a ProviderRevision, FunctionRevision or ConfigurationRevision.
 type Revision struct {
 	Kind string `json:"kind"`

@@ -127,7 +127,7 @@ func decidePackage(in Input, p cluster.Package) (PackageRow, []findings.Finding)
 	return c.row, c.out
 }
 
-func (c *pkgCase) healthy() bool { return c.row.Installed == "True" && c.row.Healthy == "True" }
+func (c *pkgCase) healthy() bool { return c.pkg.Healthy() }
 
 // add completes a finding with the package, the image and the fix.
 func (c *pkgCase) add(f findings.Finding) {

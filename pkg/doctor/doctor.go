@@ -298,9 +298,7 @@ func inspectImages(ctx context.Context, client *xpkg.Client, snap *cluster.Snaps
 		if !o.Select.Selects(p.Kind, p.Name) {
 			continue
 		}
-		healthy := p.Condition("Healthy") != nil && p.Condition("Healthy").Status == "True" &&
-			p.Condition("Installed") != nil && p.Condition("Installed").Status == "True"
-		if o.Inspect != InspectAll && healthy && len(o.Upstreams) == 0 {
+		if o.Inspect != InspectAll && p.Healthy() && len(o.Upstreams) == 0 {
 			continue
 		}
 		src := p.Source()
