@@ -585,3 +585,45 @@ func byCode(rs []corpusResult) string {
 	}
 	return b.String()
 }
+
+// byVersion tabulates the corpus by the Crossplane version the report states.
+func byVersion(rs []corpusResult) string {
+	type row struct{ n, ok int }
+	rows := map[string]*row{}
+	var keys []string
+	for _, r := range rs {
+		k := "not stated"
+		if v := strings.TrimPrefix(r.entry.CrossplaneVersion, "v"); v != "" {
+			parts := strings.SplitN(v, ".", 3)
+			k = "v" + parts[0]
+			if len(parts) > 1 {
+				k += "." + strings.TrimLeft(strings.SplitN(parts[1], "-", 2)[0], " ")
+			}
+		}
+		if rows[k] == nil {
+			rows[k] = &row{}
+			keys = append(keys, k)
+		}
+		rows[k].n++
+		if r.named() {
+			rows[k].ok++
+		}
+	}
+	num := func(k string) (int, int) {
+		var major, minor int
+		if _, err := fmt.Sscanf(k, "v%d.%d", &major, &minor); err != nil {
+			return 1 << 30, 0
+		}
+		return major, minor
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		ai, bi := num(keys[i])
+		aj, bj := num(keys[j])
+		return ai < aj || ai == aj && bi < bj
+	})
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "  %-12s %d/%d\n", k, rows[k].ok, rows[k].n)
+	}
+	return b.String()
+}

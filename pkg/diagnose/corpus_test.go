@@ -80,5 +80,6 @@ func TestCorpus(t *testing.T) {
 		}
 	}
 	t.Log(summary(rs))
-	t.Log("\n" + byCode(rs))
+	t.Log("by established cause:\n" + byCode(rs))
+	t.Log("by Crossplane version:\n" + byVersion(rs))
 }
