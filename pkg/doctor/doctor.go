@@ -115,11 +115,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	targets, known, notes, err := Targets(snap, o.CrossplaneVersion)
+	targets, known, notes, err := targetsFor(snap, o.CrossplaneVersion)
 	if err != nil {
 		return nil, err
 	}
-	client := RegistryClient(snap, o.Registry...)
+	client := registryClient(snap, o.Registry...)
 	images, skipped, err := inspectImages(ctx, client, snap, targets, o)
 	if err != nil {
 		return nil, err
@@ -134,7 +134,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return &Result{Snapshot: snap, Targets: targets, VersionKnown: known, Report: rep, Upstreams: o.Upstreams, Registry: client}, nil
 }
 
-// Snapshot reads the support dump, or the cluster.
+// Snapshot reads the support dump, or the cluster: Run's first step, on
+// its own for shell completion of package names.
 func Snapshot(ctx context.Context, o Options) (*cluster.Snapshot, error) {
 	if o.FromFile != "" {
 		return cluster.ReadFile(o.FromFile)
@@ -176,10 +177,10 @@ func Snapshot(ctx context.Context, o Options) (*cluster.Snapshot, error) {
 	return snap, nil
 }
 
-// Targets decides the Crossplane version to judge as: the override, else
+// targetsFor decides the Crossplane version to judge as: the override, else
 // the tag of Crossplane's image; when neither names a version, every
 // generation, and the notes say so.
-func Targets(snap *cluster.Snapshot, override string) (targets []crossplane.Target, known bool, notes []string, err error) {
+func targetsFor(snap *cluster.Snapshot, override string) (targets []crossplane.Target, known bool, notes []string, err error) {
 	if override != "" {
 		ts, err := crossplane.Select([]string{override})
 		if err != nil {
@@ -211,9 +212,9 @@ func noteOf(t crossplane.Target) []string {
 	return nil
 }
 
-// RegistryClient reads with the pull secrets Crossplane uses, then the
+// registryClient reads with the pull secrets Crossplane uses, then the
 // local docker config.
-func RegistryClient(snap *cluster.Snapshot, opts ...xpkg.Option) *xpkg.Client {
+func registryClient(snap *cluster.Snapshot, opts ...xpkg.Option) *xpkg.Client {
 	var secrets [][]byte
 	for _, b := range snap.Secrets {
 		secrets = append(secrets, b)
