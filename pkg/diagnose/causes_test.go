@@ -315,6 +315,8 @@ func TestRegistryQuirks(t *testing.T) {
 			msg:    `cannot unpack package: failed to fetch package digest from remote: HEAD https://registry.xxx.com/v2/iac_test/k8s-iac/crossplane-iac-provider/manifests/main: response did not include Docker-Content-Digest header`,
 			code:   findings.RegistryProtocolError,
 			msgHas: []string{"registry.xxx.com"}, fixHas: []string{"GET", "v1.10"}, fixHasNot: []string{"credentials"}},
+		// go-containerregistry's TOOMANYREQUESTS code with Docker Hub's
+		// documented 429 text.
 		{name: "rate limited", version: "v1.20.0", ref: "index.docker.io/crossplane/provider-aws:v0.33.0",
 			msg:  `cannot initialize parser backend: failed to fetch package from remote: GET https://index.docker.io/v2/crossplane/provider-aws/manifests/v0.33.0: TOOMANYREQUESTS: You have reached your pull rate limit`,
 			code: findings.RegistryRateLimited},
@@ -443,6 +445,9 @@ func TestDependencies(t *testing.T) {
 			}
 		}
 	}
+	// Lock conditions as the resolver writes them: errFindDependency wrapping
+	// errFetchTags (resolver/reconciler.go@v2.3.4) around go-containerregistry's
+	// transport errors.
 	lockSays := func(msg string) func(*cluster.Snapshot, *cluster.Package, *cluster.Revision) {
 		return func(s *cluster.Snapshot, _ *cluster.Package, _ *cluster.Revision) {
 			s.Lock = &cluster.Lock{Conditions: []cluster.Condition{{Type: "Resolved", Status: "False", Reason: "DependencyResolutionFailed", Message: msg}}}
@@ -507,7 +512,8 @@ func TestDependencies(t *testing.T) {
 			code:      findings.DependencyUnresolvable,
 			fixHas:    []string{"Crossplane's ServiceAccount", "ImageConfig with spec.registry.authentication.pullSecretRef"},
 			fixHasNot: []string{"mirror"}},
-		// Corpus xp-5799: the dependency is in the package's own registry.
+		// Corpus xp-5799: the dependency is in the package's own registry
+		// (the report elides its path; this one is made up).
 		{name: "the package's pull secrets do not reach dependencies", version: "v1.16.0", ref: "registry.corp.com/provider-x/foo/xpkg:0.1.0",
 			msg: "cannot resolve package dependencies: missing dependencies: [registry.corp.com/provider-x/family/xpkg]",
 			setup: func(_ *cluster.Snapshot, p *cluster.Package, _ *cluster.Revision) {

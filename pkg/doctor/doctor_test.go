@@ -178,6 +178,9 @@ func TestRunReportsInspectFailures(t *testing.T) {
 }
 
 // The whole path against a real API server (Crossplane v2.3.4's CRDs): the
+// messages are Crossplane's formats with made-up names (v2 missing
+// dependencies: revision/dependency.go@v2.3.4 NDependenciesAndSomeMore;
+// ownership: crossplane-runtime pkg/meta/meta.go@v2.3.3), and the
 // Lock and the installed packages decide the dependency family, and a
 // live read knows a revision that is not listed is gone.
 func TestRunAgainstAPIServer(t *testing.T) {
