@@ -683,3 +683,24 @@ func TestDependencyBehindImageConfig(t *testing.T) {
 		}
 	})
 }
+
+// Whatever a message says, deciding does not panic and always says something
+// about an unhealthy package.
+func FuzzDiagnoseMessage(f *testing.F) {
+	for _, r := range Rules {
+		f.Add(r.Name+" "+strings.Join(r.Any, " "), "xpkg.upbound.io/upbound/provider-aws-ec2:v1")
+	}
+	f.Add(`cannot establish control of object: x is already controlled by ProviderRevision y-0123456789ab (UID z)`, "")
+	f.Add(`cannot resolve package dependencies: missing dependencies: "a" (`, "a/b/c")
+	f.Add(`Deployment.apps "" is invalid: `, "UPPER")
+	f.Fuzz(func(t *testing.T, msg, ref string) {
+		p := cluster.Package{Kind: "Provider", Name: "p", Package: ref, CurrentRevision: "p-0123456789ab",
+			Conditions: []cluster.Condition{{Type: "Installed", Status: "True"}, {Type: "Healthy", Status: "False", Message: msg}}}
+		s := &cluster.Snapshot{Packages: []cluster.Package{p}, Lock: &cluster.Lock{},
+			Revisions: []cluster.Revision{{Kind: "ProviderRevision", Name: "p-0123456789ab", Parent: "p", Conditions: p.Conditions}}}
+		rep := Diagnose(Input{Snapshot: s})
+		if len(rep.Packages) != 1 || rep.Packages[0].Finding == "" {
+			t.Fatalf("no finding for an unhealthy package: %+v", rep)
+		}
+	})
+}
