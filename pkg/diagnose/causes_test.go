@@ -425,12 +425,6 @@ func TestMissingDependencyFormats(t *testing.T) {
 	}
 }
 
-func lockWith(pkgs ...cluster.LockPackage) func(*cluster.Snapshot, *cluster.Package, *cluster.Revision) {
-	return func(s *cluster.Snapshot, _ *cluster.Package, _ *cluster.Revision) {
-		s.Lock = &cluster.Lock{Packages: pkgs}
-	}
-}
-
 // The dependency family, read from the Lock and the installed packages;
 // mirror advice only when the evidence says Crossplane cannot reach the
 // dependency, and never into the registry it already comes from.

@@ -33,12 +33,6 @@ const (
 	StageAPI Stage = "api"
 )
 
-// talksToAPIServer is true for the stages that only talk to the Kubernetes
-// API server: a timeout there is never a registry's.
-func (s Stage) talksToAPIServer() bool {
-	return s == StageEstablish || s == StageRuntime || s == StageAPI
-}
-
 // wrapper is a prefix Crossplane puts before an error to say where it
 // surfaced; it is stripped before classifying.
 type wrapper struct {
