@@ -32,7 +32,7 @@ func ReadFile(path string) (*Snapshot, error) {
 
 // ReadDump reads a support dump from r.
 func ReadDump(r io.Reader) (*Snapshot, error) {
-	s := &Snapshot{}
+	s := &Snapshot{FromDump: true}
 	counter := &countingReader{r: r}
 	dec := utilyaml.NewYAMLOrJSONDecoder(counter, 64<<10)
 	docs := 0

@@ -48,9 +48,13 @@ func (r *Reader) Read(ctx context.Context) (*Snapshot, error) {
 			return nil, err
 		}
 	}
-	if gvr, ok := served["imageconfigs"]; ok {
-		if err := r.list(ctx, s, gvr, "", ""); err != nil {
-			return nil, err
+	// ImageConfigs exist from v1.17.3, DeploymentRuntimeConfigs from v1.14;
+	// the Lock from v1.0 (it is created by the first dependency resolution).
+	for _, res := range []string{"imageconfigs", "locks", "deploymentruntimeconfigs"} {
+		if gvr, ok := served[res]; ok {
+			if err := r.list(ctx, s, gvr, "", ""); err != nil {
+				return nil, err
+			}
 		}
 	}
 	deployments := schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
@@ -76,6 +80,8 @@ func (r *Reader) Read(ctx context.Context) (*Snapshot, error) {
 	}{
 		{deployments, ns, ""},
 		{schema.GroupVersionResource{Version: "v1", Resource: "pods"}, ns, LabelRevision},
+		// Crossplane's own pods: an eviction of the package cache says so there.
+		{schema.GroupVersionResource{Version: "v1", Resource: "pods"}, ns, LabelApp + "=crossplane"},
 		{schema.GroupVersionResource{Version: "v1", Resource: "events"}, ns, ""},
 		// Events about cluster-scoped objects (packages, revisions) are
 		// recorded in the default namespace.

@@ -8,15 +8,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/dynamic"
 
-	"github.com/xpdoctor/xpdoctor/pkg/cluster"
-	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
 	"github.com/xpdoctor/xpdoctor/pkg/diagnose"
+	"github.com/xpdoctor/xpdoctor/pkg/doctor"
 	"github.com/xpdoctor/xpdoctor/pkg/findings"
-	"github.com/xpdoctor/xpdoctor/pkg/inspect"
 	"github.com/xpdoctor/xpdoctor/pkg/kubeflags"
 	"github.com/xpdoctor/xpdoctor/pkg/report"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
@@ -52,7 +48,7 @@ func newDiagnoseFlags() *diagnoseFlags {
 func (f *diagnoseFlags) add(c *cobra.Command) {
 	f.registryFlags.add(c, 2*time.Minute)
 	f.kube.AddFlags(c.Flags())
-	c.Flags().StringVar(&f.FromFile, "from-file", "", "read a support dump (kubectl get providers,providerrevisions,functions,functionrevisions,configurations,configurationrevisions,deployments,pods,events -A -o yaml) instead of a cluster")
+	c.Flags().StringVar(&f.FromFile, "from-file", "", "read a support dump (kubectl get providers,providerrevisions,functions,functionrevisions,configurations,configurationrevisions,locks,deploymentruntimeconfigs,deployments,pods,events -A -o yaml) instead of a cluster")
 	c.Flags().StringVar(&f.Kind, "kind", "", "only packages of this kind: Provider, Function or Configuration")
 	c.Flags().StringVarP(&f.Output, "output", "o", "table", "output format: table, wide, json, yaml or markdown")
 	c.Flags().BoolVar(&f.ExitZero, "exit-zero", false, "exit 0 even when there are findings")
@@ -99,7 +95,7 @@ func newDiagnoseCommand(s IOStreams, f *diagnoseFlags) *cobra.Command {
 
 // completeNames completes package names from the cluster.
 func (f *diagnoseFlags) completeNames(c *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
-	snap, err := f.snapshot(c.Context())
+	snap, err := doctor.Snapshot(c.Context(), f.options(nil, ""))
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
@@ -110,59 +106,24 @@ func (f *diagnoseFlags) completeNames(c *cobra.Command, _ []string, _ string) ([
 	return names, cobra.ShellCompDirectiveNoFileComp
 }
 
-func (f *diagnoseFlags) snapshot(ctx context.Context) (*cluster.Snapshot, error) {
-	if f.FromFile != "" {
-		return cluster.ReadFile(f.FromFile)
+// options maps the flags to doctor's options.
+func (f *diagnoseFlags) options(maps []xpkg.Mapping, kind string) doctor.Options {
+	o := doctor.Options{
+		FromFile: f.FromFile, Kube: f.kube, CrossplaneNamespace: f.CrossplaneNS, ReadPullSecrets: f.ReadSecrets,
+		CrossplaneVersion: f.CrossplaneVersion, Inspect: doctor.InspectMode(f.Inspect), Upstreams: maps,
+		Registry: f.registryFlags.options(), Now: f.now(), WrapTransport: wrapKubeTransport,
+		Select: diagnose.Selector{Kind: kind},
 	}
-	cfg, err := f.kube.ToRESTConfig()
-	if err != nil {
-		return nil, fmt.Errorf("cannot load a kubeconfig (set --kubeconfig or KUBECONFIG, or use --from-file): %w", err)
+	if f.kube.Context != nil {
+		o.KubeContext = *f.kube.Context
 	}
-	cfg.QPS, cfg.Burst = 50, 100
-	if wrapKubeTransport != nil {
-		cfg.Wrap(wrapKubeTransport)
-	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	disc, err := cluster.NewDiscoveryForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	r := &cluster.Reader{Dynamic: dyn, Discovery: disc, Namespace: f.CrossplaneNS, ReadSecrets: f.ReadSecrets}
-	snap, err := r.Read(ctx)
-	if errors.Is(err, cluster.ErrCrossplaneNotInstalled) {
-		return nil, err
-	}
-	if err != nil {
-		return nil, fmt.Errorf("cannot read the cluster at %s: %w (check --kubeconfig and --context, or read a support dump with --from-file)", cfg.Host, err)
-	}
-	snap.Source = cfg.Host
-	if raw, err := f.kube.ToRawKubeConfigLoader().RawConfig(); err == nil && raw.CurrentContext != "" {
-		snap.Source = raw.CurrentContext
-		if f.kube.Context != nil && *f.kube.Context != "" {
-			snap.Source = *f.kube.Context
-		}
-	}
-	return snap, nil
+	return o
 }
 
-// diagnosis is one collected and decided run.
-type diagnosis struct {
-	snap   *cluster.Snapshot
-	target crossplane.Target
-	maps   []xpkg.Mapping
-	report *diagnose.Report
-}
-
-// validate checks the flags that every diagnose-based command shares.
-func (f *diagnoseFlags) validate() (kind string, maps []xpkg.Mapping, err error) {
-	switch f.Inspect {
-	case "problems", "all", "none":
-	default:
-		return "", nil, usageErrorf("--inspect must be problems, all or none")
-	}
+// collect validates the flags every diagnose-based command shares, then
+// runs the diagnosis.
+func (f *diagnoseFlags) collect(ctx context.Context, names []string) (*doctor.Result, error) {
+	var kind string
 	if f.Kind != "" {
 		for _, k := range []string{"Provider", "Function", "Configuration"} {
 			if strings.EqualFold(strings.TrimSuffix(f.Kind, "s"), k) {
@@ -170,44 +131,26 @@ func (f *diagnoseFlags) validate() (kind string, maps []xpkg.Mapping, err error)
 			}
 		}
 		if kind == "" {
-			return "", nil, usageErrorf("--kind must be Provider, Function or Configuration")
+			return nil, usageErrorf("--kind must be Provider, Function or Configuration")
 		}
 	}
+	var maps []xpkg.Mapping
 	for _, m := range f.UpstreamRegistries {
 		mp, err := xpkg.ParseMapping(m)
 		if err != nil {
-			return "", nil, usageErrorf("--upstream-registry: %v", err)
+			return nil, usageErrorf("--upstream-registry: %v", err)
 		}
 		maps = append(maps, mp)
 	}
 	if f.Timeout <= 0 {
-		return "", nil, usageErrorf("--timeout must be positive")
+		return nil, usageErrorf("--timeout must be positive")
 	}
-	return kind, maps, nil
-}
-
-// collect validates the shared flags, then collects (cluster, registry) and decides.
-func (f *diagnoseFlags) collect(ctx context.Context, names []string) (*diagnosis, error) {
-	kind, maps, err := f.validate()
-	if err != nil {
-		return nil, err
+	o := f.options(maps, kind)
+	o.Select.Names = names
+	if err := o.Validate(); err != nil {
+		return nil, usageErrorf("%v", err)
 	}
-	return f.diagnose(ctx, names, kind, maps)
-}
-
-// diagnose collects (cluster, registry) and decides.
-func (f *diagnoseFlags) diagnose(ctx context.Context, names []string, kind string, maps []xpkg.Mapping) (*diagnosis, error) {
-	snap, err := f.snapshot(ctx)
-	if err != nil {
-		return nil, err
-	}
-	target, err := f.target(snap)
-	if err != nil {
-		return nil, err
-	}
-	images := f.inspectImages(ctx, snap, target, maps, names, kind)
-	rep := diagnose.Diagnose(diagnose.Input{Snapshot: snap, Images: images, Target: target, Now: f.now(), Only: names, Kind: kind})
-	return &diagnosis{snap: snap, target: target, maps: maps, report: rep}, nil
+	return doctor.Run(ctx, o)
 }
 
 func (f *diagnoseFlags) run(ctx context.Context, s IOStreams, names []string) error {
@@ -221,103 +164,14 @@ func (f *diagnoseFlags) run(ctx context.Context, s IOStreams, names []string) er
 	if err != nil {
 		return err
 	}
-	if err := report.Diagnose(s.Out, format, d.report); err != nil {
+	if err := report.Diagnose(s.Out, format, d.Report); err != nil {
 		return err
 	}
-	if len(d.snap.Denied) > 0 {
+	if len(d.Snapshot.Denied) > 0 {
 		return errors.New("some reads were forbidden (see PermissionDenied); the report is incomplete")
 	}
-	if findings.Worst(toFindings(d.report.Findings)) == findings.Error && !f.ExitZero {
+	if findings.Worst(d.Report.Findings) == findings.Error && !f.ExitZero {
 		return errFindings
 	}
 	return nil
-}
-
-func toFindings(fs []diagnose.Finding) []findings.Finding {
-	out := make([]findings.Finding, len(fs))
-	for i, f := range fs {
-		out[i] = findings.Finding{Code: f.Code, Severity: f.Severity}
-	}
-	return out
-}
-
-// target is the Crossplane version to judge as: the flag, else the tag of
-// Crossplane's image, else the newest generation.
-func (f *diagnoseFlags) target(snap *cluster.Snapshot) (crossplane.Target, error) {
-	v := f.CrossplaneVersion
-	if v == "" {
-		v = snap.CrossplaneVersion()
-	}
-	if v != "" {
-		ts, err := crossplane.Select([]string{v})
-		if err == nil {
-			return ts[0], nil
-		}
-		if f.CrossplaneVersion != "" {
-			return crossplane.Target{}, usageErrorf("%v", err)
-		}
-	}
-	all, _ := crossplane.Select(nil)
-	return all[len(all)-1], nil
-}
-
-// registryClient uses the pull secrets Crossplane uses, then the local docker config.
-func (f *diagnoseFlags) registryClient(snap *cluster.Snapshot) *xpkg.Client {
-	var secrets [][]byte
-	for _, b := range snap.Secrets {
-		secrets = append(secrets, b)
-	}
-	return f.client(xpkg.WithKeychain(authn.NewMultiKeychain(xpkg.KeychainFromDockerConfigs(secrets...), authn.DefaultKeychain)))
-}
-
-// inspectImages judges the images of the packages that need it, with the
-// credentials Crossplane would use plus the local docker config.
-func (f *diagnoseFlags) inspectImages(ctx context.Context, snap *cluster.Snapshot, target crossplane.Target, maps []xpkg.Mapping, names []string, kind string) map[string]inspect.Image {
-	out := map[string]inspect.Image{}
-	if f.Inspect == "none" {
-		return out
-	}
-	client := f.registryClient(snap)
-	only := map[string]bool{}
-	for _, n := range names {
-		only[n] = true
-	}
-	var reqs []inspect.Request
-	seen := map[string]bool{}
-	for _, p := range snap.Packages {
-		if (len(only) > 0 && !only[p.Name]) || (kind != "" && p.Kind != kind) {
-			continue
-		}
-		healthy := p.Condition("Healthy") != nil && p.Condition("Healthy").Status == "True" &&
-			p.Condition("Installed") != nil && p.Condition("Installed").Status == "True"
-		if f.Inspect == "problems" && healthy && len(maps) == 0 {
-			continue
-		}
-		src := p.Source()
-		if seen[src] {
-			continue
-		}
-		if _, err := client.ParseReference(src); err != nil {
-			continue
-		}
-		seen[src] = true
-		req := inspect.Request{Reference: src}
-		if up, ok := xpkg.MapAll(maps, src); ok {
-			if _, err := client.ParseReference(up); err == nil {
-				req.Upstream = up
-			}
-		}
-		reqs = append(reqs, req)
-	}
-	if len(reqs) == 0 {
-		return out
-	}
-	rep, err := inspect.Run(ctx, client, reqs, inspect.Options{Targets: []crossplane.Target{target}}, xpkg.ReadOptions{})
-	if err != nil {
-		return out
-	}
-	for _, img := range rep.Images {
-		out[img.Reference] = img
-	}
-	return out
 }

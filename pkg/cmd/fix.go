@@ -79,8 +79,8 @@ func (f *fixFlags) runFix(ctx context.Context, s IOStreams, names []string) erro
 	if err != nil {
 		return err
 	}
-	maps := d.maps
-	cands, skipped := fix.Candidates(d.report, d.snap, maps)
+	maps := d.Upstreams
+	cands, skipped := fix.Candidates(d.Report, d.Snapshot, maps)
 	for _, sk := range skipped {
 		fmt.Fprintf(s.ErrOut, "not repairable: %s\n", sk)
 	}
@@ -88,7 +88,7 @@ func (f *fixFlags) runFix(ctx context.Context, s IOStreams, names []string) erro
 		fmt.Fprintln(s.Out, "No package has a mirror defect that an --upstream-registry mapping covers. Nothing to do.")
 		return nil
 	}
-	client := f.registryClient(d)
+	client := d.Registry
 	var plans []*xpkg.CopyPlan
 	var planned []fix.Candidate
 	failed := 0
@@ -120,9 +120,9 @@ func (f *fixFlags) runFix(ctx context.Context, s IOStreams, names []string) erro
 	var changes []fix.Change
 	switch f.Apply {
 	case "pin":
-		changes = fix.PinChanges(d.snap, planned, digests)
+		changes = fix.PinChanges(d.Snapshot, planned, digests)
 	case "imageconfig":
-		changes = fix.ImageConfigChanges(d.snap, maps)
+		changes = fix.ImageConfigChanges(d.Snapshot, maps)
 	}
 	var dyn dynamic.Interface
 	if len(changes) > 0 {
@@ -146,7 +146,7 @@ func (f *fixFlags) runFix(ctx context.Context, s IOStreams, names []string) erro
 		}
 		return nil
 	}
-	targets := []crossplane.Target{d.target}
+	targets := d.Targets
 	for _, p := range plans {
 		res, err := client.Copy(ctx, p, f.Jobs)
 		if err != nil {
@@ -172,12 +172,6 @@ func (f *fixFlags) runFix(ctx context.Context, s IOStreams, names []string) erro
 		return errFindings
 	}
 	return nil
-}
-
-// registryClient reads and writes with the cluster's pull secrets and the
-// local docker config.
-func (f *fixFlags) registryClient(d *diagnosis) *xpkg.Client {
-	return f.diagnoseFlags.registryClient(d.snap)
 }
 
 func pkgVersion(resource string) string {

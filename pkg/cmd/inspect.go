@@ -28,13 +28,18 @@ func (f *registryFlags) add(c *cobra.Command, timeout time.Duration) {
 	c.Flags().IntVarP(&f.Verbose, "v", "v", 0, "log level: 1 and above log every registry request to stderr (never headers or credentials)")
 }
 
-func (f *registryFlags) client(extra ...xpkg.Option) *xpkg.Client {
-	opts := append([]xpkg.Option{xpkg.WithInsecureRegistries(f.Insecure...)}, extra...)
+// options are the registry client options the flags say.
+func (f *registryFlags) options() []xpkg.Option {
+	opts := []xpkg.Option{xpkg.WithInsecureRegistries(f.Insecure...)}
 	if f.Verbose > 0 && f.cmd != nil {
 		w := f.cmd.ErrOrStderr()
 		opts = append(opts, xpkg.WithLogger(func(format string, args ...any) { fmt.Fprintf(w, "registry: "+format+"\n", args...) }))
 	}
-	return xpkg.NewClient(opts...)
+	return opts
+}
+
+func (f *registryFlags) client(extra ...xpkg.Option) *xpkg.Client {
+	return xpkg.NewClient(append(f.options(), extra...)...)
 }
 
 // inspectFlags are inspect's command-line flags.

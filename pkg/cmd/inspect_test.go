@@ -129,7 +129,6 @@ func TestUsageErrors(t *testing.T) {
 		{"inspect", "UPPER/case:bad tag"},
 		{"inspect", "localhost:5000/a:v1", "-o", "xml"},
 		{"inspect", "localhost:5000/a:v1", "--crossplane-version", "banana"},
-		{"inspect", "localhost:5000/a:v1", "--crossplane-version", "v1.2.0"},
 		{"inspect", "localhost:5000/a:v1", "localhost:5000/b:v1", "--upstream", "localhost:5000/c:v1"},
 		{"inspect", "localhost:5000/a:v1", "--upstream-registry", "https://x.io"},
 		{"inspect", "localhost:5000/a:v1", "--upstream-registry", "other.io/x=xpkg.upbound.io"},
@@ -202,7 +201,7 @@ func TestVersion(t *testing.T) {
 		var v struct {
 			APIVersion, Kind, Version, Commit, BuildDate, GoVersion, Platform string
 		}
-		if code != 0 || yaml.Unmarshal([]byte(out), &v) != nil || v.APIVersion != "xpdoctor.io/v1alpha1" || v.Kind != "Version" ||
+		if code != 0 || yaml.Unmarshal([]byte(out), &v) != nil || v.APIVersion != "xpdoctor.io/v1alpha2" || v.Kind != "Version" ||
 			v.Version == "" || v.Commit == "" || v.BuildDate == "" || !strings.HasPrefix(v.GoVersion, "go1.") || v.Platform != runtime.GOOS+"/"+runtime.GOARCH {
 			t.Fatalf("-o %s: exit %d: %s", format, code, out)
 		}

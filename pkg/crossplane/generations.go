@@ -176,14 +176,18 @@ func ParseVersion(s string) (*semver.Version, error) {
 	return ver, nil
 }
 
-// ForVersion returns the generation that contains a version.
-func ForVersion(ver *semver.Version) (Generation, error) {
+// ForVersion returns the generation that contains a version. A version
+// older than the oldest generation modelled (v1.0 to v1.12 still run in the
+// field) gets the oldest generation and older=true: its messages are
+// classified all the same, and its verdicts are that generation's, which
+// Target.Label and Target.Note say.
+func ForVersion(ver *semver.Version) (g Generation, older bool) {
 	for _, g := range Generations {
 		if g.Contains(ver) {
-			return g, nil
+			return g, false
 		}
 	}
-	return Generation{}, fmt.Errorf("crossplane %s is older than v1.13, which xpdoctor does not model", ver.Original())
+	return Generations[0], true
 }
 
 // Select returns the generations for the versions a user named (or all
@@ -204,16 +208,13 @@ func Select(versions []string) ([]Target, error) {
 		if err != nil {
 			return nil, err
 		}
-		g, err := ForVersion(ver)
-		if err != nil {
-			return nil, err
-		}
+		g, older := ForVersion(ver)
 		key := g.Name + "|" + ver.String()
 		if seen[key] {
 			continue
 		}
 		seen[key] = true
-		out = append(out, Target{Generation: g, Version: ver})
+		out = append(out, Target{Generation: g, Version: ver, Older: older})
 	}
 	return out, nil
 }
@@ -222,12 +223,28 @@ func Select(versions []string) ([]Target, error) {
 type Target struct {
 	Generation
 	Version *semver.Version
+	// Older is true when Version predates the oldest generation modelled;
+	// it is judged as that generation.
+	Older bool
 }
 
 // Label is how a target is shown: the version if known, else the generation.
 func (t Target) Label() string {
-	if t.Version != nil {
-		return "v" + t.Version.String()
+	if t.Version == nil {
+		return t.Name
 	}
-	return t.Name
+	if t.Older {
+		return "v" + t.Version.String() + " (judged as " + t.Name + ")"
+	}
+	return "v" + t.Version.String()
+}
+
+// Note says how a target is judged when xpdoctor models it only
+// approximately ("" when it models it).
+func (t Target) Note() string {
+	if !t.Older {
+		return ""
+	}
+	return fmt.Sprintf("Crossplane v%s is older than %s, the oldest release xpdoctor models: its messages are classified all the same, and registry verdicts are those of %s (older releases may word them differently)",
+		t.Version.String(), Generations[0].Name, t.Name)
 }

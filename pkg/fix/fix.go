@@ -42,14 +42,14 @@ type Candidate struct {
 // Candidates picks the packages whose findings name a mirror defect.
 // Packages no mapping covers are returned in skipped with the reason.
 func Candidates(rep *diagnose.Report, snap *cluster.Snapshot, maps []xpkg.Mapping) (cands []Candidate, skipped []string) {
-	codes := map[diagnose.Subject][]findings.Code{}
+	codes := map[findings.Subject][]findings.Code{}
 	for _, f := range rep.Findings {
 		if mirrorDefects[f.Code] {
 			codes[f.Subject] = append(codes[f.Subject], f.Code)
 		}
 	}
 	for _, p := range snap.Packages {
-		cs := codes[diagnose.Subject{Kind: p.Kind, Name: p.Name}]
+		cs := codes[findings.Subject{Kind: p.Kind, Name: p.Name}]
 		if len(cs) == 0 {
 			continue
 		}

@@ -16,11 +16,11 @@ func TestCandidatesAndChanges(t *testing.T) {
 		{Kind: "Provider", Name: "elsewhere", Package: "other.io/x/provider-c:v1"},
 		{Kind: "Provider", Name: "crashing", Package: "ecr.io/upbound/provider-d:v1"},
 	}}
-	rep := &diagnose.Report{Findings: []diagnose.Finding{
-		{Code: findings.BaseLayerAnnotationMissing, Subject: diagnose.Subject{Kind: "Provider", Name: "docker"}},
-		{Code: findings.MirrorDigestDiffers, Subject: diagnose.Subject{Kind: "Provider", Name: "docker"}},
-		{Code: findings.PackageYAMLNotFound, Subject: diagnose.Subject{Kind: "Provider", Name: "elsewhere"}},
-		{Code: findings.RuntimeCrashLooping, Subject: diagnose.Subject{Kind: "Provider", Name: "crashing"}},
+	rep := &diagnose.Report{Findings: []findings.Finding{
+		{Code: findings.BaseLayerAnnotationMissing, Subject: findings.Subject{Kind: "Provider", Name: "docker"}},
+		{Code: findings.MirrorDigestDiffers, Subject: findings.Subject{Kind: "Provider", Name: "docker"}},
+		{Code: findings.PackageYAMLNotFound, Subject: findings.Subject{Kind: "Provider", Name: "elsewhere"}},
+		{Code: findings.RuntimeCrashLooping, Subject: findings.Subject{Kind: "Provider", Name: "crashing"}},
 	}}
 	m, _ := xpkg.ParseMapping("ecr.io/upbound=xpkg.upbound.io/upbound")
 	cands, skipped := Candidates(rep, snap, []xpkg.Mapping{m})

@@ -13,8 +13,10 @@ import (
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
 )
 
-// APIVersion versions the JSON/YAML reports.
-const APIVersion = "xpdoctor.io/v1alpha1"
+// APIVersion versions the JSON/YAML reports. v1alpha2: inspect and diagnose
+// report one Finding type, whose image is "image" (v1alpha1 inspect called
+// it "subject").
+const APIVersion = "xpdoctor.io/v1alpha2"
 
 // Report is the result of `xpdoctor inspect`.
 type Report struct {
@@ -193,8 +195,8 @@ func comparisonFindings(r *xpkg.Report, c *xpkg.Comparison) []findings.Finding {
 	return out
 }
 
-func finding(code findings.Code, sev findings.Severity, subject, msg, fix string) findings.Finding {
-	return findings.Finding{Code: code, Severity: sev, Subject: subject, Message: msg, Remediation: fix}
+func finding(code findings.Code, sev findings.Severity, image, msg, fix string) findings.Finding {
+	return findings.Finding{Code: code, Severity: sev, Image: image, Message: msg, Remediation: fix}
 }
 
 func anyReason(vs []crossplane.Verdict, reason findings.Code) bool {
@@ -206,13 +208,13 @@ func anyReason(vs []crossplane.Verdict, reason findings.Code) bool {
 	return false
 }
 
-// dedupe keeps the first finding per code and subject (they are sorted, so
+// dedupe keeps the first finding per code and image (they are sorted, so
 // the most severe one).
 func dedupe(fs []findings.Finding) []findings.Finding {
 	seen := map[string]bool{}
 	out := fs[:0]
 	for _, f := range fs {
-		k := string(f.Code) + "|" + f.Subject
+		k := string(f.Code) + "|" + f.Image
 		if seen[k] {
 			continue
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/xpdoctor/xpdoctor/pkg/diagnose"
+	"github.com/xpdoctor/xpdoctor/pkg/findings"
 )
 
 // Diagnose renders a diagnose report.
@@ -38,15 +39,18 @@ func Diagnose(w io.Writer, f Format, r *diagnose.Report) error {
 		return err
 	}
 	fmt.Fprintf(w, "\nCrossplane %s. ", r.CrossplaneVersion)
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "Note: %s.\n", n)
+	}
 	if len(r.Findings) == 0 {
 		fmt.Fprintln(w, "No findings.")
 		return nil
 	}
 	fmt.Fprintf(w, "%d finding(s):\n", len(r.Findings))
 	for i, fd := range r.Findings {
-		subject := "cluster"
-		if fd.Subject.Name != "" {
-			subject = fd.Subject.Kind + "/" + fd.Subject.Name
+		subject := fd.Subject.String()
+		if subject == "" {
+			subject = "cluster"
 		}
 		fmt.Fprintf(w, "\n%d. %s %s [%s]\n", i+1, fd.Code, subject, fd.Severity)
 		fmt.Fprintf(w, "   %s\n", fd.Message)
@@ -60,11 +64,22 @@ func Diagnose(w io.Writer, f Format, r *diagnose.Report) error {
 		for _, e := range fd.Evidence {
 			fmt.Fprintf(w, "   evidence: %s\n", e)
 		}
+		if len(fd.Alternatives) > 0 {
+			fmt.Fprintf(w, "   also possible: %s\n", codeList(fd.Alternatives))
+		}
 		if fd.Remediation != "" {
 			fmt.Fprintf(w, "   fix: %s\n", indent(fd.Remediation, "        "))
 		}
 	}
 	return nil
+}
+
+func codeList(cs []findings.Code) string {
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = string(c)
+	}
+	return strings.Join(parts, ", ")
 }
 
 func indent(s, pad string) string {
@@ -74,6 +89,9 @@ func indent(s, pad string) string {
 // diagnoseMarkdown is for pasting into an incident ticket.
 func diagnoseMarkdown(w io.Writer, r *diagnose.Report) error {
 	fmt.Fprintf(w, "### xpdoctor: Crossplane %s\n\n", r.CrossplaneVersion)
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "> %s.\n\n", n)
+	}
 	t := tablewriter.NewTable(w,
 		tablewriter.WithRenderer(renderer.NewMarkdown()),
 		tablewriter.WithHeaderAutoFormat(tw.Off),
@@ -96,9 +114,9 @@ func diagnoseMarkdown(w io.Writer, r *diagnose.Report) error {
 	}
 	fmt.Fprintln(w)
 	for _, fd := range r.Findings {
-		subject := "cluster"
-		if fd.Subject.Name != "" {
-			subject = fd.Subject.Kind + "/" + fd.Subject.Name
+		subject := fd.Subject.String()
+		if subject == "" {
+			subject = "cluster"
 		}
 		fmt.Fprintf(w, "#### `%s` %s (%s)\n\n%s\n\n", fd.Code, subject, fd.Severity, fd.Message)
 		if fd.Image != "" {
@@ -110,6 +128,9 @@ func diagnoseMarkdown(w io.Writer, r *diagnose.Report) error {
 		}
 		for _, e := range fd.Evidence {
 			fmt.Fprintf(w, "- evidence: `%s`\n", strings.ReplaceAll(e, "`", "'"))
+		}
+		if len(fd.Alternatives) > 0 {
+			fmt.Fprintf(w, "- also possible: %s\n", codeList(fd.Alternatives))
 		}
 		if fd.Remediation != "" {
 			if strings.Contains(fd.Remediation, "\n") {
