@@ -134,6 +134,12 @@ func inspectImage(w io.Writer, wide bool, img inspect.Image) error {
 			deps = append(deps, strings.TrimSpace(fmt.Sprintf("%s %s %s", d.Kind, d.Package, d.Version)))
 		}
 		fmt.Fprintf(tw, "DEPENDS ON\t%s\n", orDash(strings.Join(deps, "; ")))
+		if len(p.Groups) > 0 {
+			fmt.Fprintf(tw, "API GROUPS\t%s\n", strings.Join(p.Groups, ", "))
+		}
+		if ob := selectedOtherBase(img); ob != nil {
+			fmt.Fprintf(tw, "OTHER BASE LAYER\t%s\n", otherBaseCol(ob, p))
+		}
 		if err := tw.Flush(); err != nil {
 			return err
 		}
@@ -141,11 +147,22 @@ func inspectImage(w io.Writer, wide bool, img inspect.Image) error {
 	if len(img.Verdicts) > 0 {
 		fmt.Fprintln(w)
 		tw = newTabWriter(w)
-		fmt.Fprintln(tw, "CROSSPLANE\tOUTCOME\tMESSAGE")
+		if wide {
+			fmt.Fprintln(tw, "CROSSPLANE\tOUTCOME\tSTAGE\tREVISION\tEXACT\tMESSAGE")
+		} else {
+			fmt.Fprintln(tw, "CROSSPLANE\tOUTCOME\tSTAGE\tREVISION\tMESSAGE")
+		}
 		for _, v := range img.Verdicts {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Crossplane, v.Outcome, v.Message)
+			cols := []string{v.Crossplane, string(v.Outcome), orDash(string(v.Stage)), revisionCol(v)}
+			if wide {
+				cols = append(cols, yesNo(v.Exact))
+			}
+			fmt.Fprintf(tw, "%s\t%s\n", strings.Join(cols, "\t"), v.Message)
 		}
 		if err := tw.Flush(); err != nil {
+			return err
+		}
+		if err := dependencyTable(w, img.Verdicts); err != nil {
 			return err
 		}
 	}
@@ -162,6 +179,101 @@ func inspectImage(w io.Writer, wide bool, img inspect.Image) error {
 	}
 	fmt.Fprintf(w, "\nFetched %s from the registry.\n", crossplane.HumanBytes(img.BytesFetched))
 	return nil
+}
+
+// revisionCol says whether Crossplane creates a revision, and where the failure shows.
+func revisionCol(v crossplane.Verdict) string {
+	switch {
+	case v.Outcome == crossplane.OutcomeUnknown:
+		return "-"
+	case !v.RevisionCreated:
+		return "none"
+	}
+	return "created"
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// dependencyTable shows how each dependsOn resolves, one row per answer
+// shared by the versions judged.
+func dependencyTable(w io.Writer, vs []crossplane.Verdict) error {
+	type row struct {
+		dv       crossplane.DependencyVerdict
+		versions []string
+	}
+	var rows []*row
+	byKey := map[string]*row{}
+	for _, v := range vs {
+		for _, dv := range v.Dependencies {
+			key := strings.Join([]string{dv.Package, dv.Constraint, dv.Source, dv.Repository, dv.Resolved, dv.Failure, dv.Problem}, "|")
+			r, ok := byKey[key]
+			if !ok {
+				r = &row{dv: dv}
+				byKey[key] = r
+				rows = append(rows, r)
+			}
+			r.versions = append(r.versions, v.Crossplane)
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	tw := newTabWriter(w)
+	fmt.Fprintln(tw, "DEPENDENCY\tCONSTRAINT\tCROSSPLANE\tLOOKS IN\tRESOLVES TO")
+	for _, r := range rows {
+		dv := r.dv
+		where := orDash(dv.Repository)
+		if dv.RewrittenBy != "" {
+			where += " (ImageConfig " + dv.RewrittenBy + ")"
+		}
+		res := dv.Resolved
+		switch {
+		case dv.Failure != "":
+			res = "cannot install: " + dv.Failure
+		case dv.Problem != "":
+			res = "not checked: " + dv.Problem
+		case !dv.Checked:
+			res = "not checked"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", dv.Package, orDash(dv.Constraint), strings.Join(r.versions, ", "), where, res)
+	}
+	return tw.Flush()
+}
+
+func selectedOtherBase(img inspect.Image) *xpkg.OtherBaseLayer {
+	for _, p := range img.Platforms {
+		if p.Selected && p.ImageReport != nil {
+			return p.OtherBase
+		}
+	}
+	return nil
+}
+
+func otherBaseCol(ob *xpkg.OtherBaseLayer, first *xpkg.PackageFile) string {
+	s := fmt.Sprintf("layer %d", ob.Layer+1)
+	switch {
+	case ob.SameBlob:
+		return s + ": the same blob as the first annotated layer"
+	case ob.Package == nil:
+		return s + ": no package.yaml"
+	case ob.SameContent(first):
+		return s + ": the same package.yaml"
+	}
+	if m := ob.Package.Meta; m != nil {
+		s += fmt.Sprintf(": %s/%s", m.Kind, m.Name)
+	}
+	if ob.Package.DiffersAtDocument > 0 {
+		s += fmt.Sprintf(", a different package.yaml from document %d on", ob.Package.DiffersAtDocument)
+	} else {
+		s += ", a different package.yaml"
+	}
+	return s
 }
 
 func findingsTable(w io.Writer, wide bool, fs []findings.Finding) error {
