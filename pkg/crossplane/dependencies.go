@@ -240,7 +240,7 @@ func judgeDependency(t Target, d xpkg.Dependency, obs *DependencyObservations, d
 	case errors.As(err, &bad):
 		// resolver/reconciler.go errInvalidConstraint, around the semver
 		// library's own error text.
-		lock("cannot find dependency version to install: version constraint on dependency is invalid: "+unwrapSemver(err), false)
+		lock(resolutionFailed+"cannot find dependency version to install: version constraint on dependency is invalid: "+unwrapSemver(err), false)
 	case err != nil:
 		lock(Render(m.NoValidVersion, map[string]string{"package": d.Package, "constraint": d.Version}), true)
 	default:

@@ -189,13 +189,18 @@ var imageBackendMessages = Messages{
 	// errFmtMissingDependencies.
 	MissingDependencies: "cannot resolve package dependencies: missing dependencies: {deps}",
 	// resolver/reconciler.go@v1.20.0 and @v2.1.3: Tags' error wrapped twice.
-	DependencyTags: "cannot find dependency version to install: cannot fetch dependency package tags: {detail}",
+	DependencyTags: resolutionFailed + "cannot find dependency version to install: cannot fetch dependency package tags: {detail}",
 	NoValidVersion: noValidVersion,
 }
 
+// resolutionFailed begins every Lock Resolved=False message
+// (apis/pkg/v1beta1/conditions.go@v1.20.0 ResolutionFailed, the same at
+// v2.1.3 and v2.3.4).
+const resolutionFailed = "Error occurred during dependency resolution "
+
 // noValidVersion is errFmtNoValidVersion (resolver/reconciler.go@v1.20.0,
 // the same at v2.1.3 and v2.3.4).
-const noValidVersion = "dependency ({package}) does not have a valid version to upgrade that satisfies all constraints. If there is a valid version that requires downgrade, manual intervention is required. Constraints: {constraint}"
+const noValidVersion = resolutionFailed + "dependency ({package}) does not have a valid version to upgrade that satisfies all constraints. If there is a valid version that requires downgrade, manual intervention is required. Constraints: {constraint}"
 
 // Generations are ordered oldest first.
 var Generations = []Generation{
@@ -252,7 +257,7 @@ var Generations = []Generation{
 			MissingDependencies: "cannot resolve package dependencies: missing dependencies: {deps}",
 			// resolver/reconciler.go@v2.2.0 lists tags through ListVersions, which
 			// adds its own wrap (crossplane-runtime:pkg/xpkg/client.go@v2.3.3).
-			DependencyTags: "cannot find dependency version to install: cannot fetch dependency package tags: cannot list tags for {source}: {detail}",
+			DependencyTags: resolutionFailed + "cannot find dependency version to install: cannot fetch dependency package tags: cannot list tags for {source}: {detail}",
 			NoValidVersion: noValidVersion,
 		},
 	},

@@ -292,8 +292,8 @@ func judgeContents(t Target, p *xpkg.PackageFile, ref string) *contentFailure {
 	case p.ParseError != "":
 		return parse(findings.PackageYAMLInvalid, p.ParseError, p.ParseErrorExact)
 	}
-	if k, ok := unregistered(p); ok {
-		return parse(findings.PackageYAMLInvalid, k, false)
+	if k, ok := unregistered(t, p); ok {
+		return parse(findings.PackageYAMLInvalid, k, t.Version != nil && schemeNames[t.Version.String()] != "")
 	}
 	if p.MetaCount != 1 {
 		c := &contentFailure{reason: findings.PackageYAMLInvalid, stage: StageLint, tmpl: m.NotOneMeta, exact: true}
@@ -322,17 +322,33 @@ func judgeContents(t Target, p *xpkg.PackageFile, ref string) *contentFailure {
 var objectGroups = map[string]bool{"meta.pkg.crossplane.io": true, "apiextensions.crossplane.io": true, "ops.crossplane.io": true,
 	"apiextensions.k8s.io": true, "admissionregistration.k8s.io": true}
 
+// schemeNames are the names apimachinery gives Crossplane's schemes: the
+// line of runtime.NewScheme's GetNameFromCallsite in the apimachinery
+// version each release pins (pkg/runtime/scheme.go@v0.31.2 line 100 for
+// v1.20.0, as real v1.20.0 prints; @v0.34.1 line 110 for v2.1.3; @v0.35.3
+// line 111 for v2.3.4).
+var schemeNames = map[string]string{
+	"1.20.0": "pkg/runtime/scheme.go:100",
+	"2.1.3":  "pkg/runtime/scheme.go:110",
+	"2.3.4":  "pkg/runtime/scheme.go:111",
+}
+
 // unregistered names the first object of a group Crossplane's parser does
-// not know, in the words of apimachinery's notRegisteredErr (the scheme's
-// name, a source location inside the Crossplane binary, is not known).
-func unregistered(p *xpkg.PackageFile) (string, bool) {
+// not know, in the words of apimachinery's notRegisteredErr
+// (runtime/error.go@v0.31.2); the scheme's name is known for the versions
+// in schemeNames only.
+func unregistered(t Target, p *xpkg.PackageFile) (string, bool) {
+	scheme := "..."
+	if t.Version != nil && schemeNames[t.Version.String()] != "" {
+		scheme = schemeNames[t.Version.String()]
+	}
 	for _, k := range p.Kinds {
 		group := ""
 		if g, _, ok := strings.Cut(k.APIVersion, "/"); ok {
 			group = g
 		}
 		if !objectGroups[group] {
-			return fmt.Sprintf("no kind %q is registered for version %q in scheme %q", k.Kind, k.APIVersion, "..."), true
+			return fmt.Sprintf("no kind %q is registered for version %q in scheme %q", k.Kind, k.APIVersion, scheme), true
 		}
 	}
 	return "", false
