@@ -98,6 +98,13 @@ func Judge(t Target, r *xpkg.Report, o JudgeOptions) Verdict {
 		tmpl, stage, exact, vars := resolveFailure(t, r)
 		return fail(reasonFor(r.Err), stage, tmpl, exact, vars)
 	}
+	if h := r.Head; h != nil && h.Digest != "" && r.Digest != "" && h.Digest != r.Digest && t.UnpackStages == StageParse {
+		// v2.2+ pins every read after HEAD to the digest HEAD named
+		// (client.go@v2.3.3 digestRef); a registry whose HEAD names other
+		// bytes than its GET serves breaks that fetch.
+		return fail(findings.RegistryContentMismatch, StageFetch, m.Fetch, false, map[string]string{"ref": ref,
+			"detail": fmt.Sprintf("the registry's HEAD names %s, but GET serves a manifest hashing to %s", h.Digest, r.Digest)})
+	}
 	img := r.SelectedImage()
 	if img == nil {
 		index := ref

@@ -89,6 +89,7 @@ func Judge(r *xpkg.Report, upstream *xpkg.Report, o Options) Image {
 	}
 	var fs []findings.Finding
 	fs = append(fs, verdictFindings(r, img.Verdicts)...)
+	fs = append(fs, headFindings(r)...)
 	fs = append(fs, structureFindings(r, img.Verdicts)...)
 	if upstream != nil {
 		img.BytesFetched += upstream.BytesFetched
@@ -220,7 +221,8 @@ func dependencyFinding(vs []crossplane.Verdict) (msg, fix string, evidence []str
 	if len(parts) == 0 {
 		return findings.Catalogue[findings.DependencyUnresolvable].Title, findings.Catalogue[findings.DependencyUnresolvable].Fix, evidence
 	}
-	return strings.Join(parts, "; "), strings.Join(dedupeStrings(fixes), "; "), evidence
+	// Versions word the same failure differently; say it once.
+	return strings.Join(dedupeStrings(parts), "; "), strings.Join(dedupeStrings(fixes), "; "), evidence
 }
 
 // dependencyFix fits the remediation to why the dependency failed.
@@ -235,7 +237,11 @@ func dependencyFix(dv crossplane.DependencyVerdict) string {
 	case strings.Contains(dv.Failure, "constraint on dependency is invalid"):
 		return fmt.Sprintf("fix the dependsOn version %q: it must be a semantic version constraint or a digest", dv.Constraint)
 	}
-	return fmt.Sprintf("make %s available where Crossplane looks (%s): mirror it there with `kubectl xpdoctor mirror`, or on Crossplane v1.20+ point an ImageConfig rewrite at the registry that has it", dv.Package, dv.Repository)
+	where := dv.Repository
+	if where != dv.Package {
+		where = dv.Package + " (Crossplane looks in " + dv.Repository + ")"
+	}
+	return fmt.Sprintf("make %s available where Crossplane looks: mirror it there with `kubectl xpdoctor mirror`, or on Crossplane v1.20+ point an ImageConfig rewrite at the registry that has it", where)
 }
 
 func dedupeStrings(ss []string) []string {
@@ -255,6 +261,18 @@ func orNone(s string) string {
 		return "none"
 	}
 	return s
+}
+
+// headFindings reports a registry whose HEAD fails where its GET works:
+// Crossplane falls back to GET (internal/xpkg/fetch.go@v1.20.0 Head), so
+// the package installs, at the cost of a manifest download per reconcile.
+func headFindings(r *xpkg.Report) []findings.Finding {
+	h := r.Head
+	if h == nil || h.Error == "" || r.Err != nil {
+		return nil
+	}
+	return []findings.Finding{finding(findings.RegistryProtocolError, findings.Warning, r.Reference,
+		"the registry's HEAD of the manifest fails while GET works: "+h.Error+"; Crossplane falls back to GET", findings.Catalogue[findings.RegistryProtocolError].Fix)}
 }
 
 // structureFindings reports mirror damage that does not by itself break
