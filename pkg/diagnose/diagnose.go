@@ -249,6 +249,11 @@ func diagnosePackage(in Input, p cluster.Package) (PackageRow, []Finding) {
 			Message:  fmt.Sprintf("Crossplane %s cannot parse %s", in.Target.Label(), source),
 			Evidence: []string{"xpdoctor predicts: " + verdict.Message}})
 	}
+	// A package Crossplane installs without a word, but not the one meant
+	// (several annotated layers on v2.2+): the registry is the only witness.
+	if verdict != nil && verdict.Installs != nil && !hasAny(out, []findings.Code{verdict.Reason}) {
+		add(Finding{Code: verdict.Reason, Severity: findings.Error, Image: source, Digest: row.Digest, Message: verdict.Message})
+	}
 	if verdict != nil && verdict.Reason == findings.FlattenPathTooSlow && !hasAny(out, []findings.Code{findings.FlattenPathTooSlow}) {
 		add(Finding{Code: findings.FlattenPathTooSlow, Severity: findings.Error, Image: source, Digest: row.Digest, Message: verdict.Message})
 	}

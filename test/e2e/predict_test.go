@@ -122,6 +122,20 @@ func TestCrossplaneAgreesOnPredictions(t *testing.T) {
 					agree(t, version, v, o, locks)
 				})
 			}
+			// diagnose, inspecting every package, says the same where the
+			// cluster shows nothing wrong: the healthy package installed from
+			// the wrong annotated layer.
+			out, errOut, code := xpdoctor(t, "--kubeconfig", cp.kubeconfig, "-o", "json", "--inspect", "all", "two-base")
+			if code == 2 {
+				t.Fatalf("diagnose: %s", errOut)
+			}
+			wantTwoBase := "error:MultipleBaseLayers"
+			if v := verdicts["two-base"]; v.Installs == nil {
+				wantTwoBase = "error:" + string(v.Reason)
+			}
+			if got := codes(t, out)["two-base"]; !contains(got, wantTwoBase) {
+				t.Errorf("diagnose two-base: %v, want %s", got, wantTwoBase)
+			}
 		})
 	}
 	if path := os.Getenv(CaptureEnv); path != "" {
