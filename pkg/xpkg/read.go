@@ -39,11 +39,13 @@ func (c *Client) Read(ctx context.Context, ref name.Reference, o ReadOptions) *R
 	r := &Report{Reference: ref.String(), Repository: ref.Context().String(), Selected: -1}
 	defer func() { r.BytesFetched = c.BytesFetched() - before }()
 
-	if !o.Shallow {
-		// What Crossplane sees first; its text precedes the GET's in Crossplane's message.
+	m, err := c.GetManifest(ctx, ref)
+	if !o.Shallow && ctx.Err() == nil {
+		// What Crossplane asks first; a failed HEAD's text precedes the GET's
+		// in Crossplane's message. Sent after the GET so that a server that
+		// stalls is met once, within the deadline.
 		r.Head = c.Head(ctx, ref)
 	}
-	m, err := c.GetManifest(ctx, ref)
 	if err != nil {
 		r.Err = classify(ref.String(), err)
 		return r
