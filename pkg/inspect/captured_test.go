@@ -79,6 +79,12 @@ func TestVerdictsMatchRealCrossplane(t *testing.T) {
 						inspect.Options{Targets: targets, Dependencies: &inspect.DependencyOptions{}}, xpkg.ReadOptions{})
 					must(t, err)
 					v := rep.Images[0].Verdicts[0]
+					if c.Name == "yaml-second-document" {
+						// Crossplane says line 5 of the second document; the file's line is 32.
+						if f := findingOf(rep.Images[0], "PackageYAMLInvalid"); f == nil || !contains(f.Evidence, "the error is at line 32 of package.yaml") {
+							t.Errorf("%s: no file line in %+v", c.Name, f)
+						}
+					}
 					scrub := func(s string) string {
 						return strings.ReplaceAll(strings.ReplaceAll(s, private.Host, "PRIVATE"), reg.Host, "REGISTRY")
 					}
@@ -120,6 +126,15 @@ func compareCaptured(t *testing.T, name string, v crossplane.Verdict, w captured
 			t.Errorf("%s: Lock:\nCrossplane %q\n  xpdoctor %q", name, w.Lock, got)
 		}
 	}
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 // knownPart is an inexact message up to the wording xpdoctor does not know.

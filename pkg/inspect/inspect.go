@@ -144,6 +144,11 @@ func verdictFindings(r *xpkg.Report, vs []crossplane.Verdict) []findings.Finding
 			msg = multipleBaseMessage(r, group, msg)
 		case findings.PackageYAMLNotFound:
 			evidence = append(evidence, otherBaseEvidence(r)...)
+		case findings.PackageYAMLInvalid:
+			if sel := r.SelectedImage(); sel != nil && sel.Package != nil && sel.Package.ParseErrorLine > 0 {
+				// Crossplane counts lines from the document's start; say where in the file.
+				evidence = append(evidence, fmt.Sprintf("the error is at line %d of %s", sel.Package.ParseErrorLine, sel.Package.Path))
+			}
 		}
 		f := finding(reason, findings.Error, r.Reference, msg, fix)
 		f.Evidence = evidence
