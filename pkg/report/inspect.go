@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode"
 
 	"sigs.k8s.io/yaml"
 
@@ -87,9 +89,9 @@ func Inspect(w io.Writer, f Format, r *inspect.Report) error {
 
 func inspectImage(w io.Writer, wide bool, img inspect.Image) error {
 	tw := newTabWriter(w)
-	fmt.Fprintf(tw, "IMAGE\t%s\n", img.Reference)
+	fmt.Fprintf(tw, "IMAGE\t%s\n", safe(img.Reference))
 	if img.Error != "" {
-		fmt.Fprintf(tw, "ERROR\t%s\n", img.Error)
+		fmt.Fprintf(tw, "ERROR\t%s\n", safe(img.Error))
 	} else {
 		what := xpkg.ShortMediaType(img.MediaType)
 		if img.IsIndex {
@@ -114,7 +116,7 @@ func inspectImage(w io.Writer, wide bool, img inspect.Image) error {
 			}
 			fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, orDash(p.Platform), shortDigest(p.Digest, wide),
 				xpkg.ShortMediaType(p.MediaType), layersCol(p.ImageReport), crossplane.HumanBytes(p.CompressedSize()),
-				baseCol(p.ImageReport), labelsCol(p.ImageReport), packageCol(p.ImageReport))
+				baseCol(p.ImageReport), labelsCol(p.ImageReport), safe(packageCol(p.ImageReport)))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -127,18 +129,18 @@ func inspectImage(w io.Writer, wide bool, img inspect.Image) error {
 		fmt.Fprintln(w)
 		tw = newTabWriter(w)
 		m := p.Meta
-		fmt.Fprintf(tw, "PACKAGE\t%s/%s\n", m.Kind, m.Name)
-		fmt.Fprintf(tw, "CROSSPLANE\t%s\n", orDash(m.Crossplane))
+		fmt.Fprintf(tw, "PACKAGE\t%s/%s\n", safe(m.Kind), safe(m.Name))
+		fmt.Fprintf(tw, "CROSSPLANE\t%s\n", safe(orDash(m.Crossplane)))
 		deps := make([]string, 0, len(m.DependsOn))
 		for _, d := range m.DependsOn {
 			deps = append(deps, strings.TrimSpace(fmt.Sprintf("%s %s %s", d.Kind, d.Package, d.Version)))
 		}
-		fmt.Fprintf(tw, "DEPENDS ON\t%s\n", orDash(strings.Join(deps, "; ")))
+		fmt.Fprintf(tw, "DEPENDS ON\t%s\n", safe(orDash(strings.Join(deps, "; "))))
 		if len(p.Groups) > 0 {
-			fmt.Fprintf(tw, "API GROUPS\t%s\n", strings.Join(p.Groups, ", "))
+			fmt.Fprintf(tw, "API GROUPS\t%s\n", safe(strings.Join(p.Groups, ", ")))
 		}
 		if ob := selectedOtherBase(img); ob != nil {
-			fmt.Fprintf(tw, "OTHER BASE LAYER\t%s\n", otherBaseCol(ob, p))
+			fmt.Fprintf(tw, "OTHER BASE LAYER\t%s\n", safe(otherBaseCol(ob, p)))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -157,7 +159,7 @@ func inspectImage(w io.Writer, wide bool, img inspect.Image) error {
 			if wide {
 				cols = append(cols, yesNo(v.Exact))
 			}
-			fmt.Fprintf(tw, "%s\t%s\n", strings.Join(cols, "\t"), v.Message)
+			fmt.Fprintf(tw, "%s\t%s\n", strings.Join(cols, "\t"), safe(v.Message))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -169,9 +171,9 @@ func inspectImage(w io.Writer, wide bool, img inspect.Image) error {
 	if u := img.Upstream; u != nil {
 		fmt.Fprintln(w)
 		fmt.Fprintf(w, "UPSTREAM %s (%s)\n", u.Upstream, u.UpstreamDigest)
-		fmt.Fprintf(w, "  %s\n", u.Cause)
+		fmt.Fprintf(w, "  %s\n", safe(u.Cause))
 		for _, d := range u.Differences {
-			fmt.Fprintf(w, "  - %s\n", d)
+			fmt.Fprintf(w, "  - %s\n", safe(d))
 		}
 	}
 	if err := findingsTable(w, wide, img.Findings); err != nil {
@@ -241,7 +243,7 @@ func dependencyTable(w io.Writer, vs []crossplane.Verdict) error {
 		case !dv.Checked:
 			res = "not checked"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", dv.Package, orDash(dv.Constraint), strings.Join(r.versions, ", "), where, res)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", safe(dv.Package), safe(orDash(dv.Constraint)), strings.Join(r.versions, ", "), safe(where), safe(res))
 	}
 	return tw.Flush()
 }
@@ -285,13 +287,13 @@ func findingsTable(w io.Writer, wide bool, fs []findings.Finding) error {
 	tw := newTabWriter(w)
 	fmt.Fprintln(tw, "SEVERITY\tCODE\tMESSAGE")
 	for _, f := range fs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", f.Severity, f.Code, f.Message)
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", f.Severity, f.Code, safe(f.Message))
 		if wide {
 			for _, e := range f.Evidence {
-				fmt.Fprintf(tw, "\t\t  evidence: %s\n", e)
+				fmt.Fprintf(tw, "\t\t  evidence: %s\n", safe(e))
 			}
 			if f.Remediation != "" {
-				fmt.Fprintf(tw, "\t\t  fix: %s\n", f.Remediation)
+				fmt.Fprintf(tw, "\t\t  fix: %s\n", safe(f.Remediation))
 			}
 		}
 	}
@@ -367,6 +369,25 @@ func packageCol(i *xpkg.ImageReport) string {
 		return where + ": " + scan.Truncated
 	}
 	return fmt.Sprintf("%s: not found in %d entries", where, scan.Entries)
+}
+
+// safe escapes control characters (tabs and newlines included) in text
+// from registries and packages, so that it can neither break a table nor
+// drive the terminal.
+func safe(s string) string {
+	if strings.IndexFunc(s, unicode.IsControl) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func shortDigest(d string, wide bool) string {
