@@ -162,7 +162,9 @@ func TestDependencies(t *testing.T) {
 	must(t, xpkgtest.Push(h+"/up/provider-family:v1.2.0", xpkgtest.Package{Kind: "Provider", Name: "provider-family"}.Image(amd64)))
 	must(t, xpkgtest.Push(h+"/up/provider-family:v2", xpkgtest.Package{Kind: "Provider", Name: "provider-family"}.Image(amd64)))
 	must(t, xpkgtest.Push(h+"/mirror/up/provider-only-mirrored:v1.0.0", xpkgtest.Package{Kind: "Provider", Name: "m"}.Image(amd64)))
-	dep := func(pkg, version string) xpkg.Dependency { return xpkg.Dependency{Kind: "Provider", Package: pkg, Version: version} }
+	dep := func(pkg, version string) xpkg.Dependency {
+		return xpkg.Dependency{Kind: "Provider", Package: pkg, Version: version}
+	}
 	push := func(name string, deps ...xpkg.Dependency) string {
 		ref := h + "/up/" + name + ":v1.0.0"
 		must(t, xpkgtest.Push(ref, xpkgtest.Package{Kind: "Provider", Name: name, DependsOn: deps}.Image(amd64)))
