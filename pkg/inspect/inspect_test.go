@@ -194,6 +194,13 @@ func scenarios() []scenario {
 			want:     want{X, X, X, X},
 			messages: [4]string{"cannot initialize parser backend: package is invalid due to multiple annotated base layers", "", "", `cannot unpack package: cannot extract package content from`},
 			codes:    []findings.Code{findings.MultipleBaseLayers, findings.PackageYAMLNotFound},
+			check: func(t *testing.T, img inspect.Image) {
+				// v2.2+ reads only the first annotated layer; say where package.yaml is.
+				f := findingOf(img, findings.PackageYAMLNotFound)
+				if f == nil || !contains(f.Evidence, "package.yaml is in annotated layer 2, but Crossplane reads only the first annotated layer, 1, which has none") {
+					t.Fatalf("%+v", f)
+				}
+			},
 		},
 		{
 			name: "300 layers",

@@ -82,7 +82,7 @@ func readPackageFileComparing(h *tar.Header, body io.Reader, other *PackageFile)
 	if pf.Size > MaxPackageYAMLBytes {
 		pf.TooLarge = true
 	}
-	if errors.Is(err, errSameUntilHere) {
+	if errors.Is(err, errDiffers) {
 		pf.StoppedEarly = true
 		err = nil
 	}
@@ -103,8 +103,8 @@ func readPackageFileComparing(h *tar.Header, body io.Reader, other *PackageFile)
 	return pf, err
 }
 
-// errSameUntilHere stops reading a package.yaml that already differs from the one compared with.
-var errSameUntilHere = errors.New("differs")
+// errDiffers stops reading a package.yaml once it differs from the one compared with.
+var errDiffers = errors.New("differs")
 
 // yamlLine finds the line goyaml reports ("yaml: line 7: ...").
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+):`)
@@ -150,7 +150,7 @@ func (r *packageReader) document(d document) error {
 	}
 	r.decode(d)
 	if r.compareTo != nil && pf.DiffersAtDocument > 0 && (pf.MetaCount > 0 || pf.ParseError != "") {
-		return errSameUntilHere
+		return errDiffers
 	}
 	return nil
 }
