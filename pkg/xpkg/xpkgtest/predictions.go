@@ -112,6 +112,18 @@ func Predictions(host, private string, auth ...remote.Option) ([]Prediction, err
 	if err := add("configmap-object", cm.Image(amd64)); err != nil {
 		return nil, err
 	}
+	// No meta object: a lint failure up to v2.1, a validation failure from v2.2.
+	noMeta := base("no-meta-object")
+	noMeta.YAML = []byte("---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: things.no-meta-object.example.org\nspec:\n  group: no-meta-object.example.org\n  names:\n    kind: Thing\n    plural: things\n  scope: Cluster\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema:\n        type: object\n")
+	if err := add("no-meta-object", noMeta.Image(amd64)); err != nil {
+		return nil, err
+	}
+	// A Crossplane constraint no version judged meets.
+	future := base("crossplane-too-old")
+	future.Crossplane = ">=v9.0.0"
+	if err := add("crossplane-too-old", future.Image(amd64)); err != nil {
+		return nil, err
+	}
 	// A tag that does not exist, and a registry that wants credentials.
 	out = append(out, Prediction{Name: "missing-tag", Ref: host + "/e2e/provider-dep:v9.9.9"})
 	if private != "" {
