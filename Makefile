@@ -42,9 +42,10 @@ test-unit: ## fast: pure logic and the in-process registry (docker-registry and 
 envtest: ## build (once) kube-apiserver, etcd and kubectl into $(XPDOCTOR_CACHE)/envtest
 	test/build-envtest.sh $(ENVTEST_DIR) >/dev/null
 
-crossplane: ## build (once) Crossplane core v2.3.4 and v2.1.3 into $(XPDOCTOR_CACHE)/crossplane
+crossplane: ## build (once) Crossplane core v2.3.4, v2.1.3 and v1.20.0 into $(XPDOCTOR_CACHE)/crossplane
 	test/build-crossplane.sh v2.3.4 $(XP_BIN_DIR) >/dev/null
 	test/build-crossplane.sh v2.1.3 $(XP_BIN_DIR) >/dev/null
+	test/build-crossplane.sh v1.20.0 $(XP_BIN_DIR) >/dev/null
 
 tools: ## build (once) krew and validate-krew-manifest into $(XPDOCTOR_CACHE)/bin
 	@test -x $(TOOLS_DIR)/krew -a -x $(TOOLS_DIR)/validate-krew-manifest || GOFLAGS= GOBIN=$(TOOLS_DIR) $(GO) install sigs.k8s.io/krew/cmd/krew@v0.4.3 sigs.k8s.io/krew/cmd/validate-krew-manifest@v0.4.3

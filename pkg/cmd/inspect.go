@@ -52,6 +52,7 @@ type inspectFlags struct {
 	ExitZero           bool
 	AllPlatforms       bool
 	BandwidthMBps      float64
+	Dependencies       bool
 }
 
 // inspectOptions are validated flags.
@@ -76,6 +77,11 @@ generation, whether the package parses through its annotated base layer, only
 through the slow flatten fallback, or not at all, with the exact message that
 Crossplane version puts in its events. With --upstream it also tells how a
 mirror differs from its upstream and which copy tool that damage is typical of.
+
+It also checks that each dependsOn exists where Crossplane's dependency
+resolver looks for it and that a tag satisfies its constraint, and says at
+which stage each failure surfaces (resolve, fetch, parse, lint, dependencies)
+and whether Crossplane creates a package revision at all.
 
 Exit status: 0 when every verdict is BaseLayer and no finding is an error,
 1 when there are findings (unless --exit-zero), 2 on usage or tool errors.`,
@@ -108,6 +114,7 @@ Exit status: 0 when every verdict is BaseLayer and no finding is an error,
 	c.Flags().StringVarP(&f.Output, "output", "o", "table", "output format: table, wide, json or yaml")
 	c.Flags().BoolVar(&f.ExitZero, "exit-zero", false, "exit 0 even when there are findings")
 	c.Flags().BoolVar(&f.AllPlatforms, "all-platforms", false, "look for package.yaml in every platform of an index, not only the one Crossplane reads")
+	c.Flags().BoolVar(&f.Dependencies, "dependencies", true, "check that each dependsOn exists where Crossplane's dependency resolver looks and that a tag satisfies its constraint (one level; --dependencies=false skips it)")
 	c.Flags().Float64Var(&f.BandwidthMBps, "assumed-bandwidth", 10, "registry throughput in MB/s assumed when judging whether the flatten fallback fits Crossplane's deadline (0: do not judge)")
 	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "wide", "json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
 	return c
@@ -146,6 +153,9 @@ func (f *inspectFlags) toOptions(args []string) (*inspectOptions, error) {
 		format: format, exitZero: f.ExitZero, timeout: f.Timeout, newClient: func() *xpkg.Client { return f.client() },
 		judge: inspect.Options{Targets: targets, Judge: crossplane.JudgeOptions{Bandwidth: int64(f.BandwidthMBps * 1e6)}},
 		read:  xpkg.ReadOptions{AllPlatforms: f.AllPlatforms},
+	}
+	if f.Dependencies {
+		o.judge.Dependencies = &inspect.DependencyOptions{}
 	}
 	client := f.client()
 	for _, a := range args {

@@ -82,7 +82,9 @@ func TestInspectGolden(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			out, errOut, code := run(t, c.args...)
+			// The fixture depends on xpkg.upbound.io, which tests do not
+			// reach: TestInspectDependencies covers the dependency check.
+			out, errOut, code := run(t, append(c.args, "--dependencies=false")...)
 			if code != c.code {
 				t.Fatalf("exit code %d, want %d; stderr: %s", code, c.code, errOut)
 			}
@@ -93,7 +95,7 @@ func TestInspectGolden(t *testing.T) {
 
 func TestInspectJSONContract(t *testing.T) {
 	host := pushIncident(t)
-	out, _, _ := run(t, "inspect", host+"/mirror/upbound/provider-nop:v1.6.0", "--upstream", host+"/upbound/provider-nop:v1.6.0", "-o", "json")
+	out, _, _ := run(t, "inspect", host+"/mirror/upbound/provider-nop:v1.6.0", "--upstream", host+"/upbound/provider-nop:v1.6.0", "-o", "json", "--dependencies=false")
 	var rep struct {
 		APIVersion string `json:"apiVersion"`
 		Kind       string `json:"kind"`

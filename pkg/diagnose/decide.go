@@ -296,6 +296,11 @@ func (c *pkgCase) registryVerdict() {
 				Message:  fmt.Sprintf("Crossplane %s cannot parse %s", v.Crossplane, c.source),
 				Evidence: []string{"xpdoctor predicts: " + v.Message}})
 		}
+		// A package Crossplane installs without a word, but not the one meant
+		// (several annotated layers on v2.2+): the registry is the only witness.
+		if v.Installs != nil && !hasAny(c.out, v.Reason) {
+			c.add(findings.Finding{Code: v.Reason, Severity: findings.Error, Image: c.source, Digest: c.row.Digest, Message: v.Message})
+		}
 		if v.Reason == findings.FlattenPathTooSlow && !hasAny(c.out, findings.FlattenPathTooSlow) {
 			c.add(findings.Finding{Code: findings.FlattenPathTooSlow, Image: c.source, Digest: c.row.Digest, Message: v.Message})
 		}

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode"
 
 	"sigs.k8s.io/yaml"
 
@@ -87,9 +89,9 @@ func Inspect(w io.Writer, f Format, r *inspect.Report) error {
 
 func inspectImage(w io.Writer, wide bool, img inspect.Image) error {
 	tw := newTabWriter(w)
-	fmt.Fprintf(tw, "IMAGE\t%s\n", img.Reference)
+	fmt.Fprintf(tw, "IMAGE\t%s\n", safe(img.Reference))
 	if img.Error != "" {
-		fmt.Fprintf(tw, "ERROR\t%s\n", img.Error)
+		fmt.Fprintf(tw, "ERROR\t%s\n", safe(img.Error))
 	} else {
 		what := xpkg.ShortMediaType(img.MediaType)
 		if img.IsIndex {
@@ -114,7 +116,7 @@ func inspectImage(w io.Writer, wide bool, img inspect.Image) error {
 			}
 			fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, orDash(p.Platform), shortDigest(p.Digest, wide),
 				xpkg.ShortMediaType(p.MediaType), layersCol(p.ImageReport), crossplane.HumanBytes(p.CompressedSize()),
-				baseCol(p.ImageReport), labelsCol(p.ImageReport), packageCol(p.ImageReport))
+				baseCol(p.ImageReport), labelsCol(p.ImageReport), safe(packageCol(p.ImageReport)))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -127,13 +129,19 @@ func inspectImage(w io.Writer, wide bool, img inspect.Image) error {
 		fmt.Fprintln(w)
 		tw = newTabWriter(w)
 		m := p.Meta
-		fmt.Fprintf(tw, "PACKAGE\t%s/%s\n", m.Kind, m.Name)
-		fmt.Fprintf(tw, "CROSSPLANE\t%s\n", orDash(m.Crossplane))
+		fmt.Fprintf(tw, "PACKAGE\t%s/%s\n", safe(m.Kind), safe(m.Name))
+		fmt.Fprintf(tw, "CROSSPLANE\t%s\n", safe(orDash(m.Crossplane)))
 		deps := make([]string, 0, len(m.DependsOn))
 		for _, d := range m.DependsOn {
 			deps = append(deps, strings.TrimSpace(fmt.Sprintf("%s %s %s", d.Kind, d.Package, d.Version)))
 		}
-		fmt.Fprintf(tw, "DEPENDS ON\t%s\n", orDash(strings.Join(deps, "; ")))
+		fmt.Fprintf(tw, "DEPENDS ON\t%s\n", safe(orDash(strings.Join(deps, "; "))))
+		if len(p.Groups) > 0 {
+			fmt.Fprintf(tw, "API GROUPS\t%s\n", safe(strings.Join(p.Groups, ", ")))
+		}
+		if ob := selectedOtherBase(img); ob != nil {
+			fmt.Fprintf(tw, "OTHER BASE LAYER\t%s\n", safe(otherBaseCol(ob, p)))
+		}
 		if err := tw.Flush(); err != nil {
 			return err
 		}
@@ -141,20 +149,31 @@ func inspectImage(w io.Writer, wide bool, img inspect.Image) error {
 	if len(img.Verdicts) > 0 {
 		fmt.Fprintln(w)
 		tw = newTabWriter(w)
-		fmt.Fprintln(tw, "CROSSPLANE\tOUTCOME\tMESSAGE")
+		if wide {
+			fmt.Fprintln(tw, "CROSSPLANE\tOUTCOME\tSTAGE\tREVISION\tEXACT\tMESSAGE")
+		} else {
+			fmt.Fprintln(tw, "CROSSPLANE\tOUTCOME\tSTAGE\tREVISION\tMESSAGE")
+		}
 		for _, v := range img.Verdicts {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Crossplane, v.Outcome, v.Message)
+			cols := []string{v.Crossplane, string(v.Outcome), orDash(string(v.Stage)), revisionCol(v)}
+			if wide {
+				cols = append(cols, yesNo(v.Exact))
+			}
+			fmt.Fprintf(tw, "%s\t%s\n", strings.Join(cols, "\t"), safe(v.Message))
 		}
 		if err := tw.Flush(); err != nil {
+			return err
+		}
+		if err := dependencyTable(w, img.Verdicts); err != nil {
 			return err
 		}
 	}
 	if u := img.Upstream; u != nil {
 		fmt.Fprintln(w)
 		fmt.Fprintf(w, "UPSTREAM %s (%s)\n", u.Upstream, u.UpstreamDigest)
-		fmt.Fprintf(w, "  %s\n", u.Cause)
+		fmt.Fprintf(w, "  %s\n", safe(u.Cause))
 		for _, d := range u.Differences {
-			fmt.Fprintf(w, "  - %s\n", d)
+			fmt.Fprintf(w, "  - %s\n", safe(d))
 		}
 	}
 	if err := findingsTable(w, wide, img.Findings); err != nil {
@@ -162,6 +181,101 @@ func inspectImage(w io.Writer, wide bool, img inspect.Image) error {
 	}
 	fmt.Fprintf(w, "\nFetched %s from the registry.\n", crossplane.HumanBytes(img.BytesFetched))
 	return nil
+}
+
+// revisionCol says whether Crossplane creates a revision, and where the failure shows.
+func revisionCol(v crossplane.Verdict) string {
+	switch {
+	case v.Outcome == crossplane.OutcomeUnknown:
+		return "-"
+	case !v.RevisionCreated:
+		return "none"
+	}
+	return "created"
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// dependencyTable shows how each dependsOn resolves, one row per answer
+// shared by the versions judged.
+func dependencyTable(w io.Writer, vs []crossplane.Verdict) error {
+	type row struct {
+		dv       crossplane.DependencyVerdict
+		versions []string
+	}
+	var rows []*row
+	byKey := map[string]*row{}
+	for _, v := range vs {
+		for _, dv := range v.Dependencies {
+			key := strings.Join([]string{dv.Package, dv.Constraint, dv.Source, dv.Repository, dv.Resolved, dv.Failure, dv.Problem}, "|")
+			r, ok := byKey[key]
+			if !ok {
+				r = &row{dv: dv}
+				byKey[key] = r
+				rows = append(rows, r)
+			}
+			r.versions = append(r.versions, v.Crossplane)
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	tw := newTabWriter(w)
+	fmt.Fprintln(tw, "DEPENDENCY\tCONSTRAINT\tCROSSPLANE\tLOOKS IN\tRESOLVES TO")
+	for _, r := range rows {
+		dv := r.dv
+		where := orDash(dv.Repository)
+		if dv.RewrittenBy != "" {
+			where += " (ImageConfig " + dv.RewrittenBy + ")"
+		}
+		res := dv.Resolved
+		switch {
+		case dv.Failure != "":
+			res = "cannot install: " + dv.Failure
+		case dv.Problem != "":
+			res = "not checked: " + dv.Problem
+		case !dv.Checked:
+			res = "not checked"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", safe(dv.Package), safe(orDash(dv.Constraint)), strings.Join(r.versions, ", "), safe(where), safe(res))
+	}
+	return tw.Flush()
+}
+
+func selectedOtherBase(img inspect.Image) *xpkg.OtherBaseLayer {
+	for _, p := range img.Platforms {
+		if p.Selected && p.ImageReport != nil {
+			return p.OtherBase
+		}
+	}
+	return nil
+}
+
+func otherBaseCol(ob *xpkg.OtherBaseLayer, first *xpkg.PackageFile) string {
+	s := fmt.Sprintf("layer %d", ob.Layer+1)
+	switch {
+	case ob.SameBlob:
+		return s + ": the same blob as the first annotated layer"
+	case ob.Package == nil:
+		return s + ": no package.yaml"
+	case ob.SameContent(first):
+		return s + ": the same package.yaml"
+	}
+	if m := ob.Package.Meta; m != nil {
+		s += fmt.Sprintf(": %s/%s", m.Kind, m.Name)
+	}
+	if ob.Package.DiffersAtDocument > 0 {
+		s += fmt.Sprintf(", a different package.yaml from document %d on", ob.Package.DiffersAtDocument)
+	} else {
+		s += ", a different package.yaml"
+	}
+	return s
 }
 
 func findingsTable(w io.Writer, wide bool, fs []findings.Finding) error {
@@ -173,13 +287,13 @@ func findingsTable(w io.Writer, wide bool, fs []findings.Finding) error {
 	tw := newTabWriter(w)
 	fmt.Fprintln(tw, "SEVERITY\tCODE\tMESSAGE")
 	for _, f := range fs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", f.Severity, f.Code, f.Message)
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", f.Severity, f.Code, safe(f.Message))
 		if wide {
 			for _, e := range f.Evidence {
-				fmt.Fprintf(tw, "\t\t  evidence: %s\n", e)
+				fmt.Fprintf(tw, "\t\t  evidence: %s\n", safe(e))
 			}
 			if f.Remediation != "" {
-				fmt.Fprintf(tw, "\t\t  fix: %s\n", f.Remediation)
+				fmt.Fprintf(tw, "\t\t  fix: %s\n", safe(f.Remediation))
 			}
 		}
 	}
@@ -255,6 +369,25 @@ func packageCol(i *xpkg.ImageReport) string {
 		return where + ": " + scan.Truncated
 	}
 	return fmt.Sprintf("%s: not found in %d entries", where, scan.Entries)
+}
+
+// safe escapes control characters (tabs and newlines included) in text
+// from registries and packages, so that it can neither break a table nor
+// drive the terminal.
+func safe(s string) string {
+	if strings.IndexFunc(s, unicode.IsControl) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func shortDigest(d string, wide bool) string {

@@ -40,6 +40,12 @@ func (c *Client) Read(ctx context.Context, ref name.Reference, o ReadOptions) *R
 	defer func() { r.BytesFetched = c.BytesFetched() - before }()
 
 	m, err := c.GetManifest(ctx, ref)
+	if !o.Shallow && ctx.Err() == nil {
+		// What Crossplane asks first; a failed HEAD's text precedes the GET's
+		// in Crossplane's message. Sent after the GET so that a server that
+		// stalls is met once, within the deadline.
+		r.Head = c.Head(ctx, ref)
+	}
 	if err != nil {
 		r.Err = classify(ref.String(), err)
 		return r
@@ -160,6 +166,9 @@ func (c *Client) scan(ctx context.Context, repo name.Repository, ir *ImageReport
 		s := newScanner(true, o.MaxUncompressedBytes)
 		err := c.withLayer(ctx, repo, ir.Layers[i], o, func(r io.Reader) error { return s.scanLayer(i, r) })
 		ir.BaseScan, ir.Package = s.scan, s.pkg
+		if err == nil && len(ir.BaseLayers) > 1 {
+			ir.OtherBase = c.scanOtherBase(ctx, repo, ir, o)
+		}
 		return err
 	}
 	f := newFlattener(o.MaxUncompressedBytes)
@@ -186,6 +195,28 @@ func (c *Client) scan(ctx context.Context, repo name.Repository, ir *ImageReport
 	}
 	ir.FlattenScan, ir.Package = f.scan, f.pkg
 	return nil
+}
+
+// scanOtherBase reads, of the last annotated layer, only what tells whether
+// it holds the same package as the first: its entries up to package.yaml,
+// and that file up to its first document that differs (once its meta object
+// is known). A failure to read it is recorded in its scan, not the image's:
+// no Crossplane version reads that layer's content.
+func (c *Client) scanOtherBase(ctx context.Context, repo name.Repository, ir *ImageReport, o ReadOptions) *OtherBaseLayer {
+	first, last := ir.BaseLayers[0], ir.BaseLayers[len(ir.BaseLayers)-1]
+	out := &OtherBaseLayer{Layer: last}
+	if ir.Layers[first].Digest == ir.Layers[last].Digest {
+		out.SameBlob = true
+		return out
+	}
+	s := newScanner(true, o.MaxUncompressedBytes)
+	s.compareTo = ir.Package
+	s.stopAtBaseName = true
+	if err := c.withLayer(ctx, repo, ir.Layers[last], o, func(r io.Reader) error { return s.scanLayer(last, r) }); err != nil {
+		s.scan.Err = err.Error()
+	}
+	out.Scan, out.Package = s.scan, s.pkg
+	return out
 }
 
 func (c *Client) withLayer(ctx context.Context, repo name.Repository, l Layer, o ReadOptions, fn func(io.Reader) error) error {
