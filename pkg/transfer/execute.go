@@ -121,6 +121,23 @@ func (e *Engine) Execute(ctx context.Context, p *Plan) (*Result, error) {
 			results = append(results, r)
 		}
 	}
+	if p.Verify == VerifyFull {
+		// Up-to-date references are proven too when asked for.
+		var current []*Item
+		for _, it := range p.Items {
+			if it.Action == UpToDate {
+				current = append(current, it)
+			}
+		}
+		if err := e.Verify(ctx, &Plan{Items: current, Verify: VerifyFull}); err != nil {
+			return res, err
+		}
+		for i, it := range p.Items {
+			if it.Action == UpToDate {
+				res.Items[i].Verified = "the destination reference names the exact source bytes; " + VerifyFull.Describe()
+			}
+		}
+	}
 	for _, need := range p.Space {
 		if need.Free >= 0 && need.Need > need.Free {
 			return res, &SpaceError{need}

@@ -17,8 +17,8 @@ const (
 
 // forEach runs fn(ctx, 0..n-1), limit at a time, in one errgroup; the first
 // error cancels the rest and is returned.
-func forEach(ctx context.Context, limit, n int, fn func(ctx context.Context, i int) error) error {
-	g, ctx := errgroup.WithContext(ctx)
+func forEach(parent context.Context, limit, n int, fn func(ctx context.Context, i int) error) error {
+	g, ctx := errgroup.WithContext(parent)
 	g.SetLimit(max(limit, 1))
 	for i := 0; i < n; i++ {
 		if ctx.Err() != nil {
@@ -29,5 +29,5 @@ func forEach(ctx context.Context, limit, n int, fn func(ctx context.Context, i i
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	return ctx.Err()
+	return parent.Err()
 }

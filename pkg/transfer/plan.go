@@ -443,3 +443,24 @@ func (e *Engine) holder(registry, repo, digest string) (string, bool) {
 	from, ok := e.holders[registry][digest]
 	return from, ok && from != repo
 }
+
+// SetProgress sets the progress callback of later executions.
+func (e *Engine) SetProgress(f func(Event)) {
+	if f == nil {
+		f = func(Event) {}
+	}
+	e.opts.Progress = f
+}
+
+// Join puts plans made separately (each reference alone, so that one
+// failure does not stop the others) into one for Execute.
+func Join(plans ...*Plan) *Plan {
+	out := &Plan{Verify: VerifyGraph}
+	for _, p := range plans {
+		out.Items = append(out.Items, p.Items...)
+		out.BytesToCopy += p.BytesToCopy
+		out.Space = append(out.Space, p.Space...)
+		out.Verify = p.Verify
+	}
+	return out
+}
