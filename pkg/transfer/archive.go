@@ -87,7 +87,7 @@ func (a *archiveReader) scan() error {
 			continue
 		}
 		if h.Typeflag != tar.TypeReg || path.IsAbs(name) || name == ".." || strings.HasPrefix(name, "../") {
-			return fmt.Errorf("%s: refusing entry %q (%s): an OCI archive holds regular files inside the layout only", a.describe(), h.Name, tarKind(h.Typeflag))
+			return fmt.Errorf("%s: refusing entry %q (%s): an OCI archive holds regular files inside the layout only, and nothing was unpacked", a.describe(), h.Name, tarKind(h.Typeflag))
 		}
 		for k := range h.PAXRecords {
 			if strings.HasPrefix(k, "GNU.sparse.") {
@@ -129,7 +129,7 @@ func (a *archiveReader) read(name string, limit int64) ([]byte, error) {
 		return nil, fs.ErrNotExist
 	}
 	if e.size > limit {
-		return nil, fmt.Errorf("%s: %s is %d bytes; xpdoctor reads at most %d (%d MiB, %d references)", a.describe(), name, e.size, limit, MaxIndexBytes>>20, MaxIndexEntries)
+		return nil, fmt.Errorf("%s: %s is %d bytes; %s", a.describe(), name, e.size, bound(limit))
 	}
 	b := make([]byte, e.size)
 	_, err := a.f.ReadAt(b, e.offset)

@@ -262,7 +262,7 @@ func readRegular(p string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s is %s: refusing it (a layout holds regular files only)", filepath.Base(p), fileKind(st.Mode()))
 	}
 	if st.Size() > limit {
-		return nil, fmt.Errorf("%s is %d bytes; xpdoctor reads at most %d", filepath.Base(p), st.Size(), limit)
+		return nil, fmt.Errorf("%s is %d bytes; %s", filepath.Base(p), st.Size(), bound(limit))
 	}
 	f, err := os.Open(p)
 	if err != nil {
@@ -270,6 +270,14 @@ func readRegular(p string, limit int64) ([]byte, error) {
 	}
 	defer f.Close()
 	return io.ReadAll(io.LimitReader(f, limit+1))
+}
+
+// bound says what xpdoctor reads at most from a layout file.
+func bound(limit int64) string {
+	if limit == MaxIndexBytes {
+		return fmt.Sprintf("xpdoctor reads at most %d MiB and %d references from a layout's index.json", MaxIndexBytes>>20, MaxIndexEntries)
+	}
+	return fmt.Sprintf("xpdoctor reads at most %d bytes of it", limit)
 }
 
 type layoutIndex struct {
