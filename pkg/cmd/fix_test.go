@@ -72,7 +72,8 @@ func TestFixAgainstAPIServer(t *testing.T) {
 	}
 	prefix, _, _ := unstructuredString(ics.Items[0].Object, "spec", "rewriteImage", "prefix")
 	match := ics.Items[0].Object["spec"].(map[string]any)["matchImages"].([]any)[0].(map[string]any)["prefix"]
-	if prefix != host+"/mirror" || match != host {
+	// One prefix convention (imageconfig.Prefix): both end at a path boundary.
+	if prefix != host+"/mirror/" || match != host+"/" {
 		t.Fatalf("ImageConfig rewrites %v to %q", match, prefix)
 	}
 }
