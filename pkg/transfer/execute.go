@@ -341,7 +341,7 @@ func (e *Engine) explain(it *Item, err error) error {
 
 // blobAttempts bounds whole-blob retries of a streamed upload, which the
 // client's retrying transport cannot replay (pkg/xpkg/retry.go).
-const blobAttempts = 3
+const blobAttempts = 6
 
 // copyBlob gets one missing blob to the destination: mounted from another
 // repository of the same registry that holds it (waiting for a concurrent

@@ -53,7 +53,7 @@ func (c *Client) StatBlob(ctx context.Context, repo name.Repository, digest stri
 	if err != nil {
 		return 0, classify(repo.String()+"@"+digest, err)
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
 	switch resp.StatusCode {
 	case http.StatusOK:
 		return resp.ContentLength, nil
@@ -78,7 +78,7 @@ func (c *Client) StatManifest(ctx context.Context, repo name.Repository, digest 
 	if err != nil {
 		return false, classify(repo.String()+"@"+digest, err)
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
 	switch resp.StatusCode {
 	case http.StatusOK:
 		return true, nil
@@ -166,7 +166,7 @@ func (c *Client) MountBlob(ctx context.Context, repo name.Repository, from, dige
 	if err != nil {
 		return false, classify(repo.String(), err)
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
 	switch resp.StatusCode {
 	case http.StatusCreated:
 		return true, nil
@@ -195,10 +195,11 @@ func (c *Client) PushBlob(ctx context.Context, repo name.Repository, digest stri
 	if err != nil {
 		return classify(repo.String(), err)
 	}
-	resp.Body.Close()
 	if err := transport.CheckError(resp, http.StatusAccepted); err != nil {
+		resp.Body.Close()
 		return classify(repo.String(), err)
 	}
+	resp.Body.Close()
 	loc, err := resp.Location()
 	if err != nil {
 		return &RegistryError{Kind: ErrInvalid, Ref: repo.String(), Detail: "upload started without a Location header"}
