@@ -77,7 +77,7 @@ made first; nothing is written to the cluster without --apply and --yes.`,
 	c.Flags().Lookup("output").Usage = "output format of the plan and the result: table or json"
 	c.Flags().BoolVar(&f.Yes, "yes", false, "copy (and with --apply, change the cluster); without it only the plan is shown")
 	c.Flags().StringVar(&f.Apply, "apply", "", "also point the cluster at the repaired images: pin or imageconfig")
-	c.Flags().IntVarP(&f.Jobs, "jobs", "j", 4, "blobs copied in parallel")
+	c.Flags().IntVarP(&f.Jobs, "jobs", "j", 4, "large blobs (1 MiB and more) streamed in parallel; small ones and metadata requests go 16 at a time")
 	c.Flags().BoolVarP(&f.Quiet, "quiet", "q", false, "print only the summary")
 	c.Flags().StringVar(&f.Verify, "verify", "graph", "how the repaired mirror is verified before it is tagged: graph or full (also re-hash every blob)")
 	_ = c.RegisterFlagCompletionFunc("apply", cobra.FixedCompletions([]string{"pin", "imageconfig"}, cobra.ShellCompDirectiveNoFileComp))

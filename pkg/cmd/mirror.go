@@ -113,7 +113,7 @@ read up to 4 MiB and 10,000 references.`,
 	c.Flags().Lookup("emit-imageconfig").NoOptDefVal = emitStdout
 	c.Flags().BoolVar(&f.Yes, "yes", false, "copy (without it, only the plan is shown)")
 	c.Flags().BoolVar(&f.Force, "force", false, "move DST tags that point at a different digest")
-	c.Flags().IntVarP(&f.Jobs, "jobs", "j", 4, "blobs copied in parallel")
+	c.Flags().IntVarP(&f.Jobs, "jobs", "j", 4, "large blobs (1 MiB and more) streamed in parallel; small ones and metadata requests go 16 at a time")
 	c.Flags().BoolVarP(&f.Quiet, "quiet", "q", false, "print only the summary")
 	c.Flags().StringVarP(&f.Output, "output", "o", "table", "output format of the plan and the result: table or json (the JSON result carries each destination's digest)")
 	c.Flags().StringVar(&f.Verify, "verify", "graph", "how the destination is verified before it is tagged: graph (manifests read back by digest and compared, every blob's presence and size) or full (also re-read and hash every blob)")

@@ -163,7 +163,26 @@ func (e *Engine) Execute(ctx context.Context, p *Plan) (*Result, error) {
 			tasks = append(tasks, blobTask{it, results[i], b})
 		}
 	}
-	err := forEach(ctx, e.opts.Jobs, len(tasks), func(ctx context.Context, i int) error {
+	// The first copy of each blob to a registry goes first: later copies of
+	// it wait for that upload and then mount, and must not hold every slot
+	// while it has not started.
+	seen := map[string]bool{}
+	var first, again []blobTask
+	for _, t := range tasks {
+		reg, _ := t.it.dst.registryRepo()
+		key := reg + "|" + t.b.Digest
+		if reg != "" && seen[key] {
+			again = append(again, t)
+			continue
+		}
+		seen[key] = true
+		first = append(first, t)
+	}
+	tasks = append(first, again...)
+	// Small blobs (configs, package layers) are latency-bound and run
+	// requestsAtOnce at a time; streams of large ones are bounded by
+	// Options.Jobs (dataSlots, taken in streamBlob).
+	err := forEach(ctx, max(e.opts.Jobs, requestsAtOnce), len(tasks), func(ctx context.Context, i int) error {
 		t := tasks[i]
 		mounted, err := e.copyBlob(ctx, t.it, t.b)
 		if err != nil {
@@ -339,6 +358,10 @@ func (e *Engine) explain(it *Item, err error) error {
 	return err
 }
 
+// largeBlob is the size from which a blob's stream takes one of the
+// Options.Jobs data slots.
+const largeBlob = 1 << 20
+
 // blobAttempts bounds whole-blob retries of a streamed upload, which the
 // client's retrying transport cannot replay (pkg/xpkg/retry.go).
 const blobAttempts = 6
@@ -413,6 +436,14 @@ func (e *Engine) copyBlob(ctx context.Context, it *Item, b *Blob) (bool, error) 
 // streams one through the other. refused is set when the source's bytes
 // were wrong.
 func (e *Engine) streamBlob(ctx context.Context, it *Item, b *Blob) (*DigestError, error) {
+	if b.Size >= largeBlob {
+		select {
+		case e.dataSlots <- struct{}{}:
+			defer func() { <-e.dataSlots }()
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	opened := make(chan struct{})

@@ -6,10 +6,11 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// Bounds on concurrency. Blob transfers move data and are bounded by
-// Options.Jobs (crane's default is 4: peers.md s.5.1); the small requests
-// of planning and verification (HEADs, manifest reads and pushes) are
-// latency-bound and run requestsAtOnce at a time (peers.md s.5.3).
+// Bounds on concurrency. Streams of large blobs move data and are bounded
+// by Options.Jobs (crane's default is 4: peers.md s.5.1); small blobs and
+// the requests of planning and verification (HEADs, manifest reads and
+// pushes) are latency-bound and run requestsAtOnce at a time (peers.md
+// s.5.3).
 const (
 	defaultJobs    = 4
 	requestsAtOnce = 16

@@ -45,7 +45,8 @@ func ParseVerifyMode(s string) (VerifyMode, error) {
 
 // Options tune an Engine.
 type Options struct {
-	// Jobs bounds concurrent blob transfers (default 4).
+	// Jobs bounds concurrent streams of large blobs (default 4); small
+	// blobs and metadata requests are latency-bound and run 16 at a time.
 	Jobs int
 	// Force allows moving a destination tag that names another digest.
 	Force bool
@@ -76,6 +77,8 @@ type Engine struct {
 	holders map[string]map[string]string // registry -> digest -> repository
 	uploads map[string]*upload           // registry|digest -> upload in flight
 	stores  map[string]*ociStore         // kind:path -> layout or archive
+	// dataSlots bounds concurrent streams of large blobs (Options.Jobs).
+	dataSlots chan struct{}
 }
 
 type upload struct {
@@ -95,7 +98,8 @@ func New(c *xpkg.Client, o Options) *Engine {
 	if o.Progress == nil {
 		o.Progress = func(Event) {}
 	}
-	return &Engine{c: c, opts: o, holders: map[string]map[string]string{}, uploads: map[string]*upload{}, stores: map[string]*ociStore{}}
+	return &Engine{c: c, opts: o, holders: map[string]map[string]string{}, uploads: map[string]*upload{}, stores: map[string]*ociStore{},
+		dataSlots: make(chan struct{}, o.Jobs)}
 }
 
 // Close releases open archives and removes staging directories.
