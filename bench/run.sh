@@ -11,8 +11,8 @@ cd "$(dirname "$0")/.."
 runs=${1:-3}
 latencies=${LATENCIES:-"0 25"}
 work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+# Servers started in $(...) subshells record their pids in a file.
+cleanup() { [ -f "$work/pids" ] && while read -r p; do kill "$p" 2>/dev/null || true; done < "$work/pids"; rm -rf "$work"; }
 trap cleanup EXIT
 
 need_apt=
@@ -35,13 +35,13 @@ start_registry() { # name -> host:port
   local port; port=$(free_port)
   mkdir -p "$work/$1"
   printf 'version: 0.1\nlog: {level: error, accesslog: {disabled: true}}\nstorage: {filesystem: {rootdirectory: %s}, delete: {enabled: true}}\nhttp: {addr: 127.0.0.1:%s}\n' "$work/$1/data" "$port" > "$work/$1/config.yml"
-  docker-registry serve "$work/$1/config.yml" > "$work/$1/log" 2>&1 & pids+=($!)
+  docker-registry serve "$work/$1/config.yml" > "$work/$1/log" 2>&1 & echo $! >> "$work/pids"
   wait_up "127.0.0.1:$port"
   echo "127.0.0.1:$port"
 }
 start_proxy() { # target latency-ms -> host:port
   local port; port=$(free_port)
-  countproxy -listen "127.0.0.1:$port" -target "http://$1" -latency "${2}ms" > "$work/proxy-$port.log" 2>&1 & pids+=($!)
+  countproxy -listen "127.0.0.1:$port" -target "http://$1" -latency "${2}ms" > "$work/proxy-$port.log" 2>&1 & echo $! >> "$work/pids"
   wait_up "127.0.0.1:$port"
   echo "127.0.0.1:$port"
 }

@@ -27,7 +27,7 @@ func TestMirrorSurvivesKill(t *testing.T) {
 	src := testregistry.InProcess(t)
 	p := xpkgtest.Package{Kind: "Provider", Name: "provider-kill", Objects: 2}
 	for i := 0; i < 6; i++ {
-		p.Runtime = append(p.Runtime, xpkgtest.RandomLayer(uint64(10+i), 64<<10))
+		p.Runtime = append(p.Runtime, xpkgtest.RandomLayer(uint64(10+i), 1<<20)) // large: -j 1 streams one at a time
 	}
 	srcRef := src.Host + "/upbound/provider-kill:v1"
 	if err := xpkgtest.Push(srcRef, p.Index()); err != nil {

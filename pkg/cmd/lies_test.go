@@ -263,25 +263,7 @@ func TestLyingDigestHeader(t *testing.T) {
 
 // wrongBytes serves other bytes of the same length for one blob.
 func wrongBytes(digest string) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Method == http.MethodGet && blobDigest(r.URL.Path) == digest {
-				rec := httptest.NewRecorder()
-				next.ServeHTTP(rec, r)
-				body := rec.Body.Bytes()
-				for i := range body {
-					body[i] ^= 0xff
-				}
-				for k, v := range rec.Header() {
-					w.Header()[k] = v
-				}
-				w.WriteHeader(rec.Code)
-				_, _ = w.Write(body)
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
+	return testregistry.FlipBlobBytes(func(r *http.Request) bool { return blobDigest(r.URL.Path) == digest })
 }
 
 func sha(b []byte) string {

@@ -40,7 +40,7 @@ func TransferPlan(w io.Writer, f Format, p *transfer.Plan) error {
 		fmt.Fprintf(w, "PLAN %s -> %s\n", it.Source, it.Destination)
 		switch it.Action {
 		case transfer.UpToDate:
-			fmt.Fprintf(w, "  up to date: the destination already names these exact bytes (%s); %d manifests and %d blobs already present; nothing to copy\n", it.Digest, len(it.Manifests), len(it.Blobs))
+			fmt.Fprintf(w, "  up to date: the destination already names these exact bytes (%s); %s; nothing to copy\n", it.Digest, presentCounts(len(it.Manifests), len(it.Blobs), it.NotWalked))
 			continue
 		case transfer.Conflict:
 			fmt.Fprintf(w, "  tag:       CONFLICT %s\n", it.Conflict)
@@ -83,7 +83,7 @@ func TransferResult(w io.Writer, f Format, r *transfer.Result, verdicts map[stri
 			case transfer.Conflict:
 				fmt.Fprintf(w, "skipped %s: %s\n", it.Destination, it.Conflict)
 			case transfer.UpToDate:
-				fmt.Fprintf(w, "up to date %s: %s (%d blobs, %d manifests already present)%s\n", it.Destination, it.Digest, it.BlobsPresent, it.ManifestsPresent, v)
+				fmt.Fprintf(w, "up to date %s: %s (%s)%s\n", it.Destination, it.Digest, presentCounts(it.ManifestsPresent, it.BlobsPresent, it.NotWalked), v)
 			default:
 				fmt.Fprintf(w, "copied %s -> %s: %s, tag %s, verified%s\n", it.Source, it.Destination, it.Digest, it.Tag, v)
 			}
@@ -94,6 +94,12 @@ func TransferResult(w io.Writer, f Format, r *transfer.Result, verdicts map[stri
 	for _, it := range r.Items {
 		counts[it.Action]++
 	}
+	notWalked := 0
+	for _, it := range r.Items {
+		if it.NotWalked {
+			notWalked++
+		}
+	}
 	refs := []string{fmt.Sprintf("%d copied", counts[transfer.Copy]+counts[transfer.Move])}
 	if n := counts[transfer.UpToDate]; n > 0 {
 		refs = append(refs, fmt.Sprintf("%d up to date", n))
@@ -101,13 +107,25 @@ func TransferResult(w io.Writer, f Format, r *transfer.Result, verdicts map[stri
 	if n := counts[transfer.Conflict]; n > 0 {
 		refs = append(refs, fmt.Sprintf("%d left alone (conflict)", n))
 	}
-	fmt.Fprintf(w, "%d reference(s): %s. Blobs: %d copied (%s), %d mounted, %d already present. Manifests: %d pushed, %d already present. Tags: %d created, %d moved, %d unchanged.\n",
-		len(r.Items), strings.Join(refs, ", "), t.BlobsCopied, crossplane.HumanBytes(t.BytesCopied), t.BlobsMounted, t.BlobsPresent,
+	uncounted := ""
+	if notWalked > 0 {
+		uncounted = fmt.Sprintf(" (and those of %d up-to-date index(es), not walked)", notWalked)
+	}
+	fmt.Fprintf(w, "%d reference(s): %s. Blobs: %d copied (%s), %d mounted, %d already present%s. Manifests: %d pushed, %d already present. Tags: %d created, %d moved, %d unchanged.\n",
+		len(r.Items), strings.Join(refs, ", "), t.BlobsCopied, crossplane.HumanBytes(t.BytesCopied), t.BlobsMounted, t.BlobsPresent, uncounted,
 		t.ManifestsPushed, t.ManifestsPresent, r.Count(transfer.TagCreated), r.Count(transfer.TagMoved), r.Count(transfer.TagUnchanged))
-	if counts[transfer.Copy]+counts[transfer.Move] > 0 {
+	if counts[transfer.Copy]+counts[transfer.Move] > 0 || r.Verify == transfer.VerifyFull {
 		fmt.Fprintf(w, "Verified: %s. In %s.\n", r.Verify.Describe(), r.Duration.Round(time.Millisecond))
 	} else {
 		fmt.Fprintf(w, "Verified: each destination reference already names the exact source bytes (the graph was not re-read; --verify=full re-reads it). In %s.\n", r.Duration.Round(time.Millisecond))
 	}
 	return nil
+}
+
+// presentCounts says what an up-to-date reference holds.
+func presentCounts(manifests, blobs int, notWalked bool) string {
+	if notWalked {
+		return fmt.Sprintf("%d manifests already present; their blobs not walked (--verify=full walks and checks them)", manifests)
+	}
+	return fmt.Sprintf("%d manifests and %d blobs already present", manifests, blobs)
 }

@@ -39,6 +39,9 @@ type ItemResult struct {
 	ManifestsPushed  int   `json:"manifestsPushed"`
 	ManifestsPresent int   `json:"manifestsPresent"`
 	BytesCopied      int64 `json:"bytesCopied"`
+	// NotWalked: an up-to-date index whose children's blobs were not read
+	// (and so not counted in BlobsPresent).
+	NotWalked bool `json:"notWalked,omitempty"`
 	// Verified says what was proven about the destination.
 	Verified string `json:"verified"`
 	Conflict string `json:"conflict,omitempty"`
@@ -114,7 +117,7 @@ func (e *Engine) Execute(ctx context.Context, p *Plan) (*Result, error) {
 			r.Digest = it.CurrentDigest
 		case UpToDate:
 			r.Tag = TagUnchanged
-			r.BlobsPresent, r.ManifestsPresent = len(it.Blobs), len(it.Manifests)
+			r.BlobsPresent, r.ManifestsPresent, r.NotWalked = len(it.Blobs), len(it.Manifests), it.NotWalked
 			r.Verified = "the destination reference already names the exact source bytes"
 		default:
 			work = append(work, it)
@@ -409,8 +412,10 @@ func (e *Engine) copyBlob(ctx context.Context, it *Item, b *Blob) (bool, error) 
 	var err error
 	for attempt := 0; attempt < blobAttempts; attempt++ {
 		if attempt > 0 {
-			if serr := sleep(ctx, time.Duration(200<<attempt)*time.Millisecond); serr != nil {
-				return false, serr
+			select {
+			case <-ctx.Done():
+				return false, ctx.Err()
+			case <-time.After(time.Duration(200<<attempt) * time.Millisecond):
 			}
 		}
 		var refused *DigestError
@@ -492,15 +497,4 @@ func (l *lazyReader) Read(p []byte) (int, error) {
 		return 0, l.err
 	}
 	return l.r.Read(p)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
 )
@@ -148,6 +149,9 @@ type Item struct {
 	Blobs     []*Blob     `json:"blobs"`
 	// BytesToCopy is the size of what is missing.
 	BytesToCopy int64 `json:"bytesToCopy"`
+	// NotWalked is set for an up-to-date index whose children were not
+	// read: Blobs is then empty, not "none".
+	NotWalked bool `json:"notWalked,omitempty"`
 
 	src source
 	dst destination
@@ -304,21 +308,22 @@ func (e *Engine) planItem(ctx context.Context, it *Item) error {
 	if d, ok := destinationDigest(it.Destination); ok && d != it.Digest {
 		return fmt.Errorf("destination %s names digest %s, but the source is %s", it.Destination, d, it.Digest)
 	}
-	g, err := walkGraph(ctx, top, it.src.child)
-	if err != nil {
-		return fmt.Errorf("%s: %w", it.Source, err)
-	}
-	sortGraph(g)
-	it.Manifests, it.Blobs = g.manifests, g.blobs
 	if cur != nil {
 		it.CurrentDigest = cur.Digest.String()
 	}
-	switch {
-	case cur != nil && bytes.Equal(cur.Raw, top.Raw):
+	if cur != nil && bytes.Equal(cur.Raw, top.Raw) {
 		// The reference already names these exact bytes, and a registry
-		// accepts a manifest only once it holds what it references (as
-		// crane, nothing more is walked; --verify=full proves it).
+		// accepts a manifest only once it holds what it references: as
+		// crane does, nothing more is read (--verify=full walks and proves
+		// the graph). What the top manifest lists is counted as present.
 		it.Action = UpToDate
+		if e.opts.Verify == VerifyFull {
+			if err := e.walk(ctx, it); err != nil {
+				return err
+			}
+		} else {
+			it.Manifests, it.Blobs, it.NotWalked = shallowGraph(top)
+		}
 		for _, m := range it.Manifests {
 			m.Present = true
 		}
@@ -326,6 +331,26 @@ func (e *Engine) planItem(ctx context.Context, it *Item) error {
 			b.Present = true
 		}
 		return nil
+	}
+	if err := e.walk(ctx, it); err != nil {
+		return err
+	}
+	if o, ok := it.src.(*ociEnd); ok {
+		// A layout's blobs are checked before anything is written: links,
+		// special files and wrong sizes are refused here, not midway.
+		for _, b := range it.Blobs {
+			n, _, err := o.s.statAny(b.Digest)
+			switch {
+			case err != nil:
+				return err
+			case n < 0:
+				return fmt.Errorf("%s does not hold blob %s of %s", o.s.describe(), b.Digest, it.Source.Ref)
+			case n != b.Size:
+				return fmt.Errorf("%s: blob %s is %d bytes, its manifest declares %d", o.s.describe(), b.Digest, n, b.Size)
+			}
+		}
+	}
+	switch {
 	case cur == nil:
 		it.Action = Copy
 	case e.opts.Force:
@@ -373,6 +398,36 @@ func (e *Engine) planItem(ctx context.Context, it *Item) error {
 		}
 	}
 	return nil
+}
+
+// walk reads the item's whole source graph.
+func (e *Engine) walk(ctx context.Context, it *Item) error {
+	g, err := walkGraph(ctx, it.top, it.src.child)
+	if err != nil {
+		return fmt.Errorf("%s: %w", it.Source, err)
+	}
+	sortGraph(g)
+	it.Manifests, it.Blobs, it.NotWalked = g.manifests, g.blobs, false
+	return nil
+}
+
+// shallowGraph is what the top manifest itself lists, without a request:
+// an index's children, or an image's blobs. walked is false for an index
+// (its children's blobs are not known).
+func shallowGraph(top *xpkg.Manifest) (ms []*Manifest, bs []*Blob, notWalked bool) {
+	ms = []*Manifest{{Digest: top.Digest.String(), MediaType: string(top.MediaType), Size: int64(len(top.Raw)), raw: top}}
+	if idx, err := xpkg.ParseIndex(top.Raw); err == nil && xpkg.IsIndex(top.MediaType) {
+		for _, d := range idx.Manifests {
+			ms = append(ms, &Manifest{Digest: d.Digest.String(), MediaType: string(d.MediaType), Size: d.Size, depth: 1})
+		}
+		return ms, nil, true
+	}
+	if man, err := xpkg.ParseImageManifest(top.Raw); err == nil {
+		for _, d := range append([]v1.Descriptor{man.Config}, man.Layers...) {
+			bs = append(bs, &Blob{Digest: d.Digest.String(), MediaType: string(d.MediaType), Size: d.Size})
+		}
+	}
+	return ms, bs, false
 }
 
 // destinationDigest is the digest a registry destination names, if any.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -149,25 +148,7 @@ func TestFamilyMountsSharedBlobs(t *testing.T) {
 
 // wrongOnGet serves flipped bytes for full blob reads, but answers ranged
 // reads and HEADs truthfully: only re-hashing finds it out.
-func wrongOnGet(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/sha256:") && r.Header.Get("Range") == "" {
-			rec := httptest.NewRecorder()
-			next.ServeHTTP(rec, r)
-			b := rec.Body.Bytes()
-			for i := range b {
-				b[i] ^= 0xff
-			}
-			for k, v := range rec.Header() {
-				w.Header()[k] = v
-			}
-			w.WriteHeader(rec.Code)
-			_, _ = w.Write(b)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
+var wrongOnGet = testregistry.FlipBlobBytes(func(r *http.Request) bool { return r.Header.Get("Range") == "" })
 
 // --verify=full re-reads and hashes every blob; the default checks presence
 // and size. Each says what it did.

@@ -20,6 +20,11 @@ func (e *Engine) Verify(ctx context.Context, p *Plan) error {
 	}
 	return forEach(ctx, requestsAtOnce, len(items), func(ctx context.Context, i int) error {
 		it := items[i]
+		if it.NotWalked {
+			if err := e.walk(ctx, it); err != nil {
+				return err
+			}
+		}
 		cur, err := it.dst.current(ctx)
 		if err != nil {
 			return err

@@ -38,17 +38,29 @@ func repoURL(repo name.Repository, rest string) string {
 
 // StatBlob asks the destination (HEAD) whether it holds a blob and with what
 // size: size is -1 when the registry answers 404. The answer is the
-// registry's claim, not proof (a proxy may answer 200 for anything); CheckBlob
-// and a full read are the proofs.
+// registry's claim, not proof (a proxy may answer 200 for anything);
+// ServedBlobSize and a full read are the proofs.
 func (c *Client) StatBlob(ctx context.Context, repo name.Repository, digest string) (int64, error) {
+	return c.head(ctx, repo, "blobs/"+digest, digest)
+}
+
+// StatManifest asks (HEAD) whether the repository holds a manifest by digest.
+func (c *Client) StatManifest(ctx context.Context, repo name.Repository, digest string) (bool, error) {
+	n, err := c.head(ctx, repo, "manifests/"+digest, digest)
+	return n >= 0, err
+}
+
+// head sends a HEAD and returns the Content-Length, -1 for 404.
+func (c *Client) head(ctx context.Context, repo name.Repository, path, digest string) (int64, error) {
 	t, err := c.pushTransport(ctx, repo)
 	if err != nil {
 		return 0, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodHead, repoURL(repo, "blobs/"+digest), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, repoURL(repo, path), nil)
 	if err != nil {
 		return 0, err
 	}
+	req.Header.Set("Accept", strings.Join(acceptedManifestTypes, ","))
 	resp, err := (&http.Client{Transport: t}).Do(req)
 	if err != nil {
 		return 0, classify(repo.String()+"@"+digest, err)
@@ -56,36 +68,11 @@ func (c *Client) StatBlob(ctx context.Context, repo name.Repository, digest stri
 	defer resp.Body.Close()
 	switch resp.StatusCode {
 	case http.StatusOK:
-		return resp.ContentLength, nil
+		return max(resp.ContentLength, 0), nil
 	case http.StatusNotFound:
 		return -1, nil
 	}
 	return 0, classify(repo.String()+"@"+digest, transport.CheckError(resp, http.StatusOK))
-}
-
-// StatManifest asks (HEAD) whether the repository holds a manifest by digest.
-func (c *Client) StatManifest(ctx context.Context, repo name.Repository, digest string) (bool, error) {
-	t, err := c.pushTransport(ctx, repo)
-	if err != nil {
-		return false, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodHead, repoURL(repo, "manifests/"+digest), nil)
-	if err != nil {
-		return false, err
-	}
-	req.Header.Set("Accept", strings.Join(acceptedManifestTypes, ","))
-	resp, err := (&http.Client{Transport: t}).Do(req)
-	if err != nil {
-		return false, classify(repo.String()+"@"+digest, err)
-	}
-	defer resp.Body.Close()
-	switch resp.StatusCode {
-	case http.StatusOK:
-		return true, nil
-	case http.StatusNotFound:
-		return false, nil
-	}
-	return false, classify(repo.String()+"@"+digest, transport.CheckError(resp, http.StatusOK))
 }
 
 // contentRange reads the total of "bytes 0-0/TOTAL".
