@@ -242,8 +242,8 @@ func TestLyingDigestHeader(t *testing.T) {
 			}
 			wrong, _ := manifestBytes(t, honest+"/mirror/provider-nop:v1.6.0")
 			right, _ := manifestBytes(t, src)
-			lie.Store(wrong)     // the source claims to be what the destination holds
-			dstLie.Store(right)  // and the destination claims to be the source
+			lie.Store(wrong)    // the source claims to be what the destination holds
+			dstLie.Store(right) // and the destination claims to be the source
 			defer lie.Store("")
 			out, errOut, code := run(t, "mirror", src, dst, "--yes")
 			if code != ExitFindings || strings.Contains(out, "up to date") || !strings.Contains(out, "CONFLICT") {
