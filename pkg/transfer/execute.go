@@ -150,12 +150,7 @@ func (e *Engine) Execute(ctx context.Context, p *Plan) (*Result, error) {
 	count := func(f func()) { mu.Lock(); f(); mu.Unlock() }
 
 	// Blobs, deduplicated per destination.
-	type blobTask struct {
-		it *Item
-		r  *ItemResult
-		b  *Blob
-	}
-	var tasks []blobTask
+	var tasks []task
 	for i, it := range work {
 		for _, b := range it.Blobs {
 			if b.Present {
@@ -163,14 +158,14 @@ func (e *Engine) Execute(ctx context.Context, p *Plan) (*Result, error) {
 				e.opts.Progress(Event{Destination: it.Destination.String(), What: "present", Digest: b.Digest, Size: b.Size})
 				continue
 			}
-			tasks = append(tasks, blobTask{it, results[i], b})
+			tasks = append(tasks, task{it: it, r: results[i], b: b})
 		}
 	}
 	// The first copy of each blob to a registry goes first: later copies of
 	// it wait for that upload and then mount, and must not hold every slot
 	// while it has not started.
 	seen := map[string]bool{}
-	var first, again []blobTask
+	var first, again []task
 	for _, t := range tasks {
 		reg, _ := t.it.dst.registryRepo()
 		key := reg + "|" + t.b.Digest
@@ -230,12 +225,7 @@ func (e *Engine) Execute(ctx context.Context, p *Plan) (*Result, error) {
 		})
 	}()
 	for _, depth := range levels {
-		type mtask struct {
-			it *Item
-			r  *ItemResult
-			m  *Manifest
-		}
-		var mts []mtask
+		var mts []task
 		for i, it := range work {
 			for _, m := range it.Manifests {
 				if m.depth != depth {
@@ -244,7 +234,7 @@ func (e *Engine) Execute(ctx context.Context, p *Plan) (*Result, error) {
 				if _, isReg := it.dst.(*registryEnd); isReg && m.depth == 0 {
 					continue // pushed by tag after verification
 				}
-				mts = append(mts, mtask{it, results[i], m})
+				mts = append(mts, task{it: it, r: results[i], m: m})
 			}
 		}
 		err := forEach(ctx, requestsAtOnce, len(mts), func(ctx context.Context, i int) error {
@@ -332,6 +322,14 @@ func (e *Engine) Execute(ctx context.Context, p *Plan) (*Result, error) {
 	}
 	res.Duration = time.Since(start)
 	return res, nil
+}
+
+// task is one blob or manifest of one item.
+type task struct {
+	it *Item
+	r  *ItemResult
+	b  *Blob
+	m  *Manifest
 }
 
 // commit writes the index.json (or archive) of every local destination.
