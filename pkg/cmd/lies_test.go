@@ -325,3 +325,35 @@ func TestWrongBlobBytes(t *testing.T) {
 		t.Error("an archive was written over bad content")
 	}
 }
+
+// A destination that answers HEAD 200 for every manifest: the children it
+// claims are not pushed, and reading them back by digest finds the lie
+// before the tag is written.
+func TestLyingManifestHEAD(t *testing.T) {
+	up := testregistry.InProcess(t)
+	src := up.Host + "/upbound/provider-nop:v1.6.0"
+	if err := xpkgtest.Push(src, provider.Index()); err != nil {
+		t.Fatal(err)
+	}
+	lie := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodHead && strings.Contains(r.URL.Path, "/manifests/sha256:") {
+				w.WriteHeader(http.StatusOK)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	for _, reg := range liars(t) {
+		t.Run(reg.name, func(t *testing.T) {
+			liar, honest := reg.start(t, lie)
+			out, errOut, code := run(t, "mirror", src, liar+"/mirror/provider-nop:v1.6.0", "--yes")
+			if code != ExitError || !strings.Contains(errOut, "claimed to hold manifest") {
+				t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+			}
+			if honestGraph(t, honest+"/mirror/provider-nop:v1.6.0") {
+				t.Fatal("a tag was written over missing manifests")
+			}
+		})
+	}
+}
