@@ -2,5 +2,5 @@
 
 package transfer
 
-// freeBytes cannot tell free space on this OS.
-func freeBytes(string) int64 { return -1 }
+// diskFree cannot tell free space on this OS.
+func diskFree(string) int64 { return -1 }

@@ -4,9 +4,9 @@ package transfer
 
 import "syscall"
 
-// freeBytes is the space an unprivileged user may still write under dir,
+// diskFree is the space an unprivileged user may still write under dir,
 // or -1 when it cannot be told.
-func freeBytes(dir string) int64 {
+func diskFree(dir string) int64 {
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(dir, &st); err != nil {
 		return -1

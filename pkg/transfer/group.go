@@ -32,3 +32,6 @@ func forEach(parent context.Context, limit, n int, fn func(ctx context.Context, 
 	}
 	return parent.Err()
 }
+
+// freeBytes tells the free space under a directory (tests replace it).
+var freeBytes = diskFree
