@@ -52,13 +52,13 @@ func TestVerifierHoldsBackTheLastByte(t *testing.T) {
 
 func TestCheckDestination(t *testing.T) {
 	for dst, want := range map[string]string{
-		"reg.example/upbound/provider-nop:v1":    "",
+		"reg.example/upbound/provider-nop:v1":                                             "",
 		"reg.example/upbound/provider-nop@sha256:" + hex.EncodeToString(make([]byte, 32)): "",
-		"localhost:5000/upbound/provider-nop:v1": "",
-		"reg.example/upbound":                    "reg.example/upbound:v1.6.0",
-		"localhost:5000/upbound":                 "localhost:5000/upbound:v1.6.0",
-		"reg.example/mirror/":                    "reg.example/mirror/provider-nop:v1.6.0",
-		"reg.example/mirror//":                   "reg.example/mirror/provider-nop:v1.6.0",
+		"localhost:5000/upbound/provider-nop:v1":                                          "",
+		"reg.example/upbound":                                                             "reg.example/upbound:v1.6.0",
+		"localhost:5000/upbound":                                                          "localhost:5000/upbound:v1.6.0",
+		"reg.example/mirror/":                                                             "reg.example/mirror/provider-nop:v1.6.0",
+		"reg.example/mirror//":                                                            "reg.example/mirror/provider-nop:v1.6.0",
 	} {
 		err := CheckDestination("xpkg.upbound.io/upbound/provider-nop:v1.6.0", dst)
 		var de *DestinationError
