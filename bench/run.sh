@@ -26,8 +26,10 @@ GOBIN="$work/bin" GOFLAGS= go install github.com/regclient/regclient/cmd/regctl@
 go build -o "$work/bin/kubectl-xpdoctor" ./cmd/kubectl-xpdoctor
 go build -o "$work/bin/mkfixture" ./bench/mkfixture
 go build -o "$work/bin/countproxy" ./bench/countproxy
-export PATH="$work/bin:$PATH" DOCKER_CONFIG="$work/docker" HOME="$work/home"
-mkdir -p "$HOME"
+export PATH="$work/bin:$PATH" DOCKER_CONFIG="$work/docker"
+# regctl keeps its registry settings under $HOME: give it its own.
+mkdir -p "$work/home"
+regctl() { HOME="$work/home" command regctl "$@"; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_up() { for _ in $(seq 100); do curl -fs "http://$1/v2/" >/dev/null && return; sleep 0.1; done; echo "$1 did not come up" >&2; exit 1; }
@@ -59,7 +61,7 @@ copy_cmd() { # tool src dst
   case $1 in
     xpdoctor) echo kubectl-xpdoctor mirror "$2" "$3" --yes -q ;;
     crane) echo crane copy --insecure "$2" "$3" ;;
-    regctl) echo regctl image copy "$2" "$3" ;;
+    regctl) echo env HOME="$work/home" regctl image copy "$2" "$3" ;;
     skopeo) echo skopeo copy --all --src-tls-verify=false --dest-tls-verify=false "docker://$2" "docker://$3" ;;
   esac
 }
@@ -137,7 +139,8 @@ crane_down=$(curl -fs "http://$sp/__down")
 # to end against envtest (built by make envtest) with API request counts.
 gobench=$(go test ./pkg/xpkg -run '^$' -bench 'Inspect' -benchtime 5x 2>&1 | grep '^Benchmark'; \
   go test ./pkg/inspect -run '^$' -bench 'InspectPackages' -benchtime 3x 2>&1 | grep '^Benchmark'; \
-  if [ -x .cache/envtest/kube-apiserver ]; then KUBEBUILDER_ASSETS=$PWD/.cache/envtest go test ./pkg/cmd -run '^$' -bench 'Diagnose' -benchtime 3x 2>&1 | grep '^Benchmark'; fi)
+  envtest=${XPDOCTOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xpdoctor}/envtest; \
+  if [ -x "$envtest/kube-apiserver" ]; then KUBEBUILDER_ASSETS=$envtest go test ./pkg/cmd -run '^$' -bench 'Diagnose' -benchtime 3x 2>&1 | grep '^Benchmark'; fi)
 
 med() { median <<<"$1"; }
 {

@@ -3,11 +3,12 @@
 # module proxy into a cache directory and prints the binary's path.
 # The proxy refuses `go install` for crossplane modules (@v/list is 403), so
 # this uses a scratch module (../shared/reference/test-infrastructure.md s.5).
-# Usage: test/build-crossplane.sh VERSION [CACHE_DIR]   VERSION: v2.3.4 or v2.1.3
+# Usage: test/build-crossplane.sh VERSION [DIR]   VERSION: v2.3.4 or v2.1.3
+# (default DIR: $XPDOCTOR_CACHE/crossplane, XPDOCTOR_CACHE defaulting to
+# ${XDG_CACHE_HOME:-$HOME/.cache}/xpdoctor)
 set -euo pipefail
 ver=${1:?usage: build-crossplane.sh v2.3.4|v2.1.3 [cache dir]}
-root=$(cd "$(dirname "$0")/.." && pwd)
-out=${2:-${XPDOCTOR_CACHE:-$root/.cache}/crossplane}
+out=${2:-${XPDOCTOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xpdoctor}/crossplane}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 bin="$out/crossplane-$ver"

@@ -10,7 +10,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 )
 
@@ -21,7 +20,7 @@ var ErrCrossplaneNotInstalled = errors.New("crossplane is not installed in this 
 // per object (the only Gets are Crossplane's ServiceAccount and named pull secrets).
 type Reader struct {
 	Dynamic   dynamic.Interface
-	Discovery discovery.DiscoveryInterface
+	Discovery Discovery
 	// Namespace is Crossplane's namespace; empty means auto-detect.
 	Namespace string
 	// PageSize bounds each List page (default 500, as kubectl).
@@ -36,7 +35,7 @@ var packageResources = []string{"providers", "providerrevisions", "functions", "
 // Read builds a Snapshot. Forbidden reads are recorded as Denials, not errors.
 func (r *Reader) Read(ctx context.Context) (*Snapshot, error) {
 	s := &Snapshot{}
-	served, err := r.pkgResources()
+	served, err := r.pkgResources(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -131,8 +130,8 @@ func (s *Snapshot) pullSecretNames() []string {
 
 // pkgResources finds which version serves each pkg.crossplane.io resource
 // (Function is v1beta1 up to v1.16 and v1 after; ImageConfig only exists from v1.17.3).
-func (r *Reader) pkgResources() (map[string]schema.GroupVersionResource, error) {
-	groups, err := r.Discovery.ServerGroups()
+func (r *Reader) pkgResources(ctx context.Context) (map[string]schema.GroupVersionResource, error) {
+	groups, err := r.Discovery.ServerGroups(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("discovering API groups: %w", err)
 	}
@@ -155,7 +154,7 @@ func (r *Reader) pkgResources() (map[string]schema.GroupVersionResource, error) 
 	}
 	out := map[string]schema.GroupVersionResource{}
 	for _, v := range versions {
-		list, err := r.Discovery.ServerResourcesForGroupVersion(PkgGroup + "/" + v)
+		list, err := r.Discovery.ServerResourcesForGroupVersion(ctx, PkgGroup+"/"+v)
 		if err != nil {
 			return nil, fmt.Errorf("discovering %s/%s: %w", PkgGroup, v, err)
 		}

@@ -10,8 +10,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/xpdoctor/xpdoctor/pkg/cluster"
@@ -19,6 +17,7 @@ import (
 	"github.com/xpdoctor/xpdoctor/pkg/diagnose"
 	"github.com/xpdoctor/xpdoctor/pkg/findings"
 	"github.com/xpdoctor/xpdoctor/pkg/inspect"
+	"github.com/xpdoctor/xpdoctor/pkg/kubeflags"
 	"github.com/xpdoctor/xpdoctor/pkg/report"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
 )
@@ -26,7 +25,7 @@ import (
 // diagnoseFlags are diagnose's flags, shared by the root command.
 type diagnoseFlags struct {
 	registryFlags
-	kube               *genericclioptions.ConfigFlags
+	kube               *kubeflags.ConfigFlags
 	FromFile           string
 	Kind               string
 	Output             string
@@ -47,7 +46,7 @@ var clock = time.Now
 var wrapKubeTransport func(http.RoundTripper) http.RoundTripper
 
 func newDiagnoseFlags() *diagnoseFlags {
-	return &diagnoseFlags{kube: genericclioptions.NewConfigFlags(true), now: func() time.Time { return clock() }}
+	return &diagnoseFlags{kube: kubeflags.NewConfigFlags(true), now: func() time.Time { return clock() }}
 }
 
 func (f *diagnoseFlags) add(c *cobra.Command) {
@@ -127,7 +126,7 @@ func (f *diagnoseFlags) snapshot(ctx context.Context) (*cluster.Snapshot, error)
 	if err != nil {
 		return nil, err
 	}
-	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	disc, err := cluster.NewDiscoveryForConfig(cfg)
 	if err != nil {
 		return nil, err
 	}

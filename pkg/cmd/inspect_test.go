@@ -6,10 +6,12 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"sigs.k8s.io/yaml"
 
 	"github.com/xpdoctor/xpdoctor/internal/testregistry"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
@@ -191,11 +193,22 @@ func TestEveryCommandHasExamples(t *testing.T) {
 	}
 }
 
+// version -o json and -o yaml are versioned objects like the other reports;
+// what the build information says is table-tested in pkg/version and read
+// from a built binary in cmd/kubectl-xpdoctor.
 func TestVersion(t *testing.T) {
-	out, _, code := run(t, "version", "-o", "json")
-	var v struct{ Version, Commit, BuildDate, GoVersion string }
-	if code != 0 || json.Unmarshal([]byte(out), &v) != nil || v.Version == "" || v.Commit == "" || v.BuildDate == "" || !strings.HasPrefix(v.GoVersion, "go1.") {
-		t.Fatalf("exit %d: %s", code, out)
+	for _, format := range []string{"json", "yaml"} {
+		out, _, code := run(t, "version", "-o", format)
+		var v struct {
+			APIVersion, Kind, Version, Commit, BuildDate, GoVersion, Platform string
+		}
+		if code != 0 || yaml.Unmarshal([]byte(out), &v) != nil || v.APIVersion != "xpdoctor.io/v1alpha1" || v.Kind != "Version" ||
+			v.Version == "" || v.Commit == "" || v.BuildDate == "" || !strings.HasPrefix(v.GoVersion, "go1.") || v.Platform != runtime.GOOS+"/"+runtime.GOARCH {
+			t.Fatalf("-o %s: exit %d: %s", format, code, out)
+		}
+	}
+	if _, errOut, code := run(t, "version", "-o", "wide"); code != ExitError || !strings.Contains(errOut, "json, yaml") {
+		t.Fatalf("-o wide: exit %d %s", code, errOut)
 	}
 }
 
