@@ -212,3 +212,20 @@ func writeTar(t *testing.T, path, name, body string) {
 	_ = tw.Close()
 	_ = f.Close()
 }
+
+// Without --yes the plan goes to stderr and the ImageConfig to stdout (it
+// changes nothing); a named file is written only with --yes.
+func TestEmitImageConfigWithPlan(t *testing.T) {
+	reg := testregistry.InProcess(t)
+	root := reg.Host + "/upbound/provider-family-aws:v1.0.0"
+	pushPkg(t, root, xpkgtest.Package{Kind: "Provider", Name: "provider-family-aws"})
+	ic, log, code := run(t, "mirror", "--closure", root, reg.Host+"/mirror", "--emit-imageconfig")
+	if code != 0 || !strings.HasPrefix(ic, "---\napiVersion: pkg.crossplane.io/v1beta1") || !strings.Contains(log, "Nothing was changed") {
+		t.Fatalf("exit %d\n%s\n%s", code, ic, log)
+	}
+	file := filepath.Join(t.TempDir(), "ic.yaml")
+	_, log, code = run(t, "mirror", "--closure", root, reg.Host+"/mirror", "--emit-imageconfig="+file)
+	if _, err := os.Stat(file); code != 0 || err == nil || !strings.Contains(log, "with --yes, the ImageConfig is also written to "+file) {
+		t.Fatalf("plan with a file: exit %d, %v\n%s", code, err, log)
+	}
+}

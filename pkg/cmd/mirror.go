@@ -375,7 +375,12 @@ func (o *mirrorOptions) runClosure(ctx context.Context, s IOStreams, ui transfer
 	if err != nil && !errors.Is(err, errFindings) {
 		return err
 	}
-	if o.emit != "" && res != nil {
+	if o.emit != "" && res == nil && o.emit != emitStdout {
+		// A plan writes nothing, not even the file.
+		fmt.Fprintf(s.ErrOut, "(with --yes, the ImageConfig is also written to %s)\n", o.emit)
+	}
+	// The ImageConfig is printed with the plan too: it changes nothing.
+	if o.emit != "" && (res != nil || o.emit == emitStdout) {
 		yaml := closure.ImageConfigs(o.closurePrefix, nodes) + commented(closure.OlderCrossplane(o.closurePrefix, nodes))
 		if werr := writeEmitted(s, o.emit, yaml); werr != nil {
 			return werr
