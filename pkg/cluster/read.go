@@ -39,6 +39,10 @@ func (r *Reader) Read(ctx context.Context) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.Served = map[string]string{}
+	for res, gvr := range served {
+		s.Served[res] = gvr.Version
+	}
 	for _, res := range packageResources {
 		gvr, ok := served[res]
 		if !ok {

@@ -245,9 +245,23 @@ type Snapshot struct {
 	Denied         []Denial `json:"denied,omitempty"`
 	// Secrets holds docker config JSON of pull secrets by name; never rendered.
 	Secrets map[string][]byte `json:"-"`
+	// Served maps each pkg.crossplane.io resource (providers, functions,
+	// imageconfigs, ...) to the API version discovery found it under
+	// (Function is v1beta1 up to Crossplane v1.16); empty for a dump.
+	Served map[string]string `json:"served,omitempty"`
 
 	events       map[string]int
 	eventObjects map[string]bool
+}
+
+// APIVersion is the group/version the cluster serves a pkg.crossplane.io
+// resource under, or fallback ("pkg.crossplane.io/" + fallback) when
+// discovery did not say.
+func (s *Snapshot) APIVersion(resource, fallback string) string {
+	if v := s.Served[resource]; v != "" {
+		return PkgGroup + "/" + v
+	}
+	return PkgGroup + "/" + fallback
 }
 
 // CrossplaneVersion is the tag of Crossplane's image ("" if unknown).

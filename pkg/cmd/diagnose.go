@@ -123,6 +123,16 @@ func (f *diagnoseFlags) options(maps []xpkg.Mapping, kind string) doctor.Options
 // collect validates the flags every diagnose-based command shares, then
 // runs the diagnosis.
 func (f *diagnoseFlags) collect(ctx context.Context, names []string) (*doctor.Result, error) {
+	o, err := f.doctorOptions(names)
+	if err != nil {
+		return nil, err
+	}
+	return doctor.Run(ctx, o)
+}
+
+// doctorOptions validates the flags diagnose and fix share, before anything
+// is read, and maps them to doctor's options.
+func (f *diagnoseFlags) doctorOptions(names []string) (doctor.Options, error) {
 	var kind string
 	if f.Kind != "" {
 		for _, k := range []string{"Provider", "Function", "Configuration"} {
@@ -131,26 +141,26 @@ func (f *diagnoseFlags) collect(ctx context.Context, names []string) (*doctor.Re
 			}
 		}
 		if kind == "" {
-			return nil, usageErrorf("--kind must be Provider, Function or Configuration")
+			return doctor.Options{}, usageErrorf("--kind must be Provider, Function or Configuration")
 		}
 	}
 	var maps []xpkg.Mapping
 	for _, m := range f.UpstreamRegistries {
 		mp, err := xpkg.ParseMapping(m)
 		if err != nil {
-			return nil, usageErrorf("--upstream-registry: %v", err)
+			return doctor.Options{}, usageErrorf("--upstream-registry: %v", err)
 		}
 		maps = append(maps, mp)
 	}
 	if f.Timeout <= 0 {
-		return nil, usageErrorf("--timeout must be positive")
+		return doctor.Options{}, usageErrorf("--timeout must be positive")
 	}
 	o := f.options(maps, kind)
 	o.Select.Names = names
 	if err := o.Validate(); err != nil {
-		return nil, usageErrorf("%v", err)
+		return doctor.Options{}, usageErrorf("%v", err)
 	}
-	return doctor.Run(ctx, o)
+	return o, nil
 }
 
 func (f *diagnoseFlags) run(ctx context.Context, s IOStreams, names []string) error {

@@ -157,7 +157,7 @@ func TestDemo(t *testing.T) {
 	}
 	for _, want := range []string{"No findings.", "consistent with docker pull/tag/push", "PackageYAMLNotFound",
 		"package.yaml not found in package", "predicts exactly this message", "DependencyUnresolvable", "RuntimeImagePullFailed",
-		"repaired ", "byte-identical", "(exit status 0)", "(exit status 1)"} {
+		"tag moved, verified", "byte-identical", "(exit status 0)", "(exit status 1)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q", want)
 		}
