@@ -17,18 +17,19 @@ func main() {
 	registry := flag.String("registry", "", "host:port to push to")
 	mb := flag.Int("runtime-mb", 50, "runtime layer size per platform, in MB")
 	family := flag.Int("family", 0, "push this many providers sharing a runtime layer instead")
+	repo := flag.String("repository", "upbound/provider-big", "repository of the 2-platform package (tag v1.6.0)")
 	flag.Parse()
 	if *registry == "" {
 		fmt.Fprintln(os.Stderr, "usage: mkfixture -registry HOST:PORT [-runtime-mb N] [-family N]")
 		os.Exit(2)
 	}
-	if err := run(*registry, *mb, *family); err != nil {
+	if err := run(*registry, *repo, *mb, *family); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }
 
-func run(registry string, mb, family int) error {
+func run(registry, repo string, mb, family int) error {
 	if family > 0 {
 		shared := xpkgtest.RandomLayer(100, mb<<20)
 		for i := 0; i < family; i++ {
@@ -43,5 +44,5 @@ func run(registry string, mb, family int) error {
 	amd := xpkgtest.Package{Kind: "Provider", Name: "provider-big", Objects: 50, Runtime: []v1.Layer{xpkgtest.RandomLayer(1, mb<<20)}}
 	arm := amd
 	arm.Runtime = []v1.Layer{xpkgtest.RandomLayer(2, mb<<20)}
-	return xpkgtest.Push(registry+"/upbound/provider-big:v1.6.0", xpkgtest.IndexOf(amd, arm))
+	return xpkgtest.Push(registry+"/"+repo+":v1.6.0", xpkgtest.IndexOf(amd, arm))
 }

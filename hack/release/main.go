@@ -24,6 +24,8 @@ import (
 // Platform is one release target.
 type Platform struct {
 	OS, Arch, Archive, SHA256, Bin string
+	// Files are the archive's file names, for the manifest's files list.
+	Files []string
 }
 
 var defaultPlatforms = "linux/amd64,linux/arm64,darwin/amd64,darwin/arm64,windows/amd64"
@@ -69,23 +71,51 @@ func main() {
 		built = append(built, p)
 		fmt.Printf("%s  %s\n", p.SHA256, filepath.Join(*out, p.Archive))
 	}
-	t, err := template.ParseFiles(*tmpl)
+	m, err := renderManifest(*tmpl, *version, built)
 	if err != nil {
 		fail(err)
 	}
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, map[string]any{"Version": *version, "Platforms": built}); err != nil {
-		fail(err)
-	}
-	if err := os.WriteFile(*manifest, buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(*manifest, m, 0o644); err != nil {
 		fail(err)
 	}
 	fmt.Printf("wrote %s\n", *manifest)
 }
 
+// renderManifest is the krew manifest for these archives.
+func renderManifest(tmpl, version string, built []Platform) ([]byte, error) {
+	t, err := template.ParseFiles(tmpl)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, map[string]any{"Version": version, "Platforms": built}); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "release:", err)
 	os.Exit(1)
+}
+
+// archiveFile is one file of an archive: its name there, where to read it
+// and its mode.
+type archiveFile struct {
+	name, path string
+	mode       int64
+}
+
+// archiveFiles are what an archive for goos holds: the binary, LICENSE,
+// README.md and, except on Windows, kubectl_complete-xpdoctor. That helper
+// is a POSIX shell script; Windows users complete with
+// `kubectl-xpdoctor completion powershell` instead.
+func archiveFiles(goos, bin, binPath string) []archiveFile {
+	files := []archiveFile{{bin, binPath, 0o755}}
+	if goos != "windows" {
+		files = append(files, archiveFile{"kubectl_complete-xpdoctor", "kubectl_complete-xpdoctor", 0o755})
+	}
+	return append(files, archiveFile{"LICENSE", "LICENSE", 0o644}, archiveFile{"README.md", "README.md", 0o644})
 }
 
 func build(version, commit, date, out, goos, goarch string, mtime time.Time) (Platform, error) {
@@ -106,15 +136,7 @@ func build(version, commit, date, out, goos, goarch string, mtime time.Time) (Pl
 	if err := cmd.Run(); err != nil {
 		return Platform{}, err
 	}
-	files := []struct {
-		name, path string
-		mode       int64
-	}{
-		{bin, filepath.Join(tmp, bin), 0o755},
-		{"kubectl_complete-xpdoctor", "kubectl_complete-xpdoctor", 0o755},
-		{"LICENSE", "LICENSE", 0o644},
-		{"README.md", "README.md", 0o644},
-	}
+	files := archiveFiles(goos, bin, filepath.Join(tmp, bin))
 	archive := fmt.Sprintf("kubectl-xpdoctor_%s_%s_%s", version, goos, goarch)
 	var data bytes.Buffer
 	if goos == "windows" {
@@ -166,5 +188,9 @@ func build(version, commit, date, out, goos, goarch string, mtime time.Time) (Pl
 		return Platform{}, err
 	}
 	sum := sha256.Sum256(data.Bytes())
-	return Platform{OS: goos, Arch: goarch, Archive: archive, SHA256: hex.EncodeToString(sum[:]), Bin: bin}, nil
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = f.name
+	}
+	return Platform{OS: goos, Arch: goarch, Archive: archive, SHA256: hex.EncodeToString(sum[:]), Bin: bin, Files: names}, nil
 }

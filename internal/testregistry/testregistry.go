@@ -207,6 +207,30 @@ func (f *Faults) Wrap(next http.Handler) http.Handler {
 	})
 }
 
+// FlipBlobBytes serves the bytes of every blob GET that match selects
+// inverted (same length, other digest), as a corrupting proxy or disk would.
+func FlipBlobBytes(match func(*http.Request) bool) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/blobs/sha256:") || !match(r) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			rec := httptest.NewRecorder()
+			next.ServeHTTP(rec, r)
+			body := rec.Body.Bytes()
+			for i := range body {
+				body[i] ^= 0xff
+			}
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(body)
+		})
+	}
+}
+
 // Token is the Docker token flow (distribution's docs/spec/auth/token.md)
 // in front of a registry: /token answers {"token", "access_token"} for the
 // Basic credentials User:Password (GET realm?scope=&service=) or for the

@@ -89,6 +89,8 @@ func packageFrom(u *unstructured.Unstructured) Package {
 	for _, r := range slice(o, "status", "appliedImageConfigRefs") {
 		p.AppliedImageConfigs = append(p.AppliedImageConfigs, str(r, "name")+" ("+str(r, "reason")+")")
 	}
+	p.RevisionActivationPolicy = str(o, "spec", "revisionActivationPolicy")
+	p.RuntimeConfig = str(o, "spec", "runtimeConfigRef", "name")
 	return p
 }
 
@@ -97,7 +99,8 @@ func revisionFrom(u *unstructured.Unstructured) Revision {
 	return Revision{Kind: u.GetKind(), Name: u.GetName(), Parent: u.GetLabels()[LabelParent],
 		Image: str(o, "spec", "image"), ResolvedImage: str(o, "status", "resolvedImage"),
 		DesiredState: str(o, "spec", "desiredState"), Revision: num(o, "spec", "revision"),
-		Conditions: conditions(o), Family: u.GetLabels()[LabelFamily]}
+		Conditions: conditions(o), Family: u.GetLabels()[LabelFamily],
+		SkipDependencyResolution: boolean(o, "spec", "skipDependencyResolution")}
 }
 
 func imageConfigFrom(u *unstructured.Unstructured) ImageConfig {
@@ -128,7 +131,8 @@ func deploymentFrom(u *unstructured.Unstructured) Deployment {
 
 func podFrom(u *unstructured.Unstructured) Pod {
 	o := u.Object
-	p := Pod{Namespace: u.GetNamespace(), Name: u.GetName(), Revision: u.GetLabels()[LabelRevision], Phase: str(o, "status", "phase")}
+	p := Pod{Namespace: u.GetNamespace(), Name: u.GetName(), Revision: u.GetLabels()[LabelRevision], Phase: str(o, "status", "phase"),
+		Reason: str(o, "status", "reason"), Message: CapMessage(str(o, "status", "message"))}
 	for _, c := range slice(o, "status", "containerStatuses") {
 		ct := Container{Name: str(c, "name"), Image: str(c, "image"), ImageID: str(c, "imageID"), Ready: boolean(c, "ready"),
 			RestartCount: num(c, "restartCount"), Waiting: str(c, "state", "waiting", "reason"), WaitingMessage: CapMessage(str(c, "state", "waiting", "message"))}
@@ -142,6 +146,27 @@ func podFrom(u *unstructured.Unstructured) Pod {
 		p.Containers = append(p.Containers, ct)
 	}
 	return p
+}
+
+// lockFrom reads the Lock. A package's kind is spec type before v1.20 and
+// apiVersion+kind after (apis/pkg/v1beta1/lock.go@v1.16.0, @v2.3.4).
+func lockFrom(u *unstructured.Unstructured) *Lock {
+	o := u.Object
+	l := &Lock{Packages: []LockPackage{}, Conditions: conditions(o)}
+	kindOf := func(m map[string]any) string {
+		if k := str(m, "kind"); k != "" {
+			return k
+		}
+		return str(m, "type")
+	}
+	for _, p := range slice(o, "packages") {
+		lp := LockPackage{Name: str(p, "name"), Kind: kindOf(p), Source: str(p, "source"), Version: str(p, "version")}
+		for _, d := range slice(p, "dependencies") {
+			lp.Dependencies = append(lp.Dependencies, LockDependency{Package: str(d, "package"), Constraints: str(d, "constraints"), Kind: kindOf(d)})
+		}
+		l.Packages = append(l.Packages, lp)
+	}
+	return l
 }
 
 // eventFrom reads core/v1 and events.k8s.io/v1 Events.

@@ -54,7 +54,7 @@ func ReadDump(r io.Reader) (*Snapshot, error) { return readDump(r, MaxDumpBytes,
 func readDump(r io.Reader, limit, maxKept int64) (*Snapshot, error) {
 	counter := &countingReader{r: r, limit: limit}
 	br := bufio.NewReaderSize(counter, 64<<10)
-	s := &Snapshot{maxKept: maxKept}
+	s := &Snapshot{FromDump: true, maxKept: maxKept}
 	var objects int
 	overflow := fmt.Errorf("the dump holds more packages, revisions, pods and deployments than xpdoctor keeps in memory (%d MiB): dump one cluster's Crossplane namespace", maxKept>>20)
 	add := func(obj map[string]any) error {

@@ -10,7 +10,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 )
 
@@ -21,7 +20,7 @@ var ErrCrossplaneNotInstalled = errors.New("crossplane is not installed in this 
 // per object (the only Gets are Crossplane's ServiceAccount and named pull secrets).
 type Reader struct {
 	Dynamic   dynamic.Interface
-	Discovery discovery.DiscoveryInterface
+	Discovery Discovery
 	// Namespace is Crossplane's namespace; empty means auto-detect.
 	Namespace string
 	// PageSize bounds each List page (default 500, as kubectl).
@@ -36,9 +35,13 @@ var packageResources = []string{"providers", "providerrevisions", "functions", "
 // Read builds a Snapshot. Forbidden reads are recorded as Denials, not errors.
 func (r *Reader) Read(ctx context.Context) (*Snapshot, error) {
 	s := &Snapshot{}
-	served, err := r.pkgResources()
+	served, err := r.pkgResources(ctx)
 	if err != nil {
 		return nil, err
+	}
+	s.Served = map[string]string{}
+	for res, gvr := range served {
+		s.Served[res] = gvr.Version
 	}
 	for _, res := range packageResources {
 		gvr, ok := served[res]
@@ -49,9 +52,13 @@ func (r *Reader) Read(ctx context.Context) (*Snapshot, error) {
 			return nil, err
 		}
 	}
-	if gvr, ok := served["imageconfigs"]; ok {
-		if err := r.list(ctx, s, gvr, "", ""); err != nil {
-			return nil, err
+	// ImageConfigs exist from v1.17.3, DeploymentRuntimeConfigs from v1.14;
+	// the Lock from v1.0 (it is created by the first dependency resolution).
+	for _, res := range []string{"imageconfigs", "locks", "deploymentruntimeconfigs"} {
+		if gvr, ok := served[res]; ok {
+			if err := r.list(ctx, s, gvr, "", ""); err != nil {
+				return nil, err
+			}
 		}
 	}
 	deployments := schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
@@ -77,6 +84,8 @@ func (r *Reader) Read(ctx context.Context) (*Snapshot, error) {
 	}{
 		{deployments, ns, ""},
 		{schema.GroupVersionResource{Version: "v1", Resource: "pods"}, ns, LabelRevision},
+		// Crossplane's own pods: an eviction of the package cache says so there.
+		{schema.GroupVersionResource{Version: "v1", Resource: "pods"}, ns, LabelApp + "=crossplane"},
 		{schema.GroupVersionResource{Version: "v1", Resource: "events"}, ns, ""},
 		// Events about cluster-scoped objects (packages, revisions) are
 		// recorded in the default namespace.
@@ -127,8 +136,8 @@ func (s *Snapshot) pullSecretNames() []string {
 
 // pkgResources finds which version serves each pkg.crossplane.io resource
 // (Function is v1beta1 up to v1.16 and v1 after; ImageConfig only exists from v1.17.3).
-func (r *Reader) pkgResources() (map[string]schema.GroupVersionResource, error) {
-	groups, err := r.Discovery.ServerGroups()
+func (r *Reader) pkgResources(ctx context.Context) (map[string]schema.GroupVersionResource, error) {
+	groups, err := r.Discovery.ServerGroups(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("discovering API groups: %w", err)
 	}
@@ -151,7 +160,7 @@ func (r *Reader) pkgResources() (map[string]schema.GroupVersionResource, error) 
 	}
 	out := map[string]schema.GroupVersionResource{}
 	for _, v := range versions {
-		list, err := r.Discovery.ServerResourcesForGroupVersion(PkgGroup + "/" + v)
+		list, err := r.Discovery.ServerResourcesForGroupVersion(ctx, PkgGroup+"/"+v)
 		if err != nil {
 			return nil, fmt.Errorf("discovering %s/%s: %w", PkgGroup, v, err)
 		}

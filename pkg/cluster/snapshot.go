@@ -1,6 +1,7 @@
 // Package cluster reads what diagnose needs from a cluster, or from a
 // support dump, into one Snapshot: Crossplane packages and revisions, their
-// runtime Deployments and Pods, Events, ImageConfigs and Crossplane itself.
+// runtime Deployments and Pods, Events, ImageConfigs, the Lock,
+// DeploymentRuntimeConfigs and Crossplane itself.
 // It lists each kind once, paged, and tolerates forbidden lists.
 package cluster
 
@@ -48,6 +49,10 @@ type Package struct {
 	ResolvedPackage string `json:"resolvedPackage,omitempty"`
 	// AppliedImageConfigs are status.appliedImageConfigRefs names and reasons.
 	AppliedImageConfigs []string `json:"appliedImageConfigRefs,omitempty"`
+	// RevisionActivationPolicy is spec.revisionActivationPolicy (Automatic or Manual).
+	RevisionActivationPolicy string `json:"revisionActivationPolicy,omitempty"`
+	// RuntimeConfig is spec.runtimeConfigRef.name (DeploymentRuntimeConfig, v1.14+).
+	RuntimeConfig string `json:"runtimeConfig,omitempty"`
 }
 
 // Source is the reference Crossplane pulls: the resolved one when known.
@@ -61,6 +66,13 @@ func (p Package) Source() string {
 // Condition returns the condition of a type, or nil.
 func (p Package) Condition(t string) *Condition { return find(p.Conditions, t) }
 
+// Healthy is true when the package is installed and healthy now: its
+// conditions say so, whatever its old events say.
+func (p Package) Healthy() bool {
+	i, h := p.Condition("Installed"), p.Condition("Healthy")
+	return i != nil && i.Status == "True" && h != nil && h.Status == "True"
+}
+
 // Revision is a ProviderRevision, FunctionRevision or ConfigurationRevision.
 type Revision struct {
 	Kind string `json:"kind"`
@@ -73,6 +85,8 @@ type Revision struct {
 	Revision      int64       `json:"revision,omitempty"`
 	Conditions    []Condition `json:"conditions,omitempty"`
 	Family        string      `json:"family,omitempty"`
+	// SkipDependencyResolution is spec.skipDependencyResolution.
+	SkipDependencyResolution bool `json:"skipDependencyResolution,omitempty"`
 }
 
 // Condition returns the condition of a type, or nil.
@@ -114,6 +128,64 @@ type Pod struct {
 	Revision   string      `json:"revision,omitempty"`
 	Phase      string      `json:"phase"`
 	Containers []Container `json:"containers,omitempty"`
+	// Reason and Message are status.reason and status.message (an eviction says why there).
+	Reason  string `json:"reason,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// Lock is Crossplane's package Lock (locks.pkg.crossplane.io, the one
+// object named lock; apis/pkg/v1beta1/lock.go@v2.3.4): what the dependency
+// manager resolves against.
+type Lock struct {
+	Packages   []LockPackage `json:"packages"`
+	Conditions []Condition   `json:"conditions,omitempty"`
+}
+
+// LockPackage is a package revision as the Lock records it.
+type LockPackage struct {
+	// Name is the package revision's name.
+	Name string `json:"name"`
+	// Kind is Provider, Configuration or Function: spec type (v1) or kind (v1.20+).
+	Kind string `json:"kind,omitempty"`
+	// Source is the repository without tag or digest; Version its tag or digest.
+	Source       string           `json:"source"`
+	Version      string           `json:"version"`
+	Dependencies []LockDependency `json:"dependencies,omitempty"`
+}
+
+// LockDependency is one dependsOn entry of a Lock package.
+type LockDependency struct {
+	Package string `json:"package"`
+	// Constraints is a semantic version range or a digest.
+	Constraints string `json:"constraints,omitempty"`
+	Kind        string `json:"kind,omitempty"`
+}
+
+// Find returns the Lock package of a revision name, or nil.
+func (l *Lock) Find(revision string) *LockPackage {
+	if l == nil {
+		return nil
+	}
+	for i := range l.Packages {
+		if l.Packages[i].Name == revision {
+			return &l.Packages[i]
+		}
+	}
+	return nil
+}
+
+// BySource returns the Lock packages whose source is source.
+func (l *Lock) BySource(source string) []LockPackage {
+	if l == nil {
+		return nil
+	}
+	var out []LockPackage
+	for _, p := range l.Packages {
+		if p.Source == source {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Event is a core/v1 or events.k8s.io Event, deduplicated.
@@ -149,7 +221,10 @@ type Denial struct {
 // Snapshot is everything diagnose reads.
 type Snapshot struct {
 	// Source says where it came from: a context name or a file.
-	Source              string `json:"source"`
+	Source string `json:"source"`
+	// FromDump is true for a support dump: what it lacks may exist in the
+	// cluster (a live read lists every object of each kind it can).
+	FromDump            bool   `json:"fromDump,omitempty"`
 	CrossplaneNamespace string `json:"crossplaneNamespace"`
 	// CrossplaneImage is the image of Crossplane's own Deployment.
 	CrossplaneImage string `json:"crossplaneImage,omitempty"`
@@ -161,9 +236,20 @@ type Snapshot struct {
 	Pods                  []Pod         `json:"pods"`
 	Events                []Event       `json:"events"`
 	ImageConfigs          []ImageConfig `json:"imageConfigs,omitempty"`
-	Denied                []Denial      `json:"denied,omitempty"`
+	// Lock is nil when the input has none (a dump without it, or a
+	// cluster where nothing resolved dependencies yet).
+	Lock *Lock `json:"lock,omitempty"`
+	// RuntimeConfigs are the DeploymentRuntimeConfigs' names.
+	RuntimeConfigs []string `json:"runtimeConfigs,omitempty"`
+	// CrossplanePods are Crossplane's own pods (an evicted one says why).
+	CrossplanePods []Pod    `json:"crossplanePods,omitempty"`
+	Denied         []Denial `json:"denied,omitempty"`
 	// Secrets holds docker config JSON of pull secrets by name; never rendered.
 	Secrets map[string][]byte `json:"-"`
+	// Served maps each pkg.crossplane.io resource (providers, functions,
+	// imageconfigs, ...) to the API version discovery found it under
+	// (Function is v1beta1 up to Crossplane v1.16); empty for a dump.
+	Served map[string]string `json:"served,omitempty"`
 	// DroppedEvents counts the Warning events not kept because the snapshot
 	// reached MaxKeptBytes.
 	DroppedEvents int `json:"droppedEvents,omitempty"`
@@ -220,6 +306,16 @@ func KeepsEvent(eventType, involvedKind string) bool {
 	return eventType == "Warning" && eventKinds[involvedKind]
 }
 
+// APIVersion is the group/version the cluster serves a pkg.crossplane.io
+// resource under, or fallback ("pkg.crossplane.io/" + fallback) when
+// discovery did not say.
+func (s *Snapshot) APIVersion(resource, fallback string) string {
+	if v := s.Served[resource]; v != "" {
+		return PkgGroup + "/" + v
+	}
+	return PkgGroup + "/" + fallback
+}
+
 // CrossplaneVersion is the tag of Crossplane's image ("" if unknown).
 func (s *Snapshot) CrossplaneVersion() string {
 	img := s.CrossplaneImage
@@ -258,7 +354,16 @@ func (s *Snapshot) Add(u *unstructured.Unstructured) {
 		s.keep(objectCost + conditionsCost(r.Conditions))
 		s.Revisions = append(s.Revisions, r)
 	case group == PkgGroup && u.GetKind() == "ImageConfig":
+		s.keep(objectCost)
 		s.ImageConfigs = append(s.ImageConfigs, imageConfigFrom(u))
+	case group == PkgGroup && u.GetKind() == "Lock":
+		// Crossplane keeps exactly one Lock, named lock (resolver/reconciler.go@v2.3.4 lockName).
+		if u.GetName() == "lock" {
+			s.Lock = lockFrom(u)
+		}
+	case group == PkgGroup && u.GetKind() == "DeploymentRuntimeConfig":
+		s.keep(eventCost)
+		s.RuntimeConfigs = append(s.RuntimeConfigs, u.GetName())
 	case (group == "apps") && u.GetKind() == "Deployment":
 		d := deploymentFrom(u)
 		if isCrossplaneDeployment(u) {
@@ -274,13 +379,13 @@ func (s *Snapshot) Add(u *unstructured.Unstructured) {
 			s.Deployments = append(s.Deployments, d)
 		}
 	case group == "" && u.GetKind() == "Pod":
-		if p := podFrom(u); p.Revision != "" {
-			n := objectCost
-			for _, c := range p.Containers {
-				n += len(c.WaitingMessage) + len(c.LastTermination)
-			}
-			s.keep(n)
+		switch p := podFrom(u); {
+		case p.Revision != "":
+			s.keep(podCost(p))
 			s.Pods = append(s.Pods, p)
+		case isCrossplanePod(u):
+			s.keep(podCost(p))
+			s.CrossplanePods = append(s.CrossplanePods, p)
 		}
 	case group == "" && u.GetKind() == "ServiceAccount":
 		if u.GetName() == "crossplane" {
@@ -320,6 +425,7 @@ func (s *Snapshot) Finish() {
 		return s.Packages[i].Name < s.Packages[j].Name
 	})
 	sort.Slice(s.Revisions, func(i, j int) bool { return s.Revisions[i].Name < s.Revisions[j].Name })
+	sort.Strings(s.RuntimeConfigs)
 	sort.Slice(s.Events, func(i, j int) bool {
 		if !s.Events[i].Last.Equal(s.Events[j].Last) {
 			return s.Events[i].Last.After(s.Events[j].Last)
@@ -370,6 +476,14 @@ func (s *Snapshot) keep(n int) {
 // Overflowed reports that the snapshot kept more than MaxKeptBytes of
 // objects other than events: the dump is not one cluster's Crossplane state.
 func (s *Snapshot) Overflowed() bool { return s.overflowed }
+
+func podCost(p Pod) int {
+	n := objectCost + len(p.Message)
+	for _, c := range p.Containers {
+		n += len(c.WaitingMessage) + len(c.LastTermination)
+	}
+	return n
+}
 
 func conditionsCost(cs []Condition) int {
 	n := 0
@@ -430,6 +544,14 @@ func RevisionKind(pkgKind string) string { return pkgKind + "Revision" }
 // crossplane; cluster/charts/crossplane/templates/deployment.yaml@v2.3.4).
 func isCrossplaneDeployment(u *unstructured.Unstructured) bool {
 	return u.GetName() == "crossplane"
+}
+
+// LabelApp is the label the Helm chart puts on Crossplane's own pods
+// (cluster/charts/crossplane/templates/deployment.yaml@v2.3.4: app: crossplane).
+const LabelApp = "app"
+
+func isCrossplanePod(u *unstructured.Unstructured) bool {
+	return u.GetLabels()[LabelApp] == "crossplane"
 }
 
 func firstOr(s []string, d string) string {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,6 +16,7 @@ import (
 
 	"github.com/xpdoctor/xpdoctor/internal/testenv"
 	"github.com/xpdoctor/xpdoctor/internal/testregistry"
+	"github.com/xpdoctor/xpdoctor/pkg/transfer"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg/xpkgtest"
 )
@@ -44,35 +47,60 @@ func TestMirrorClosure(t *testing.T) {
 		pushPkg(t, u+"/crossplane-contrib/function-patch-and-transform:"+v, xpkgtest.Package{Kind: "Function", Name: "function-pat-" + v})
 	}
 	prefix := dst.Host + "/crossplane"
-	out, errOut, code := run(t, "mirror", "--closure", u+"/upbound/configuration-platform:v1.0.0", prefix, "--yes", "--emit-imageconfig")
+	// The ImageConfig goes to stdout alone; the plan and summary to stderr.
+	ic, log, code := run(t, "mirror", "--closure", u+"/upbound/configuration-platform:v1.0.0", prefix, "--yes", "--emit-imageconfig")
 	if code != 0 {
-		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+		t.Fatalf("exit %d\n%s\n%s", code, ic, log)
 	}
 	for _, want := range []string{
 		"Provider " + u + "/upbound/provider-aws-s3:v1.3.0", // highest release; not the rc, not "v1"
 		"Function " + u + "/crossplane-contrib/function-patch-and-transform:v0.2.0",
 		"Provider " + u + "/upbound/provider-family-aws:v1.0.0",
 		"CLOSURE of " + u + "/upbound/configuration-platform:v1.0.0 (4 packages)",
+		"4 reference(s): 4 copied",
 	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("output lacks %q:\n%s", want, out)
+		if !strings.Contains(log, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, log)
 		}
 	}
 	for _, r := range []string{"/upbound/configuration-platform:v1.0.0", "/upbound/provider-aws-s3:v1.3.0", "/crossplane-contrib/function-patch-and-transform:v0.2.0", "/upbound/provider-family-aws:v1.0.0"} {
 		sameGraph(t, u+r, prefix+r)
 	}
-	ic := out[strings.Index(out, "---\napiVersion: pkg.crossplane.io/v1beta1"):strings.Index(out, "# Crossplane before v1.20")]
-	if !strings.Contains(ic, "prefix: "+u+"/") || !strings.Contains(ic, "prefix: "+prefix+"/") {
-		t.Fatalf("ImageConfig:\n%s", ic)
+	if !strings.HasPrefix(ic, "---\napiVersion: pkg.crossplane.io/v1beta1") || !strings.Contains(ic, "prefix: "+u+"/") || !strings.Contains(ic, "prefix: "+prefix+"/") {
+		t.Fatalf("stdout is not the ImageConfig alone:\n%s", ic)
 	}
-	if !strings.Contains(out, "skipDependencyResolution") {
-		t.Fatalf("no pre-v1.20 alternative:\n%s", out)
+	for _, l := range strings.Split(ic, "\n") {
+		if strings.Contains(l, "PLAN") || strings.Contains(l, "copied") || strings.Contains(l, "reference(s)") {
+			t.Fatalf("a summary line is mixed into the YAML: %q", l)
+		}
+	}
+	if !strings.Contains(ic, "# Provider "+prefix+"/upbound/provider-aws-s3:v1.3.0  # skipDependencyResolution: true") {
+		t.Fatalf("no pre-v1.20 alternative (as YAML comments):\n%s", ic)
+	}
+	// The same to a named file; a rerun is up to date and writes the same file.
+	file := filepath.Join(t.TempDir(), "imageconfig.yaml")
+	out, errOut, code := run(t, "mirror", "--closure", u+"/upbound/configuration-platform:v1.0.0", prefix, "--yes", "--emit-imageconfig="+file)
+	if b, _ := os.ReadFile(file); code != 0 || string(b) != ic || !strings.Contains(out, "4 up to date") {
+		t.Fatalf("--emit-imageconfig=FILE: exit %d\n%s\n%s\nfile:\n%s", code, out, errOut, b)
 	}
 
-	// The emitted ImageConfig is valid for Crossplane's CRD: apply and read back.
+	// kubectl accepts it, against a real API server with Crossplane's CRDs.
 	env := testenv.Start(t, false)
 	dyn := dynamic.NewForConfigOrDie(env.Config)
-	create(t, dyn, ic)
+	if kubectl, err := exec.LookPath("kubectl"); err == nil {
+		for _, dry := range []string{"--dry-run=server", ""} {
+			args := []string{"apply", "--kubeconfig", env.Kubeconfig, "-f", file}
+			if dry != "" {
+				args = append(args, dry)
+			}
+			if b, err := exec.Command(kubectl, args...).CombinedOutput(); err != nil {
+				t.Fatalf("kubectl %v: %v\n%s", args, err, b)
+			}
+		}
+	} else {
+		t.Log("kubectl is not installed: creating the objects with the API client instead")
+		create(t, dyn, ic)
+	}
 	gvr := schema.GroupVersionResource{Group: "pkg.crossplane.io", Version: "v1beta1", Resource: "imageconfigs"}
 	l, err := dyn.Resource(gvr).List(context.Background(), metav1.ListOptions{})
 	if err != nil || len(l.Items) != 1 {
@@ -81,6 +109,27 @@ func TestMirrorClosure(t *testing.T) {
 	got, _, _ := unstructuredString(l.Items[0].Object, "spec", "rewriteImage", "prefix")
 	if got != prefix+"/" {
 		t.Fatalf("read back rewriteImage.prefix %q", got)
+	}
+}
+
+// --emit-imageconfig where it means nothing is refused before anything is
+// read or written.
+func TestEmitImageConfigRefused(t *testing.T) {
+	reg := testregistry.InProcess(t)
+	src := reg.Host + "/upbound/provider-nop:v1.6.0"
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"mirror", src, reg.Host + "/mirror/provider-nop:v1.6.0", "--emit-imageconfig"},
+		{"mirror", "--closure", src, "oci:" + filepath.Join(dir, "layout"), "--emit-imageconfig"},
+		{"mirror", "--closure", src, reg.Host + "/mirror", "--emit-imageconfig", "-o", "json"},
+	} {
+		_, errOut, code := run(t, args...)
+		if code != ExitError || !strings.Contains(errOut, "--emit-imageconfig") {
+			t.Errorf("%v: exit %d, %s", args, code, errOut)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("a refused command wrote %v", entries)
 	}
 }
 
@@ -123,17 +172,15 @@ func TestClosureAcrossAirGap(t *testing.T) {
 		t.Fatal("the plan wrote the archive")
 	}
 	out, errOut, code = run(t, "mirror", "--closure", u+"/upbound/configuration-platform:v1.0.0", "oci-archive:"+archive, "--yes")
-	if code != 0 || !strings.Contains(out, "exported 2 reference(s)") {
+	if code != 0 || !strings.Contains(out, "2 reference(s): 2 copied") {
 		t.Fatalf("export: %d\n%s\n%s", code, out, errOut)
 	}
 	// The export records its references.
-	dir := t.TempDir()
-	if err := xpkg.UnpackLayout(archive, dir); err != nil {
-		t.Fatal(err)
-	}
-	descs, err := xpkg.Layout{Dir: dir}.Index()
-	if err != nil || len(descs) != 2 || descs[0].Annotations[xpkg.RefNameAnnotation] != u+"/upbound/configuration-platform:v1.0.0" {
-		t.Fatalf("index.json: %+v %v", descs, err)
+	eng := transfer.New(xpkg.NewClient(), transfer.Options{})
+	defer eng.Close()
+	refs, err := eng.References(transfer.Archive, archive)
+	if err != nil || len(refs) != 2 || refs[0] != u+"/upbound/configuration-platform:v1.0.0" {
+		t.Fatalf("index.json: %v %v", refs, err)
 	}
 
 	prefix := private.Host + "/crossplane"
@@ -164,4 +211,21 @@ func writeTar(t *testing.T, path, name, body string) {
 	_, _ = tw.Write([]byte(body))
 	_ = tw.Close()
 	_ = f.Close()
+}
+
+// Without --yes the plan goes to stderr and the ImageConfig to stdout (it
+// changes nothing); a named file is written only with --yes.
+func TestEmitImageConfigWithPlan(t *testing.T) {
+	reg := testregistry.InProcess(t)
+	root := reg.Host + "/upbound/provider-family-aws:v1.0.0"
+	pushPkg(t, root, xpkgtest.Package{Kind: "Provider", Name: "provider-family-aws"})
+	ic, log, code := run(t, "mirror", "--closure", root, reg.Host+"/mirror", "--emit-imageconfig")
+	if code != 0 || !strings.HasPrefix(ic, "---\napiVersion: pkg.crossplane.io/v1beta1") || !strings.Contains(log, "Nothing was changed") {
+		t.Fatalf("exit %d\n%s\n%s", code, ic, log)
+	}
+	file := filepath.Join(t.TempDir(), "ic.yaml")
+	_, log, code = run(t, "mirror", "--closure", root, reg.Host+"/mirror", "--emit-imageconfig="+file)
+	if _, err := os.Stat(file); code != 0 || err == nil || !strings.Contains(log, "with --yes, the ImageConfig is also written to "+file) {
+		t.Fatalf("plan with a file: exit %d, %v\n%s", code, err, log)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/xpdoctor/xpdoctor/internal/testregistry"
+	"github.com/xpdoctor/xpdoctor/pkg/transfer"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg/xpkgtest"
 )
@@ -26,7 +27,7 @@ func TestMirrorSurvivesKill(t *testing.T) {
 	src := testregistry.InProcess(t)
 	p := xpkgtest.Package{Kind: "Provider", Name: "provider-kill", Objects: 2}
 	for i := 0; i < 6; i++ {
-		p.Runtime = append(p.Runtime, xpkgtest.RandomLayer(uint64(10+i), 64<<10))
+		p.Runtime = append(p.Runtime, xpkgtest.RandomLayer(uint64(10+i), 1<<20)) // large: -j 1 streams one at a time
 	}
 	srcRef := src.Host + "/upbound/provider-kill:v1"
 	if err := xpkgtest.Push(srcRef, p.Index()); err != nil {
@@ -51,20 +52,20 @@ func TestMirrorSurvivesKill(t *testing.T) {
 	c := xpkg.NewClient()
 	go func() {
 		defer close(done)
-		sref, _ := c.ParseReference(srcRef)
-		dref, _ := c.ParseReference(dstRef)
+		eng := transfer.New(c, transfer.Options{Force: true})
+		req := []transfer.Request{{Source: transfer.Endpoint{Kind: transfer.Registry, Ref: srcRef}, Destination: transfer.Endpoint{Kind: transfer.Registry, Ref: dstRef}}}
 		for {
 			select {
 			case <-stop:
 				return
 			case <-time.After(20 * time.Millisecond):
 			}
-			plan, err := c.PlanCopy(context.Background(), sref, dref, true)
-			if err != nil || plan.CurrentDigest == "" {
+			plan, err := eng.Plan(context.Background(), req)
+			if err != nil || plan.Items[0].CurrentDigest == "" {
 				continue
 			}
 			sawTag.Add(1)
-			if err := c.Verify(context.Background(), plan); err != nil {
+			if err := eng.Verify(context.Background(), plan); err != nil {
 				violations.Add(1)
 				t.Errorf("tag visible with missing content: %v", err)
 			}
@@ -99,7 +100,7 @@ func TestMirrorSurvivesKill(t *testing.T) {
 	if sawTag.Load() == 0 {
 		t.Fatal("the watcher never saw the tag: it checked nothing")
 	}
-	if strings.Contains(string(out), " 0 already present") {
+	if strings.Contains(string(out), "mounted, 0 already present") {
 		t.Fatalf("the rerun re-copied everything; the killed run left nothing:\n%s", out)
 	}
 }

@@ -49,9 +49,11 @@ func runDemo(ctx context.Context, s IOStreams) error {
 	defer srv.Close()
 	host := l.Addr().String()
 
+	// The dependency lives in the demo registry too: inspect checks it, offline.
 	pkg := xpkgtest.Package{Kind: "Provider", Name: "provider-nop", Crossplane: ">=v1.14.0-0", Objects: 3,
-		DependsOn: []xpkg.Dependency{{Kind: "Provider", Package: "xpkg.upbound.io/upbound/provider-family-aws", Version: ">=v1.6.0"}},
+		DependsOn: []xpkg.Dependency{{Kind: "Provider", Package: host + "/upbound/provider-family-aws", Version: ">=v1.6.0"}},
 		Runtime:   []v1.Layer{xpkgtest.RandomLayer(7, 2<<20)}}
+	family := xpkgtest.Package{Kind: "Provider", Name: "provider-family-aws", Crossplane: ">=v1.14.0-0"}
 	amd64 := v1.Platform{OS: "linux", Architecture: "amd64"}
 	up := func(repo string) string { return host + "/upbound/" + repo + ":v1.6.0" }
 	mirror := func(repo string) string { return host + "/mirror/upbound/" + repo + ":v1.6.0" }
@@ -65,7 +67,7 @@ func runDemo(ctx context.Context, s IOStreams) error {
 					return err
 				}
 			}
-			return nil
+			return xpkgtest.Push(up("provider-family-aws"), family.Index())
 		}},
 		{"mirror provider-nop the docker pull/tag/push way to " + mirror("provider-nop"), func() error { return xpkgtest.DockerRepush(mirror("provider-nop"), pkg.Image(amd64)) }},
 		{"push the provider's runtime image instead of the package to " + mirror("provider-runtime"), func() error {

@@ -8,17 +8,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/dynamic"
 
 	"github.com/xpdoctor/xpdoctor/pkg/cluster"
-	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
 	"github.com/xpdoctor/xpdoctor/pkg/diagnose"
+	"github.com/xpdoctor/xpdoctor/pkg/doctor"
 	"github.com/xpdoctor/xpdoctor/pkg/findings"
-	"github.com/xpdoctor/xpdoctor/pkg/inspect"
+	"github.com/xpdoctor/xpdoctor/pkg/kubeflags"
 	"github.com/xpdoctor/xpdoctor/pkg/report"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
 )
@@ -26,7 +22,7 @@ import (
 // diagnoseFlags are diagnose's flags, shared by the root command.
 type diagnoseFlags struct {
 	registryFlags
-	kube               *genericclioptions.ConfigFlags
+	kube               *kubeflags.ConfigFlags
 	FromFile           string
 	Kind               string
 	Output             string
@@ -47,13 +43,13 @@ var clock = time.Now
 var wrapKubeTransport func(http.RoundTripper) http.RoundTripper
 
 func newDiagnoseFlags() *diagnoseFlags {
-	return &diagnoseFlags{kube: genericclioptions.NewConfigFlags(true), now: func() time.Time { return clock() }}
+	return &diagnoseFlags{kube: kubeflags.NewConfigFlags(true), now: func() time.Time { return clock() }}
 }
 
 func (f *diagnoseFlags) add(c *cobra.Command, s IOStreams) {
 	f.registryFlags.add(c, 2*time.Minute, s)
 	f.kube.AddFlags(c.Flags())
-	c.Flags().StringVar(&f.FromFile, "from-file", "", fmt.Sprintf("read a support dump (kubectl get providers,providerrevisions,functions,functionrevisions,configurations,configurationrevisions,deployments,pods,events -A -o yaml) instead of a cluster; "+
+	c.Flags().StringVar(&f.FromFile, "from-file", "", fmt.Sprintf("read a support dump (kubectl get providers,providerrevisions,functions,functionrevisions,configurations,configurationrevisions,locks,deploymentruntimeconfigs,deployments,pods,events -A -o yaml) instead of a cluster; "+
 		"dumps up to %d MiB are read as a stream in under 256 MiB of memory, values longer than %d KiB are cut and marked", cluster.MaxDumpBytes>>20, cluster.MaxValueBytes>>10))
 	c.Flags().StringVar(&f.Kind, "kind", "", "only packages of this kind: Provider, Function or Configuration")
 	c.Flags().StringVarP(&f.Output, "output", "o", "table", "output format: table, wide, json, yaml or markdown")
@@ -101,7 +97,7 @@ func newDiagnoseCommand(s IOStreams, f *diagnoseFlags) *cobra.Command {
 
 // completeNames completes package names from the cluster.
 func (f *diagnoseFlags) completeNames(c *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
-	snap, err := f.snapshot(c.Context())
+	snap, err := doctor.Snapshot(c.Context(), f.options(nil, ""))
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
@@ -114,64 +110,34 @@ func (f *diagnoseFlags) completeNames(c *cobra.Command, _ []string, _ string) ([
 	return names, cobra.ShellCompDirectiveNoFileComp
 }
 
-func (f *diagnoseFlags) snapshot(ctx context.Context) (*cluster.Snapshot, error) {
-	if f.FromFile != "" {
-		snap, err := cluster.ReadFile(f.FromFile)
-		if err == nil && snap.DroppedEvents > 0 && f.cmd != nil {
-			fmt.Fprintf(f.cmd.ErrOrStderr(), "warning: %d Warning events of the dump were not read: they are more than xpdoctor keeps in memory; the report may miss their evidence\n", snap.DroppedEvents)
-		}
-		return snap, err
+// options maps the flags to doctor's options.
+func (f *diagnoseFlags) options(maps []xpkg.Mapping, kind string) doctor.Options {
+	o := doctor.Options{
+		FromFile: f.FromFile, Kube: f.kube, CrossplaneNamespace: f.CrossplaneNS, ReadPullSecrets: f.ReadSecrets,
+		CrossplaneVersion: f.CrossplaneVersion, Inspect: doctor.InspectMode(f.Inspect), Upstreams: maps,
+		Registry: f.registryFlags.options(), Redactor: f.redactor, Now: f.now(), WrapTransport: wrapKubeTransport,
+		Select: diagnose.Selector{Kind: kind},
 	}
-	cfg, err := f.kube.ToRESTConfig()
-	if err != nil {
-		return nil, fmt.Errorf("cannot load a kubeconfig (set --kubeconfig or KUBECONFIG, or use --from-file): %w", err)
+	if f.kube.Context != nil {
+		o.KubeContext = *f.kube.Context
 	}
-	cfg.QPS, cfg.Burst = 50, 100
-	f.redactor.Add(cfg.BearerToken, cfg.Password, string(cfg.KeyData))
-	if wrapKubeTransport != nil {
-		cfg.Wrap(wrapKubeTransport)
-	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	r := &cluster.Reader{Dynamic: dyn, Discovery: disc, Namespace: f.CrossplaneNS, ReadSecrets: f.ReadSecrets}
-	snap, err := r.Read(ctx)
-	if errors.Is(err, cluster.ErrCrossplaneNotInstalled) {
-		return nil, err
-	}
-	if err != nil {
-		return nil, fmt.Errorf("cannot read the cluster at %s: %w (check --kubeconfig and --context, or read a support dump with --from-file)", cfg.Host, err)
-	}
-	snap.Source = cfg.Host
-	if raw, err := f.kube.ToRawKubeConfigLoader().RawConfig(); err == nil && raw.CurrentContext != "" {
-		snap.Source = raw.CurrentContext
-		if f.kube.Context != nil && *f.kube.Context != "" {
-			snap.Source = *f.kube.Context
-		}
-	}
-	return snap, nil
+	return o
 }
 
-// diagnosis is one collected and decided run.
-type diagnosis struct {
-	snap   *cluster.Snapshot
-	target crossplane.Target
-	maps   []xpkg.Mapping
-	report *diagnose.Report
+// collect validates the flags every diagnose-based command shares, then
+// runs the diagnosis.
+func (f *diagnoseFlags) collect(ctx context.Context, names []string) (*doctor.Result, error) {
+	o, err := f.doctorOptions(names)
+	if err != nil {
+		return nil, err
+	}
+	return doctor.Run(ctx, o)
 }
 
-// validate checks the flags that every diagnose-based command shares.
-func (f *diagnoseFlags) validate() (kind string, maps []xpkg.Mapping, err error) {
-	switch f.Inspect {
-	case "problems", "all", "none":
-	default:
-		return "", nil, usageErrorf("--inspect must be problems, all or none")
-	}
+// doctorOptions validates the flags diagnose and fix share, before anything
+// is read, and maps them to doctor's options.
+func (f *diagnoseFlags) doctorOptions(names []string) (doctor.Options, error) {
+	var kind string
 	if f.Kind != "" {
 		for _, k := range []string{"Provider", "Function", "Configuration"} {
 			if strings.EqualFold(strings.TrimSuffix(f.Kind, "s"), k) {
@@ -179,44 +145,26 @@ func (f *diagnoseFlags) validate() (kind string, maps []xpkg.Mapping, err error)
 			}
 		}
 		if kind == "" {
-			return "", nil, usageErrorf("--kind must be Provider, Function or Configuration")
+			return doctor.Options{}, usageErrorf("--kind must be Provider, Function or Configuration")
 		}
 	}
+	var maps []xpkg.Mapping
 	for _, m := range f.UpstreamRegistries {
 		mp, err := xpkg.ParseMapping(m)
 		if err != nil {
-			return "", nil, usageErrorf("--upstream-registry: %v", err)
+			return doctor.Options{}, usageErrorf("--upstream-registry: %v", err)
 		}
 		maps = append(maps, mp)
 	}
 	if f.Timeout <= 0 {
-		return "", nil, usageErrorf("--timeout must be positive")
+		return doctor.Options{}, usageErrorf("--timeout must be positive")
 	}
-	return kind, maps, nil
-}
-
-// collect validates the shared flags, then collects (cluster, registry) and decides.
-func (f *diagnoseFlags) collect(ctx context.Context, names []string) (*diagnosis, error) {
-	kind, maps, err := f.validate()
-	if err != nil {
-		return nil, err
+	o := f.options(maps, kind)
+	o.Select.Names = names
+	if err := o.Validate(); err != nil {
+		return doctor.Options{}, usageErrorf("%v", err)
 	}
-	return f.diagnose(ctx, names, kind, maps)
-}
-
-// diagnose collects (cluster, registry) and decides.
-func (f *diagnoseFlags) diagnose(ctx context.Context, names []string, kind string, maps []xpkg.Mapping) (*diagnosis, error) {
-	snap, err := f.snapshot(ctx)
-	if err != nil {
-		return nil, err
-	}
-	target, err := f.target(snap)
-	if err != nil {
-		return nil, err
-	}
-	images := f.inspectImages(ctx, snap, target, maps, names, kind)
-	rep := diagnose.Diagnose(diagnose.Input{Snapshot: snap, Images: images, Target: target, Now: f.now(), Only: names, Kind: kind})
-	return &diagnosis{snap: snap, target: target, maps: maps, report: rep}, nil
+	return o, nil
 }
 
 func (f *diagnoseFlags) run(ctx context.Context, s IOStreams, names []string) error {
@@ -233,105 +181,14 @@ func (f *diagnoseFlags) run(ctx context.Context, s IOStreams, names []string) er
 	if err := stopped(ctx, f.Timeout); err != nil {
 		return err
 	}
-	if err := (report.Printer{Format: format, Redactor: f.redactor}).Diagnose(s.Out, d.report); err != nil {
+	if err := (report.Printer{Format: format, Redactor: f.redactor}).Diagnose(s.Out, d.Report); err != nil {
 		return err
 	}
-	if len(d.snap.Denied) > 0 {
+	if len(d.Snapshot.Denied) > 0 {
 		return errors.New("some reads were forbidden (see PermissionDenied); the report is incomplete")
 	}
-	if findings.Worst(toFindings(d.report.Findings)) == findings.Error && !f.ExitZero {
+	if findings.Worst(d.Report.Findings) == findings.Error && !f.ExitZero {
 		return errFindings
 	}
 	return nil
-}
-
-func toFindings(fs []diagnose.Finding) []findings.Finding {
-	out := make([]findings.Finding, len(fs))
-	for i, f := range fs {
-		out[i] = findings.Finding{Code: f.Code, Severity: f.Severity}
-	}
-	return out
-}
-
-// target is the Crossplane version to judge as: the flag, else the tag of
-// Crossplane's image, else the newest generation.
-func (f *diagnoseFlags) target(snap *cluster.Snapshot) (crossplane.Target, error) {
-	v := f.CrossplaneVersion
-	if v == "" {
-		v = snap.CrossplaneVersion()
-	}
-	if v != "" {
-		ts, err := crossplane.Select([]string{v})
-		if err == nil {
-			return ts[0], nil
-		}
-		if f.CrossplaneVersion != "" {
-			return crossplane.Target{}, usageErrorf("%v", err)
-		}
-	}
-	all, _ := crossplane.Select(nil)
-	return all[len(all)-1], nil
-}
-
-// registryClient uses the pull secrets Crossplane uses, then the local docker config.
-func (f *diagnoseFlags) registryClient(snap *cluster.Snapshot) *xpkg.Client {
-	var secrets [][]byte
-	for _, b := range snap.Secrets {
-		secrets = append(secrets, b)
-	}
-	// The tool holds every pull secret it read, used or not.
-	f.redactor.Add(xpkg.DockerConfigCredentials(secrets...)...)
-	return f.client(xpkg.WithKeychain(authn.NewMultiKeychain(xpkg.KeychainFromDockerConfigs(secrets...), authn.DefaultKeychain)))
-}
-
-// inspectImages judges the images of the packages that need it, with the
-// credentials Crossplane would use plus the local docker config.
-func (f *diagnoseFlags) inspectImages(ctx context.Context, snap *cluster.Snapshot, target crossplane.Target, maps []xpkg.Mapping, names []string, kind string) map[string]inspect.Image {
-	out := map[string]inspect.Image{}
-	if f.Inspect == "none" {
-		return out
-	}
-	client := f.registryClient(snap)
-	only := map[string]bool{}
-	for _, n := range names {
-		only[n] = true
-	}
-	var reqs []inspect.Request
-	seen := map[string]bool{}
-	for _, p := range snap.Packages {
-		if (len(only) > 0 && !only[p.Name]) || (kind != "" && p.Kind != kind) {
-			continue
-		}
-		healthy := p.Condition("Healthy") != nil && p.Condition("Healthy").Status == "True" &&
-			p.Condition("Installed") != nil && p.Condition("Installed").Status == "True"
-		if f.Inspect == "problems" && healthy && len(maps) == 0 {
-			continue
-		}
-		src := p.Source()
-		if seen[src] {
-			continue
-		}
-		if _, err := client.ParseReference(src); err != nil {
-			continue
-		}
-		seen[src] = true
-		req := inspect.Request{Reference: src}
-		if up, ok := xpkg.MapAll(maps, src); ok {
-			if _, err := client.ParseReference(up); err == nil {
-				req.Upstream = up
-			}
-		}
-		reqs = append(reqs, req)
-	}
-	if len(reqs) == 0 {
-		return out
-	}
-	rep, err := inspect.Run(ctx, client, reqs, inspect.Options{Targets: []crossplane.Target{target}}, xpkg.ReadOptions{})
-	if err != nil {
-		return out
-	}
-	for _, img := range rep.Images {
-		out[img.Reference] = img
-	}
-	return out
 }

@@ -120,7 +120,7 @@ func BenchmarkDiagnose(b *testing.B) {
 			env := testenv.Start(b, false)
 			dyn := dynamic.NewForConfigOrDie(env.Config)
 			populate(b, dyn, reg.Host, n)
-			l, err := dyn.Resource(kinds["Event"].gvr).Namespace("default").List(context.Background(), metav1.ListOptions{})
+			l, err := dyn.Resource(kinds["Event"].GVR).Namespace("default").List(context.Background(), metav1.ListOptions{})
 			if err != nil || len(l.Items) != n*33 {
 				b.Fatalf("%d events, %v", len(l.Items), err)
 			}

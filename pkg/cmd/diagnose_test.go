@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,8 +15,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/yaml"
 
@@ -27,68 +23,12 @@ import (
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg/xpkgtest"
 )
 
-type kindInfo struct {
-	gvr        schema.GroupVersionResource
-	namespaced bool
-}
+// kinds and create are testenv's: one helper for every envtest test.
+var kinds = testenv.Kinds
 
-var kinds = map[string]kindInfo{
-	"Namespace":             {schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}, false},
-	"ServiceAccount":        {schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}, true},
-	"ImageConfig":           {schema.GroupVersionResource{Group: "pkg.crossplane.io", Version: "v1beta1", Resource: "imageconfigs"}, false},
-	"Secret":                {schema.GroupVersionResource{Version: "v1", Resource: "secrets"}, true},
-	"Pod":                   {schema.GroupVersionResource{Version: "v1", Resource: "pods"}, true},
-	"Event":                 {schema.GroupVersionResource{Version: "v1", Resource: "events"}, true},
-	"Deployment":            {schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, true},
-	"Provider":              {schema.GroupVersionResource{Group: "pkg.crossplane.io", Version: "v1", Resource: "providers"}, false},
-	"ProviderRevision":      {schema.GroupVersionResource{Group: "pkg.crossplane.io", Version: "v1", Resource: "providerrevisions"}, false},
-	"Function":              {schema.GroupVersionResource{Group: "pkg.crossplane.io", Version: "v1", Resource: "functions"}, false},
-	"FunctionRevision":      {schema.GroupVersionResource{Group: "pkg.crossplane.io", Version: "v1", Resource: "functionrevisions"}, false},
-	"Configuration":         {schema.GroupVersionResource{Group: "pkg.crossplane.io", Version: "v1", Resource: "configurations"}, false},
-	"ConfigurationRevision": {schema.GroupVersionResource{Group: "pkg.crossplane.io", Version: "v1", Resource: "configurationrevisions"}, false},
-	"ClusterRole":           {schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"}, false},
-	"ClusterRoleBinding":    {schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings"}, false},
-	"Role":                  {schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles"}, true},
-	"RoleBinding":           {schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"}, true},
-}
-
-// create makes every object of a YAML stream, then sets its status through
-// the status subresource, as controllers do.
 func create(t testing.TB, dyn dynamic.Interface, stream string) {
 	t.Helper()
-	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(stream), 4096)
-	for {
-		var obj map[string]any
-		if err := dec.Decode(&obj); errors.Is(err, io.EOF) {
-			return
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		if obj == nil {
-			continue
-		}
-		u := &unstructured.Unstructured{Object: obj}
-		k, ok := kinds[u.GetKind()]
-		if !ok {
-			t.Fatalf("test does not know kind %s", u.GetKind())
-		}
-		var ri dynamic.ResourceInterface = dyn.Resource(k.gvr)
-		if k.namespaced {
-			ri = dyn.Resource(k.gvr).Namespace(u.GetNamespace())
-		}
-		status, hasStatus := obj["status"]
-		ctx := context.Background()
-		created, err := ri.Create(ctx, u, metav1.CreateOptions{})
-		if err != nil {
-			t.Fatalf("creating %s %s: %v", u.GetKind(), u.GetName(), err)
-		}
-		if hasStatus && u.GetKind() != "Event" {
-			created.Object["status"] = status
-			if _, err := ri.UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
-				t.Fatalf("status of %s %s: %v", u.GetKind(), u.GetName(), err)
-			}
-		}
-	}
+	testenv.Create(t, dyn, stream)
 }
 
 // incidentCluster starts envtest and a registry and recreates the incident
@@ -174,12 +114,14 @@ func TestDiagnoseAgainstAPIServer(t *testing.T) {
 		t.Fatalf("version %q, %d packages", d.CrossplaneVersion, len(d.Packages))
 	}
 	want := map[string][]string{
-		"provider-nop":                nil,
-		"provider-docker":             {"warning:BaseLayerAnnotationMissing", "warning:IndexCollapsed", "warning:MirrorDigestDiffers"},
-		"provider-runtime":            {"error:PackageYAMLNotFound", "warning:BaseLayerAnnotationMissing", "warning:IndexCollapsed", "warning:MirrorDigestDiffers"},
-		"function-runtime":            {"error:PackageYAMLNotFound", "warning:BaseLayerAnnotationMissing", "warning:UpstreamUnreadable"},
-		"configuration-platform":      {"error:ManifestNotFound", "warning:UpstreamUnreadable"},
-		"provider-aws-s3":             {"error:DependencyUnresolvable", "error:FamilyRegistryMismatch"},
+		"provider-nop":           nil,
+		"provider-docker":        {"warning:BaseLayerAnnotationMissing", "warning:IndexCollapsed", "warning:MirrorDigestDiffers"},
+		"provider-runtime":       {"error:PackageYAMLNotFound", "warning:BaseLayerAnnotationMissing", "warning:IndexCollapsed", "warning:MirrorDigestDiffers"},
+		"function-runtime":       {"error:PackageYAMLNotFound", "warning:BaseLayerAnnotationMissing", "warning:UpstreamUnreadable"},
+		"configuration-platform": {"error:ManifestNotFound", "warning:UpstreamUnreadable"},
+		// dependsOn names xpkg.upbound.io/upbound/provider-family-aws; the
+		// family is installed from REGISTRY/other/provider-family-aws.
+		"provider-aws-s3":             {"error:DependencyNameMismatch", "error:FamilyRegistryMismatch"},
 		"upbound-provider-family-aws": nil,
 		"provider-pull":               {"error:RuntimeImagePullFailed"},
 		"provider-crash":              {"error:RuntimeCrashLooping"},
@@ -196,8 +138,9 @@ func TestDiagnoseAgainstAPIServer(t *testing.T) {
 				t.Errorf("the v2.1.3 verdict should predict the event: %v", f.Evidence)
 			}
 		}
-		if f.Code == "DependencyUnresolvable" && !strings.Contains(f.Remediation, "kind: ImageConfig") {
-			t.Errorf("dependency fix lacks the ImageConfig: %s", f.Remediation)
+		if f.Code == "DependencyNameMismatch" && (!strings.Contains(f.Remediation, "kind: ImageConfig") || !strings.Contains(f.Remediation, "spec.package: xpkg.upbound.io/upbound/provider-family-aws:TAG") ||
+			!strings.Contains(f.Remediation, "prefix: "+host+"/other/")) {
+			t.Errorf("dependency fix lacks the ImageConfig that maps the name dependsOn uses to the mirror: %s", f.Remediation)
 		}
 	}
 
@@ -249,13 +192,13 @@ func supportDump(t *testing.T, dyn dynamic.Interface) []byte {
 	list := map[string]any{"apiVersion": "v1", "kind": "List"}
 	var items []any
 	for _, k := range []string{"Provider", "ProviderRevision", "Function", "FunctionRevision", "Configuration", "ConfigurationRevision", "Deployment", "Pod", "Event"} {
-		l, err := dyn.Resource(kinds[k].gvr).List(context.Background(), metav1.ListOptions{})
+		l, err := dyn.Resource(kinds[k].GVR).List(context.Background(), metav1.ListOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, it := range l.Items {
 			if it.GetAPIVersion() == "" {
-				it.SetAPIVersion(kinds[k].gvr.GroupVersion().String())
+				it.SetAPIVersion(kinds[k].GVR.GroupVersion().String())
 				it.SetKind(k)
 			}
 			items = append(items, it.Object)

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -9,16 +10,28 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/dynamic"
 
-	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
+	"github.com/xpdoctor/xpdoctor/pkg/doctor"
 	"github.com/xpdoctor/xpdoctor/pkg/fix"
-	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
+	"github.com/xpdoctor/xpdoctor/pkg/report"
+	"github.com/xpdoctor/xpdoctor/pkg/transfer"
 )
 
 type fixFlags struct {
 	*diagnoseFlags
-	Yes   bool
-	Apply string
-	Jobs  int
+	Yes    bool
+	Apply  string
+	Jobs   int
+	Quiet  bool
+	Verify string
+}
+
+// fixOptions are validated flags.
+type fixOptions struct {
+	f      *fixFlags
+	doctor doctor.Options
+	apply  string
+	ui     transferUI
+	engine transfer.Options
 }
 
 func newFixCommand(s IOStreams) *cobra.Command {
@@ -45,149 +58,154 @@ made first; nothing is written to the cluster without --apply and --yes.`,
 			"$0 fix provider-aws-s3 --upstream-registry 123456789012.dkr.ecr.us-east-1.amazonaws.com/upbound=xpkg.upbound.io/upbound --yes --apply=pin",
 		),
 		ValidArgsFunction: f.completeNames,
-		RunE:              func(c *cobra.Command, args []string) error { return f.runFix(c.Context(), s, args) },
+		RunE: func(c *cobra.Command, args []string) error {
+			o, err := f.toOptions(args)
+			if err != nil {
+				return err
+			}
+			return o.run(c.Context(), s)
+		},
 	}
 	f.diagnoseFlags.add(c, s)
 	// Fix copies whole images: give it mirror's default time.
 	f.Timeout = 30 * time.Minute
 	c.Flags().Lookup("timeout").DefValue = f.Timeout.String()
+	// Fix renders transfer plans and results: table or json.
+	c.Flags().Lookup("output").Usage = "output format of the plan and the result: table or json"
 	c.Flags().BoolVar(&f.Yes, "yes", false, "copy (and with --apply, change the cluster); without it only the plan is shown")
 	c.Flags().StringVar(&f.Apply, "apply", "", "also point the cluster at the repaired images: pin or imageconfig")
-	c.Flags().IntVarP(&f.Jobs, "jobs", "j", 4, "blobs copied in parallel per image")
+	c.Flags().IntVarP(&f.Jobs, "jobs", "j", 4, "large blobs (1 MiB and more) streamed in parallel; small ones and metadata requests go 16 at a time")
+	c.Flags().BoolVarP(&f.Quiet, "quiet", "q", false, "print only the summary")
+	c.Flags().StringVar(&f.Verify, "verify", "graph", "how the repaired mirror is verified before it is tagged: graph or full (also re-hash every blob)")
 	_ = c.RegisterFlagCompletionFunc("apply", cobra.FixedCompletions([]string{"pin", "imageconfig"}, cobra.ShellCompDirectiveNoFileComp))
 	return c
 }
 
-func (f *fixFlags) runFix(ctx context.Context, s IOStreams, names []string) error {
-	if len(f.UpstreamRegistries) == 0 {
-		return usageErrorf("fix needs --upstream-registry MIRROR=UPSTREAM to know where to copy from")
+// toOptions validates every flag in one place, before anything is read.
+func (f *fixFlags) toOptions(names []string) (*fixOptions, error) {
+	do, err := f.doctorOptions(names)
+	if err != nil {
+		return nil, err
+	}
+	if len(do.Upstreams) == 0 {
+		return nil, usageErrorf("fix needs --upstream-registry MIRROR=UPSTREAM to know where to copy from")
 	}
 	switch f.Apply {
 	case "", "pin", "imageconfig":
 	default:
-		return usageErrorf("--apply must be pin or imageconfig")
-	}
-	if f.Jobs < 1 {
-		return usageErrorf("--jobs must be at least 1")
+		return nil, usageErrorf("--apply must be pin or imageconfig")
 	}
 	if f.FromFile != "" && f.Apply != "" {
-		return usageErrorf("--apply needs a live cluster, not --from-file")
+		return nil, usageErrorf("--apply needs a live cluster, not --from-file")
 	}
-	ctx, cancel := context.WithTimeout(ctx, f.Timeout)
+	// Fix exists to move damaged tags: the plan shows each move and --yes is the consent.
+	ui, eng, err := transferFlags(f.Output, f.Verify, f.Jobs, f.Timeout, f.Quiet, f.Yes, true)
+	if err != nil {
+		return nil, err
+	}
+	return &fixOptions{f: f, doctor: do, apply: f.Apply, ui: ui, engine: eng}, nil
+}
+
+func (o *fixOptions) run(ctx context.Context, s IOStreams) error {
+	ctx, cancel := context.WithTimeout(ctx, o.f.Timeout)
 	defer cancel()
-	d, err := f.collect(ctx, names)
+	d, err := doctor.Run(ctx, o.doctor)
 	if err != nil {
 		return err
 	}
-	if err := stopped(ctx, f.Timeout); err != nil {
+	if err := stopped(ctx, o.f.Timeout); err != nil {
 		return err
 	}
-	maps := d.maps
-	cands, skipped := fix.Candidates(d.report, d.snap, maps)
+	ui := o.ui
+	ui.out, ui.errOut, ui.redactor = s.Out, s.ErrOut, s.Redactor
+	if ui.format != report.Table {
+		ui.out = s.structuredOut()
+	}
+	human := s.Out
+	if ui.format != report.Table {
+		human = s.ErrOut // stdout carries only the JSON
+	}
+	cands, skipped := fix.Candidates(d.Report, d.Snapshot, d.Upstreams)
 	for _, sk := range skipped {
 		fmt.Fprintf(s.ErrOut, "not repairable: %s\n", sk)
 	}
-	if len(cands) == 0 && f.Apply != "imageconfig" {
-		fmt.Fprintln(s.Out, "No package has a mirror defect that an --upstream-registry mapping covers. Nothing to do.")
+	if len(cands) == 0 && o.apply != "imageconfig" {
+		fmt.Fprintln(human, "No package has a mirror defect that an --upstream-registry mapping covers. Nothing to do.")
 		return nil
 	}
-	client := f.registryClient(d)
-	var plans []*xpkg.CopyPlan
+	client := d.Registry
+	eng := transfer.New(client, o.engine)
+	defer eng.Close()
+	targets := d.Targets
+	ui.judge = func(ctx context.Context, ref string) (string, error) { return judgeCopy(ctx, client, ref, targets) }
+	// Each candidate is planned alone, so one unreadable upstream does not
+	// stop the repair of the others.
+	var plans []*transfer.Plan
 	var planned []fix.Candidate
 	failed := 0
 	for _, c := range cands {
-		src, err := client.ParseReference(c.Upstream)
-		if err != nil {
-			return err
-		}
-		dst, err := client.ParseReference(c.Mirror)
-		if err != nil {
-			return err
-		}
-		// Fix exists to move damaged tags: the plan shows each move and --yes is the consent.
-		p, err := client.PlanCopy(ctx, src, dst, true)
+		p, err := eng.Plan(ctx, []transfer.Request{{Source: transfer.Endpoint{Kind: transfer.Registry, Ref: c.Upstream}, Destination: transfer.Endpoint{Kind: transfer.Registry, Ref: c.Mirror}}})
 		if err != nil {
 			fmt.Fprintf(s.ErrOut, "cannot repair %s/%s: %v\n", c.Kind, c.Name, err)
 			failed++
 			continue
 		}
+		if ui.format == report.Table {
+			fmt.Fprintf(s.Out, "%s/%s (%v)\n", c.Kind, c.Name, c.Codes)
+		}
 		planned = append(planned, c)
-		fmt.Fprintf(s.Out, "%s/%s (%v)\n", c.Kind, c.Name, c.Codes)
-		printPlan(s.Out, p)
 		plans = append(plans, p)
 	}
+	plan := transfer.Join(plans...)
 	digests := map[string]string{}
-	for i, p := range plans {
-		digests[planned[i].Mirror] = p.Digest
+	for i, it := range plan.Items {
+		digests[planned[i].Mirror] = it.Digest
 	}
 	var changes []fix.Change
-	switch f.Apply {
+	switch o.apply {
 	case "pin":
-		changes = fix.PinChanges(d.snap, planned, digests)
+		changes = fix.PinChanges(d.Snapshot, planned, digests)
 	case "imageconfig":
-		changes = fix.ImageConfigChanges(d.snap, maps)
+		changes = fix.ImageConfigChanges(d.Snapshot, d.Upstreams)
 	}
 	var dyn dynamic.Interface
 	if len(changes) > 0 {
-		printChanges(s.Out, changes)
-		cfg, err := f.kube.ToRESTConfig()
+		printChanges(human, changes)
+		cfg, err := o.f.kube.ToRESTConfig()
 		if err != nil {
 			return err
 		}
 		if dyn, err = dynamic.NewForConfig(cfg); err != nil {
 			return err
 		}
-		if err := fix.Apply(ctx, dyn, pkgVersion, changes, true); err != nil {
+		if err := fix.Apply(ctx, dyn, changes, true); err != nil {
 			return err
 		}
-		fmt.Fprintln(s.Out, "server-side dry run: accepted")
+		fmt.Fprintln(human, "server-side dry run: accepted")
 	}
-	if !f.Yes {
-		fmt.Fprintln(s.Out, "\nNothing was changed. Run again with --yes to copy"+map[bool]string{true: " and apply.", false: "."}[f.Apply != ""])
+	ui.yes = o.f.Yes
+	if _, err := ui.execute(ctx, eng, plan); err != nil && !errors.Is(err, errFindings) {
+		return err
+	}
+	if !o.f.Yes {
+		if o.apply != "" {
+			fmt.Fprintln(human, "(--yes also applies the cluster changes above.)")
+		}
 		if failed > 0 {
 			return errFindings
 		}
 		return nil
 	}
-	targets := []crossplane.Target{d.target}
-	for _, p := range plans {
-		res, err := client.Copy(ctx, p, f.Jobs)
-		if err != nil {
-			return fmt.Errorf("copying %s to %s: %w", p.Source, p.Destination, err)
-		}
-		if err := client.Verify(ctx, p); err != nil {
-			return fmt.Errorf("verifying %s: %w", p.Destination, err)
-		}
-		verdicts, err := judgeCopy(ctx, client, p.Destination, targets)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(s.Out, "repaired %s: %s, %d blobs copied (%s), %d present; %s\n", p.Destination, p.Digest, res.BlobsCopied,
-			crossplane.HumanBytes(res.BytesCopied), res.BlobsSkipped, verdicts)
-	}
 	if len(changes) > 0 {
-		if err := fix.Apply(ctx, dyn, pkgVersion, changes, false); err != nil {
+		if err := fix.Apply(ctx, dyn, changes, false); err != nil {
 			return err
 		}
-		fmt.Fprintf(s.Out, "applied %d cluster change(s)\n", len(changes))
+		fmt.Fprintf(human, "applied %d cluster change(s)\n", len(changes))
 	}
 	if failed > 0 {
 		return errFindings
 	}
 	return nil
-}
-
-// registryClient reads and writes with the cluster's pull secrets and the
-// local docker config.
-func (f *fixFlags) registryClient(d *diagnosis) *xpkg.Client {
-	return f.diagnoseFlags.registryClient(d.snap)
-}
-
-func pkgVersion(resource string) string {
-	if resource == "imageconfigs" {
-		return "v1beta1"
-	}
-	return "v1"
 }
 
 func printChanges(w io.Writer, changes []fix.Change) {

@@ -18,7 +18,7 @@ func TestFixAgainstAPIServer(t *testing.T) {
 	upDigest, _ := manifestBytes(t, up)
 	base := []string{"fix", "provider-docker", "provider-runtime", "--kubeconfig", env.Kubeconfig, "--upstream-registry", host + "/mirror=" + host}
 	specOf := func(name string) string {
-		u, err := dyn.Resource(kinds["Provider"].gvr).Get(context.Background(), name, metav1.GetOptions{})
+		u, err := dyn.Resource(kinds["Provider"].GVR).Get(context.Background(), name, metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -72,7 +72,8 @@ func TestFixAgainstAPIServer(t *testing.T) {
 	}
 	prefix, _, _ := unstructuredString(ics.Items[0].Object, "spec", "rewriteImage", "prefix")
 	match := ics.Items[0].Object["spec"].(map[string]any)["matchImages"].([]any)[0].(map[string]any)["prefix"]
-	if prefix != host+"/mirror" || match != host {
+	// imageconfig.Prefix ends every prefix at a path boundary.
+	if prefix != host+"/mirror/" || match != host+"/" {
 		t.Fatalf("ImageConfig rewrites %v to %q", match, prefix)
 	}
 }

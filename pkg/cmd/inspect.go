@@ -31,17 +31,23 @@ func (f *registryFlags) add(c *cobra.Command, timeout time.Duration, s IOStreams
 	c.Flags().IntVarP(&f.Verbose, "v", "v", 0, "log level: 1 and above log every registry request to stderr (never headers or credentials)")
 }
 
-func (f *registryFlags) client(extra ...xpkg.Option) *xpkg.Client {
-	opts := append([]xpkg.Option{xpkg.WithInsecureRegistries(f.Insecure...), xpkg.WithRedactor(f.redactor)}, extra...)
+// options are the registry client options the flags say: the run's
+// Redactor, warnings (a registry rate limiting) and, with -v, the request
+// log, both to the root's stderr, which is a report.SafeWriter.
+func (f *registryFlags) options() []xpkg.Option {
+	opts := []xpkg.Option{xpkg.WithInsecureRegistries(f.Insecure...), xpkg.WithRedactor(f.redactor)}
 	if f.cmd != nil {
-		// The root's stderr is a report.SafeWriter: redacted and escaped.
 		w := f.cmd.ErrOrStderr()
 		opts = append(opts, xpkg.WithWarnings(func(format string, args ...any) { fmt.Fprintf(w, "warning: "+format+"\n", args...) }))
 		if f.Verbose > 0 {
 			opts = append(opts, xpkg.WithLogger(func(format string, args ...any) { fmt.Fprintf(w, "registry: "+format+"\n", args...) }))
 		}
 	}
-	return xpkg.NewClient(opts...)
+	return opts
+}
+
+func (f *registryFlags) client(extra ...xpkg.Option) *xpkg.Client {
+	return xpkg.NewClient(append(f.options(), extra...)...)
 }
 
 // inspectFlags are inspect's command-line flags.
@@ -54,6 +60,7 @@ type inspectFlags struct {
 	ExitZero           bool
 	AllPlatforms       bool
 	BandwidthMBps      float64
+	Dependencies       bool
 }
 
 // inspectOptions are validated flags.
@@ -78,6 +85,11 @@ generation, whether the package parses through its annotated base layer, only
 through the slow flatten fallback, or not at all, with the exact message that
 Crossplane version puts in its events. With --upstream it also tells how a
 mirror differs from its upstream and which copy tool that damage is typical of.
+
+It also checks that each dependsOn exists where Crossplane's dependency
+resolver looks for it and that a tag satisfies its constraint, and says at
+which stage each failure surfaces (resolve, fetch, parse, lint, dependencies)
+and whether Crossplane creates a package revision at all.
 
 Exit status: 0 when every verdict is BaseLayer and no finding is an error,
 1 when there are findings (unless --exit-zero), 2 on usage or tool errors.`,
@@ -110,6 +122,7 @@ Exit status: 0 when every verdict is BaseLayer and no finding is an error,
 	c.Flags().StringVarP(&f.Output, "output", "o", "table", "output format: table, wide, json or yaml")
 	c.Flags().BoolVar(&f.ExitZero, "exit-zero", false, "exit 0 even when there are findings")
 	c.Flags().BoolVar(&f.AllPlatforms, "all-platforms", false, "look for package.yaml in every platform of an index, not only the one Crossplane reads")
+	c.Flags().BoolVar(&f.Dependencies, "dependencies", true, "check that each dependsOn exists where Crossplane's dependency resolver looks and that a tag satisfies its constraint (one level; --dependencies=false skips it)")
 	c.Flags().Float64Var(&f.BandwidthMBps, "assumed-bandwidth", 10, "registry throughput in MB/s assumed when judging whether the flatten fallback fits Crossplane's deadline (0: do not judge)")
 	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "wide", "json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
 	return c
@@ -148,6 +161,9 @@ func (f *inspectFlags) toOptions(args []string) (*inspectOptions, error) {
 		printer: report.Printer{Format: format, Redactor: f.redactor}, exitZero: f.ExitZero, timeout: f.Timeout, newClient: func() *xpkg.Client { return f.client() },
 		judge: inspect.Options{Targets: targets, Judge: crossplane.JudgeOptions{Bandwidth: int64(f.BandwidthMBps * 1e6)}},
 		read:  xpkg.ReadOptions{AllPlatforms: f.AllPlatforms},
+	}
+	if f.Dependencies {
+		o.judge.Dependencies = &inspect.DependencyOptions{}
 	}
 	client := f.client()
 	for _, a := range args {

@@ -11,14 +11,15 @@ import (
 
 	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
 	"github.com/xpdoctor/xpdoctor/pkg/report"
-	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
+	"github.com/xpdoctor/xpdoctor/pkg/transfer"
 )
 
-// copyProgress shows a bar on a terminal, a line per blob otherwise, and
-// nothing with -q.
-func copyProgress(w io.Writer, quiet bool, total int64) (xpkg.CopyOption, func()) {
+// transferProgress shows, for every transfer (mirror, closure, fix, export
+// and import alike), a byte bar with the total on a terminal, a line per
+// blob otherwise, and nothing when quiet.
+func transferProgress(w io.Writer, quiet bool, total int64) (func(transfer.Event), func()) {
 	if quiet {
-		return xpkg.WithBlobObserver(func(xpkg.BlobEvent) {}), func() {}
+		return func(transfer.Event) {}, func() {}
 	}
 	raw := w
 	if sw, ok := w.(*report.SafeWriter); ok {
@@ -29,24 +30,23 @@ func copyProgress(w io.Writer, quiet bool, total int64) (xpkg.CopyOption, func()
 		bar := progressbar.NewOptions64(total, progressbar.OptionSetWriter(raw), progressbar.OptionShowBytes(true),
 			progressbar.OptionSetDescription("copying"), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100_000_000))
 		var mu sync.Mutex
-		return xpkg.WithBlobObserver(func(e xpkg.BlobEvent) {
-				if !e.Skipped {
+		return func(e transfer.Event) {
+				if e.What == "copied" || e.What == "manifest" {
 					mu.Lock()
 					_ = bar.Add64(e.Size)
 					mu.Unlock()
 				}
-			}), func() {
+			}, func() {
 				_ = bar.Finish()
 			}
 	}
 	var mu sync.Mutex
-	return xpkg.WithBlobObserver(func(e xpkg.BlobEvent) {
+	return func(e transfer.Event) {
+		if e.What == "manifest" {
+			return
+		}
 		mu.Lock()
 		defer mu.Unlock()
-		what := "copied"
-		if e.Skipped {
-			what = "present"
-		}
-		fmt.Fprintf(w, "  %s blob %s (%s)\n", what, e.Digest, crossplane.HumanBytes(e.Size))
-	}), func() {}
+		fmt.Fprintf(w, "  %s blob %s (%s)\n", e.What, e.Digest, crossplane.HumanBytes(e.Size))
+	}, func() {}
 }

@@ -11,6 +11,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -45,6 +47,15 @@ func (s IOStreams) plain() IOStreams {
 	return s
 }
 
+// structuredOut is stdout as given, for JSON and YAML: their encoders
+// escape, and every value must stay exact (report.Printer redacts them).
+func (s IOStreams) structuredOut() io.Writer {
+	if sw, ok := s.Out.(*report.SafeWriter); ok {
+		return sw.Unwrap()
+	}
+	return s.Out
+}
+
 // stopped turns xpdoctor's own --timeout or an interrupt into an error
 // (exit 2): a report cut short by it would blame the registry.
 func stopped(ctx context.Context, timeout time.Duration) error {
@@ -67,13 +78,18 @@ func (e *usageError) Error() string { return e.msg }
 
 func usageErrorf(format string, a ...any) error { return &usageError{msg: fmt.Sprintf(format, a...)} }
 
-// Main runs the command line and returns the exit code.
+// Main runs the command line and returns the exit code. SIGINT and SIGTERM
+// cancel the run, which then exits 130 or 143 (128 + the signal, as a shell
+// reports kubectl killed by Ctrl-C); a second signal kills at once.
 func Main(args []string, in io.Reader, out, errOut io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, interrupted, stop := interruptible(context.Background())
 	defer stop()
 	root := NewRootCommand(IOStreams{In: in, Out: out, ErrOut: errOut})
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	if sig := interrupted(); sig != 0 {
+		return 128 + sig
+	}
 	switch {
 	case err == nil:
 		return ExitOK
@@ -88,6 +104,32 @@ func Main(args []string, in io.Reader, out, errOut io.Writer) int {
 	// is a SafeWriter.
 	fmt.Fprintf(root.ErrOrStderr(), "error: %s%s\n", err, hint)
 	return ExitError
+}
+
+// interruptible cancels ctx on the first SIGINT or SIGTERM and then restores
+// the default action, so that a second one ends a run that does not return.
+// interrupted reports the signal's number, 0 when there was none.
+func interruptible(parent context.Context) (ctx context.Context, interrupted func() int, stop func()) {
+	ctx, cancel := context.WithCancel(parent)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	var got atomic.Int32
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-sigs:
+			signal.Stop(sigs)
+			if n, ok := s.(syscall.Signal); ok {
+				got.Store(int32(n))
+			}
+			cancel()
+		case <-done:
+		}
+	}()
+	var once sync.Once
+	return ctx, func() int { return int(got.Load()) }, func() {
+		once.Do(func() { signal.Stop(sigs); close(done); cancel() })
+	}
 }
 
 // displayName is "kubectl xpdoctor" when run as a kubectl plugin.
@@ -106,7 +148,9 @@ func NewRootCommand(s IOStreams) *cobra.Command {
 	}
 	s.ErrOut = report.NewSafeWriter(s.ErrOut, s.Redactor)
 	root := &cobra.Command{
-		Use:   "xpdoctor",
+		// The program's name, so that `completion bash` (and zsh, fish,
+		// powershell) registers the name users run; help shows displayName.
+		Use:   "kubectl-xpdoctor",
 		Short: "Find why a Crossplane package will not come up, and fix it",
 		Long: `xpdoctor explains why a Crossplane Provider, Function or Configuration is not
 healthy, in private and air-gapped clusters above all: it reads the package
@@ -133,6 +177,7 @@ finding code and evidence, and re-mirrors broken packages byte-for-byte.`,
 	root.ValidArgsFunction = rootDiag.completeNames
 	root.RunE = func(c *cobra.Command, args []string) error { return rootDiag.run(c.Context(), s, args) }
 	root.AddCommand(newDiagnoseCommand(s, newDiagnoseFlags()), newInspectCommand(s), newMirrorCommand(s.plain()), newFixCommand(s.plain()), newDemoCommand(s.plain()), newVersionCommand(s))
+	setUpCompletion(root, s)
 	return root
 }
 

@@ -5,9 +5,18 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/xpdoctor/xpdoctor/pkg/inspect"
 	"github.com/xpdoctor/xpdoctor/pkg/report"
 	"github.com/xpdoctor/xpdoctor/pkg/version"
 )
+
+// versionReport is `version -o json|yaml`: a versioned object like the
+// other reports.
+type versionReport struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	version.Info
+}
 
 func newVersionCommand(s IOStreams) *cobra.Command {
 	var output string
@@ -23,12 +32,13 @@ func newVersionCommand(s IOStreams) *cobra.Command {
 			}
 			v := version.Get()
 			if f != report.Table {
-				return report.Printer{Format: f}.Structured(s.Out, v)
+				return report.Printer{Format: f}.Structured(s.Out, versionReport{APIVersion: inspect.APIVersion, Kind: "Version", Info: v})
 			}
 			_, err = fmt.Fprintf(s.Out, "xpdoctor %s (commit %s, built %s, %s, %s)\n", v.Version, v.Commit, v.BuildDate, v.GoVersion, v.Platform)
 			return err
 		},
 	}
 	c.Flags().StringVarP(&output, "output", "o", "", "output format: json or yaml (default: one line)")
+	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
 	return c
 }

@@ -24,9 +24,23 @@ func ResolveDependency(constraint string, tags []string) (string, error) {
 	if constraint == "" {
 		constraint = "*" // an empty version accepts any release
 	}
+	return resolveTag(constraint, tags, true)
+}
+
+// errInvalidConstraint marks a constraint the resolver cannot parse.
+type errInvalidConstraint struct{ err error }
+
+func (e errInvalidConstraint) Error() string { return e.err.Error() }
+
+func (e errInvalidConstraint) Unwrap() error { return e.err }
+
+// resolveTag picks the highest tag satisfying constraint;
+// skipIncomplete ignores tags such as "v1" that only parse as 1.0.0
+// (resolver/reconciler.go@v2.1.3 does, @v1.20.0 does not).
+func resolveTag(constraint string, tags []string, skipIncomplete bool) (string, error) {
 	c, err := semver.NewConstraint(constraint)
 	if err != nil {
-		return "", fmt.Errorf("invalid version constraint %q: %w", constraint, err)
+		return "", errInvalidConstraint{fmt.Errorf("invalid version constraint %q: %w", constraint, err)}
 	}
 	var vs []*semver.Version
 	for _, tag := range tags {
@@ -34,8 +48,8 @@ func ResolveDependency(constraint string, tags []string) (string, error) {
 		if err != nil {
 			continue
 		}
-		// "v1" parses as 1.0.0 but may not be v1.0.0: Crossplane skips it.
-		if v.String() != strings.TrimPrefix(v.Original(), "v") {
+		// "v1" parses as 1.0.0 but may not be v1.0.0.
+		if skipIncomplete && v.String() != strings.TrimPrefix(v.Original(), "v") {
 			continue
 		}
 		vs = append(vs, v)

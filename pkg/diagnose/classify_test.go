@@ -26,7 +26,7 @@ func TestClassify(t *testing.T) {
 		{`cannot initialize parser backend: failed to fetch package from remote: Get "https://reg.corp/v2/": tls: failed to verify certificate: x509: certificate signed by unknown authority`, findings.RegistryTLSUntrusted, "v1.x-v2.1"},
 		{`cannot initialize parser backend: invalid package image: validating layers: context deadline exceeded validating config: Get "https://art/v2/upbound/provider-aws-cloudwatchlogs/blobs/sha256:aa" context deadline exceeded`, findings.FlattenPathTooSlow, "v1.x-v2.1"},
 		{`cannot resolve package dependencies: missing dependencies: [xpkg.upbound.io/upbound/provider-family-aws]`, findings.DependencyUnresolvable, ""},
-		{`cannot resolve package dependencies: cannot initialize dependency graph from the packages in the lock: node xpkg.upbound.io/upbound/provider-family-aws already exists`, findings.DependencyUnresolvable, ""},
+		{`cannot resolve package dependencies: cannot initialize dependency graph from the packages in the lock: node xpkg.upbound.io/upbound/provider-family-aws already exists`, findings.DependencyGraphInconsistent, ""},
 		{`failed to get pre-cached package with pull policy Never`, findings.PullPolicyNeverNotCached, ""},
 		{`cannot unpack package: package not in cache and pull policy is Never`, findings.PullPolicyNeverNotCached, ""},
 		{`Signature verification failed using ImageConfig named "verify": signature verification failed`, findings.SignatureVerificationFailed, ""},
@@ -53,7 +53,7 @@ func TestClassify(t *testing.T) {
 
 func TestMissingDependencies(t *testing.T) {
 	got := MissingDependencies("cannot resolve package dependencies: missing dependencies: [xpkg.upbound.io/upbound/provider-family-aws xpkg.crossplane.io/crossplane-contrib/function-go]")
-	if len(got) != 2 || got[1] != "xpkg.crossplane.io/crossplane-contrib/function-go" {
+	if len(got) != 2 || got[1].Package != "xpkg.crossplane.io/crossplane-contrib/function-go" {
 		t.Fatalf("%v", got)
 	}
 }

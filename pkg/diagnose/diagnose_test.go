@@ -10,12 +10,12 @@ import (
 	"github.com/xpdoctor/xpdoctor/pkg/inspect"
 )
 
-func target(t *testing.T, v string) crossplane.Target {
+func target(t *testing.T, v string) []crossplane.Target {
 	ts, err := crossplane.Select([]string{v})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ts[0]
+	return ts
 }
 
 func provider(name, ref string, healthy string, msg string) cluster.Package {
@@ -36,7 +36,7 @@ func TestMirrorDamageIsNotBlamed(t *testing.T) {
 	img := inspect.Image{Reference: ref, Digest: "sha256:aa",
 		Verdicts: []crossplane.Verdict{{Crossplane: "v2.1.3", Outcome: crossplane.OutcomeFlatten}},
 		Findings: []findings.Finding{{Code: findings.BaseLayerAnnotationMissing, Severity: findings.Warning}, {Code: findings.MirrorDigestDiffers, Severity: findings.Warning}}}
-	rep := Diagnose(Input{Snapshot: s, Images: map[string]inspect.Image{ref: img}, Target: target(t, "v2.1.3")})
+	rep := Diagnose(Input{Snapshot: s, Images: map[string]inspect.Image{ref: img}, VersionKnown: true, Targets: target(t, "v2.1.3")})
 	if rep.Packages[0].Finding != findings.RuntimeImagePullFailed {
 		t.Fatalf("root cause %q", rep.Packages[0].Finding)
 	}
@@ -57,7 +57,7 @@ func TestRegistryRefinesCause(t *testing.T) {
 	msg := `cannot initialize parser backend: couldn't find "package.yaml" file after checking 1 files in the archive (annotated layer: true): EOF`
 	s := &cluster.Snapshot{Packages: []cluster.Package{provider("p", ref, "False", msg)}}
 	img := inspect.Image{Reference: ref, Verdicts: []crossplane.Verdict{{Crossplane: "v1.20.0", Outcome: crossplane.OutcomeFail, Reason: findings.PackageYAMLNotAtRoot, Message: msg}}}
-	rep := Diagnose(Input{Snapshot: s, Images: map[string]inspect.Image{ref: img}, Target: target(t, "v1.20.0")})
+	rep := Diagnose(Input{Snapshot: s, Images: map[string]inspect.Image{ref: img}, VersionKnown: true, Targets: target(t, "v1.20.0")})
 	if len(rep.Findings) != 1 || rep.Findings[0].Code != findings.PackageYAMLNotAtRoot {
 		t.Fatalf("%+v", rep.Findings)
 	}
@@ -67,7 +67,7 @@ func TestRegistryRefinesCause(t *testing.T) {
 // message is reported as unclassified with its evidence.
 func TestUnclassified(t *testing.T) {
 	s := &cluster.Snapshot{Packages: []cluster.Package{provider("p", "r.io/p:v1", "False", "cannot initialize parser backend: a new failure")}}
-	rep := Diagnose(Input{Snapshot: s, Images: map[string]inspect.Image{}, Target: target(t, "v2.1.3")})
+	rep := Diagnose(Input{Snapshot: s, Images: map[string]inspect.Image{}, VersionKnown: true, Targets: target(t, "v2.1.3")})
 	if len(rep.Findings) != 1 || rep.Findings[0].Code != findings.PackageUnhealthy || len(rep.Findings[0].Evidence) != 1 {
 		t.Fatalf("%+v", rep.Findings)
 	}
@@ -78,12 +78,12 @@ func TestDependencyAdviceByVersion(t *testing.T) {
 	msg := "cannot resolve package dependencies: missing dependencies: [xpkg.upbound.io/upbound/provider-family-aws]"
 	s := &cluster.Snapshot{Packages: []cluster.Package{provider("p", "ecr.io/upbound/provider-aws-s3:v1", "Unknown", msg)}}
 	for v, wantImageConfig := range map[string]bool{"v1.16.0": false, "v1.20.0": true, "v2.3.4": true} {
-		rep := Diagnose(Input{Snapshot: s, Target: target(t, v)})
+		rep := Diagnose(Input{Snapshot: s, VersionKnown: true, Targets: target(t, v)})
 		fix := rep.Findings[0].Remediation
 		if got := strings.Contains(fix, "kind: ImageConfig"); got != wantImageConfig {
 			t.Errorf("%s: ImageConfig in fix = %v\n%s", v, got, fix)
 		}
-		if !strings.Contains(fix, "ecr.io/upbound/provider-family-aws:VERSION") {
+		if !strings.Contains(fix, "(lands at ecr.io/upbound/provider-family-aws ") {
 			t.Errorf("%s: fix does not mirror next to the package:\n%s", v, fix)
 		}
 		if !wantImageConfig && !strings.Contains(fix, "skipDependencyResolution") {

@@ -16,14 +16,17 @@ const FieldManager = "xpdoctor"
 
 // Apply makes the changes. With dryRun the API server validates and
 // admits them without persisting (server-side dry run).
-func Apply(ctx context.Context, dyn dynamic.Interface, version func(resource string) string, changes []Change, dryRun bool) error {
+func Apply(ctx context.Context, dyn dynamic.Interface, changes []Change, dryRun bool) error {
 	var dr []string
 	if dryRun {
 		dr = []string{metav1.DryRunAll}
 	}
 	for _, c := range changes {
-		gvr := schema.GroupVersionResource{Group: "pkg.crossplane.io", Version: version(c.Resource), Resource: c.Resource}
-		var err error
+		gv, err := schema.ParseGroupVersion(c.APIVersion)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", c.Kind, c.Name, err)
+		}
+		gvr := gv.WithResource(c.Resource)
 		if c.Object != nil {
 			body, _ := json.Marshal(c.Object)
 			force := true

@@ -42,14 +42,14 @@ type Candidate struct {
 // Candidates picks the packages whose findings name a mirror defect.
 // Packages no mapping covers are returned in skipped with the reason.
 func Candidates(rep *diagnose.Report, snap *cluster.Snapshot, maps []xpkg.Mapping) (cands []Candidate, skipped []string) {
-	codes := map[diagnose.Subject][]findings.Code{}
+	codes := map[findings.Subject][]findings.Code{}
 	for _, f := range rep.Findings {
 		if mirrorDefects[f.Code] {
 			codes[f.Subject] = append(codes[f.Subject], f.Code)
 		}
 	}
 	for _, p := range snap.Packages {
-		cs := codes[diagnose.Subject{Kind: p.Kind, Name: p.Name}]
+		cs := codes[findings.Subject{Kind: p.Kind, Name: p.Name}]
 		if len(cs) == 0 {
 			continue
 		}
@@ -78,6 +78,9 @@ type Change struct {
 	Field string `json:"field"`
 	From  string `json:"from"`
 	To    string `json:"to"`
+	// APIVersion is the group/version the cluster serves Resource under
+	// (from discovery: Function is pkg.crossplane.io/v1beta1 up to v1.16).
+	APIVersion string `json:"apiVersion"`
 	// Object is the whole object to apply (server-side apply), when the
 	// change creates or replaces one.
 	Object map[string]any `json:"object,omitempty"`
@@ -102,16 +105,22 @@ func PinChanges(snap *cluster.Snapshot, cands []Candidate, digests map[string]st
 		if spec == to {
 			continue
 		}
-		out = append(out, Change{Kind: c.Kind, Name: c.Name, Resource: strings.ToLower(c.Kind) + "s", Field: "spec.package", From: spec, To: to})
+		res := strings.ToLower(c.Kind) + "s"
+		out = append(out, Change{Kind: c.Kind, Name: c.Name, Resource: res, APIVersion: snap.APIVersion(res, "v1"), Field: "spec.package", From: spec, To: to})
 	}
 	return out
 }
 
 // ImageConfigChanges makes one ImageConfig per mapping that rewrites the
-// upstream prefix to the mirror (pkg.crossplane.io/v1beta1, spec.rewriteImage
-// since Crossplane v1.20), so dependencies named upstream resolve to the mirror.
+// upstream prefix to the mirror (pkg.crossplane.io ImageConfig,
+// spec.rewriteImage since Crossplane v1.20), so dependencies named upstream
+// resolve to the mirror. An ImageConfig that already matches the prefix,
+// whatever its name (one written by hand from diagnose's advice), is
+// updated rather than doubled: two ImageConfigs for one prefix make
+// Crossplane pick one by name order.
 func ImageConfigChanges(snap *cluster.Snapshot, maps []xpkg.Mapping) []Change {
 	var out []Change
+	apiVersion := snap.APIVersion("imageconfigs", "v1beta1")
 	for _, m := range maps {
 		if m.Mirror == "" {
 			continue
@@ -120,16 +129,34 @@ func ImageConfigChanges(snap *cluster.Snapshot, maps []xpkg.Mapping) []Change {
 		name := imageconfig.Name(r.From)
 		from := "absent"
 		for _, ic := range snap.ImageConfigs {
-			if ic.Name == name {
+			if ic.Name == name || matchesPrefix(ic, imageconfig.Prefix(r.From)) {
+				name = ic.Name
 				from = fmt.Sprintf("%s -> %s", strings.Join(ic.Prefixes, ","), ic.RewritePrefix)
+				if imageconfig.Prefix(ic.RewritePrefix) == imageconfig.Prefix(r.To) && matchesPrefix(ic, imageconfig.Prefix(r.From)) {
+					from = "same"
+				}
+				break
 			}
 		}
-		to := fmt.Sprintf("%s -> %s", imageconfig.Prefix(r.From), imageconfig.Prefix(r.To))
-		if from == to {
+		if from == "same" {
 			continue
 		}
-		out = append(out, Change{Kind: "ImageConfig", Name: name, Resource: "imageconfigs", Field: "spec.matchImages, spec.rewriteImage", From: from, To: to,
-			Object: imageconfig.Object(imageconfig.DefaultAPIVersion, r)})
+		to := fmt.Sprintf("%s -> %s", imageconfig.Prefix(r.From), imageconfig.Prefix(r.To))
+		obj := imageconfig.Object(apiVersion, r)
+		obj["metadata"].(map[string]any)["name"] = name
+		out = append(out, Change{Kind: "ImageConfig", Name: name, Resource: "imageconfigs", APIVersion: apiVersion, Field: "spec.matchImages, spec.rewriteImage", From: from, To: to,
+			Object: obj})
 	}
 	return out
+}
+
+// matchesPrefix reports whether an ImageConfig matches prefix (with or
+// without its trailing slash).
+func matchesPrefix(ic cluster.ImageConfig, prefix string) bool {
+	for _, p := range ic.Prefixes {
+		if imageconfig.Prefix(p) == prefix {
+			return true
+		}
+	}
+	return false
 }

@@ -5,6 +5,7 @@ package inspect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -13,8 +14,10 @@ import (
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
 )
 
-// APIVersion versions the JSON/YAML reports.
-const APIVersion = "xpdoctor.io/v1alpha1"
+// APIVersion versions the JSON/YAML reports. v1alpha2: inspect and diagnose
+// report one Finding type, whose image is "image" (v1alpha1 inspect called
+// it "subject").
+const APIVersion = "xpdoctor.io/v1alpha2"
 
 // Report is the result of `xpdoctor inspect`.
 type Report struct {
@@ -55,7 +58,21 @@ type Platform struct {
 type Options struct {
 	Targets []crossplane.Target
 	Judge   crossplane.JudgeOptions
+	// Dependencies, when set, makes Run check each dependsOn where
+	// Crossplane's dependency resolver looks for it (one level: what the
+	// dependencies depend on is `mirror --closure`'s to walk).
+	Dependencies *DependencyOptions
 }
+
+// DependencyOptions tune the dependency check.
+type DependencyOptions struct {
+	// Rewrites are the cluster's ImageConfig rewrites, when known
+	// (Crossplane v1.20+ applies them to dependencies too).
+	Rewrites []crossplane.ImageRewrite
+}
+
+// maxDependencies bounds the dependsOn entries looked up per image.
+const maxDependencies = 64
 
 // Judge turns what was read into verdicts and findings. Pure.
 func Judge(r *xpkg.Report, upstream *xpkg.Report, o Options) Image {
@@ -74,6 +91,7 @@ func Judge(r *xpkg.Report, upstream *xpkg.Report, o Options) Image {
 	}
 	var fs []findings.Finding
 	fs = append(fs, verdictFindings(r, img.Verdicts)...)
+	fs = append(fs, headFindings(r)...)
 	fs = append(fs, structureFindings(r, img.Verdicts)...)
 	if upstream != nil {
 		img.BytesFetched += upstream.BytesFetched
@@ -120,11 +138,148 @@ func verdictFindings(r *xpkg.Report, vs []crossplane.Verdict) []findings.Finding
 		} else if sel := r.SelectedImage(); sel != nil && sel.Err != nil {
 			msg = fmt.Sprintf("%s: %s", spec.Title, sel.Err.Detail)
 		}
-		f := finding(reason, findings.Error, r.Reference, msg, spec.Fix)
+		fix := spec.Fix
+		switch reason {
+		case findings.DependencyUnresolvable:
+			msg, fix, evidence = dependencyFinding(group)
+		case findings.MultipleBaseLayers:
+			msg = multipleBaseMessage(r, group, msg)
+		case findings.PackageYAMLNotFound:
+			evidence = append(evidence, otherBaseEvidence(r)...)
+		case findings.PackageYAMLInvalid:
+			if sel := r.SelectedImage(); sel != nil && sel.Package != nil && sel.Package.ParseErrorLine > 0 {
+				// Crossplane counts lines from the document's start; say where in the file.
+				evidence = append(evidence, fmt.Sprintf("the error is at line %d of %s", sel.Package.ParseErrorLine, sel.Package.Path))
+			}
+		}
+		f := finding(reason, findings.Error, r.Reference, msg, fix)
 		f.Evidence = evidence
 		out = append(out, f)
 	}
 	return out
+}
+
+// multipleBaseMessage names, for the versions that install without a word,
+// the package they install and the one the image was built to carry.
+func multipleBaseMessage(r *xpkg.Report, vs []crossplane.Verdict, msg string) string {
+	sel := r.SelectedImage()
+	for _, v := range vs {
+		if v.Installs == nil || sel == nil || sel.OtherBase == nil {
+			continue
+		}
+		in := v.Installs
+		meant := "another package.yaml"
+		if p := sel.OtherBase.Package; p != nil && p.Meta != nil {
+			meant = p.Meta.Kind + "/" + p.Meta.Name
+		}
+		msg += fmt.Sprintf("; Crossplane %s installs %s/%s from layer %d (CRDs/XRDs of %s) instead of %s from layer %d, and reports it healthy",
+			v.Crossplane, in.Kind, in.Name, in.Layer, orNone(strings.Join(in.Groups, ", ")), meant, sel.OtherBase.Layer+1)
+	}
+	return msg
+}
+
+// otherBaseEvidence points at the package.yaml of an annotated layer that
+// Crossplane does not read because an earlier layer is annotated too.
+func otherBaseEvidence(r *xpkg.Report) []string {
+	sel := r.SelectedImage()
+	if sel == nil || sel.OtherBase == nil || sel.OtherBase.Package == nil || len(sel.BaseLayers) < 2 {
+		return nil
+	}
+	return []string{fmt.Sprintf("package.yaml is in annotated layer %d, but Crossplane reads only the first annotated layer, %d, which has none",
+		sel.OtherBase.Layer+1, sel.BaseLayers[0]+1)}
+}
+
+// dependencyFinding says which dependency cannot be installed, why, and
+// what to do, from the verdicts that failed on it.
+func dependencyFinding(vs []crossplane.Verdict) (msg, fix string, evidence []string) {
+	type blocker struct {
+		dv       crossplane.DependencyVerdict
+		versions []string
+	}
+	var bs []*blocker
+	byKey := map[string]*blocker{}
+	for _, v := range vs {
+		evidence = append(evidence, fmt.Sprintf("%s: revision: %s", v.Crossplane, v.Message))
+		for _, dv := range v.Dependencies {
+			if dv.Failure == "" {
+				continue
+			}
+			key := dv.Package + "|" + dv.Source + "|" + dv.Failure
+			b, ok := byKey[key]
+			if !ok {
+				b = &blocker{dv: dv}
+				byKey[key] = b
+				bs = append(bs, b)
+			}
+			b.versions = append(b.versions, v.Crossplane)
+			break // the resolver stops at the first one it cannot install
+		}
+	}
+	var parts, fixes []string
+	for _, b := range bs {
+		where := b.dv.Source
+		if b.dv.RewrittenBy != "" {
+			where += " (rewritten by ImageConfig " + b.dv.RewrittenBy + ")"
+		}
+		parts = append(parts, fmt.Sprintf("dependency %s %s cannot be installed from %s", b.dv.Package, b.dv.Constraint, where))
+		evidence = append(evidence, fmt.Sprintf("%s: %s: %s", strings.Join(b.versions, ", "), b.dv.FailureOn, b.dv.Failure))
+		fixes = append(fixes, dependencyFix(b.dv))
+	}
+	if len(parts) == 0 {
+		return findings.Catalogue[findings.DependencyUnresolvable].Title, findings.Catalogue[findings.DependencyUnresolvable].Fix, evidence
+	}
+	// Versions word the same failure differently; say it once.
+	return strings.Join(dedupeStrings(parts), "; "), strings.Join(dedupeStrings(fixes), "; "), evidence
+}
+
+// dependencyFix fits the remediation to why the dependency failed.
+func dependencyFix(dv crossplane.DependencyVerdict) string {
+	switch {
+	case strings.Contains(dv.Failure, "does not have a valid version"):
+		return fmt.Sprintf("push a version of %s that satisfies %q (crane ls %s lists the tags), or change the dependsOn constraint", dv.Source, dv.Constraint, dv.Repository)
+	case strings.Contains(dv.Failure, "401") || strings.Contains(dv.Failure, "403") || strings.Contains(dv.Failure, "UNAUTHORIZED") || strings.Contains(dv.Failure, "DENIED"):
+		// resolver/reconciler.go@v1.20.0: tags are listed without the
+		// package's pull secrets; only an ImageConfig's pull secret applies.
+		return fmt.Sprintf("give the dependency resolver credentials for %s: an ImageConfig matching it with spec.registry.authentication.pullSecretRef (the resolver ignores the package's packagePullSecrets)", dv.Repository)
+	case strings.Contains(dv.Failure, "constraint on dependency is invalid"):
+		return fmt.Sprintf("fix the dependsOn version %q: it must be a semantic version constraint or a digest", dv.Constraint)
+	}
+	where := dv.Repository
+	if where != dv.Package {
+		where = dv.Package + " (Crossplane looks in " + dv.Repository + ")"
+	}
+	return fmt.Sprintf("make %s available where Crossplane looks: mirror it there with `kubectl xpdoctor mirror`, or on Crossplane v1.20+ point an ImageConfig rewrite at the registry that has it", where)
+}
+
+func dedupeStrings(ss []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range ss {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// headFindings reports a registry whose HEAD fails where its GET works:
+// Crossplane falls back to GET (internal/xpkg/fetch.go@v1.20.0 Head), so
+// the package installs, at the cost of a manifest download per reconcile.
+func headFindings(r *xpkg.Report) []findings.Finding {
+	h := r.Head
+	if h == nil || h.Error == "" || r.Err != nil {
+		return nil
+	}
+	return []findings.Finding{finding(findings.RegistryProtocolError, findings.Warning, r.Reference,
+		"the registry's HEAD of the manifest fails while GET works: "+h.Error+"; Crossplane falls back to GET", findings.Catalogue[findings.RegistryProtocolError].Fix)}
 }
 
 // structureFindings reports mirror damage that does not by itself break
@@ -162,8 +317,11 @@ func structureFindings(r *xpkg.Report, vs []crossplane.Verdict) []findings.Findi
 		}
 	}
 	if len(sel.BaseLayers) > 1 && !anyReason(vs, findings.MultipleBaseLayers) {
-		out = append(out, finding(findings.MultipleBaseLayers, findings.Warning, r.Reference,
-			fmt.Sprintf("%d layers are annotated as base; the versions judged use the first", len(sel.BaseLayers)), findings.Catalogue[findings.MultipleBaseLayers].Fix))
+		msg := fmt.Sprintf("%d layers are annotated as base; the versions judged read the first", len(sel.BaseLayers))
+		if sel.OtherBase != nil && sel.OtherBase.SameContent(sel.Package) {
+			msg += ", which holds the same package.yaml"
+		}
+		out = append(out, finding(findings.MultipleBaseLayers, findings.Warning, r.Reference, msg+"; Crossplane up to v2.1 refuses the image", findings.Catalogue[findings.MultipleBaseLayers].Fix))
 	}
 	if len(sel.Layers) > 256 && !anyReason(vs, findings.TooManyLayers) {
 		out = append(out, finding(findings.TooManyLayers, findings.Warning, r.Reference,
@@ -193,8 +351,8 @@ func comparisonFindings(r *xpkg.Report, c *xpkg.Comparison) []findings.Finding {
 	return out
 }
 
-func finding(code findings.Code, sev findings.Severity, subject, msg, fix string) findings.Finding {
-	return findings.Finding{Code: code, Severity: sev, Subject: subject, Message: msg, Remediation: fix}
+func finding(code findings.Code, sev findings.Severity, image, msg, fix string) findings.Finding {
+	return findings.Finding{Code: code, Severity: sev, Image: image, Message: msg, Remediation: fix}
 }
 
 func anyReason(vs []crossplane.Verdict, reason findings.Code) bool {
@@ -206,13 +364,13 @@ func anyReason(vs []crossplane.Verdict, reason findings.Code) bool {
 	return false
 }
 
-// dedupe keeps the first finding per code and subject (they are sorted, so
+// dedupe keeps the first finding per code and image (they are sorted, so
 // the most severe one).
 func dedupe(fs []findings.Finding) []findings.Finding {
 	seen := map[string]bool{}
 	out := fs[:0]
 	for _, f := range fs {
-		k := string(f.Code) + "|" + f.Subject
+		k := string(f.Code) + "|" + f.Image
 		if seen[k] {
 			continue
 		}
@@ -258,7 +416,70 @@ func Run(ctx context.Context, c *xpkg.Client, reqs []Request, o Options, ro xpkg
 			// The upstream is read shallowly: comparing needs manifests and configs only.
 			up = c.Read(ctx, uref, xpkg.ReadOptions{MaxUncompressedBytes: ro.MaxUncompressedBytes, Shallow: true})
 		}
-		rep.Images[i] = Judge(r, up, o)
+		oi := o
+		var depBytes int64
+		if o.Dependencies != nil {
+			before := c.BytesFetched()
+			oi.Judge.Dependencies = lookupDependencies(ctx, c, r, o)
+			depBytes = c.BytesFetched() - before
+		}
+		rep.Images[i] = Judge(r, up, oi)
+		rep.Images[i].BytesFetched += depBytes
 	}
 	return rep, nil
+}
+
+// lookupDependencies asks the registry what Crossplane's dependency
+// resolver asks for each dependsOn entry of the package, for every version
+// judged: the tags of the repository it looks in, or, for a digest
+// constraint, that manifest. Each repository is asked once.
+func lookupDependencies(ctx context.Context, c *xpkg.Client, r *xpkg.Report, o Options) *crossplane.DependencyObservations {
+	sel := r.SelectedImage()
+	if sel == nil || sel.Package == nil || sel.Package.Meta == nil || len(sel.Package.Meta.DependsOn) == 0 {
+		return nil
+	}
+	obs := &crossplane.DependencyObservations{Rewrites: o.Dependencies.Rewrites, Tags: map[string]crossplane.TagList{}, Digests: map[string]*xpkg.RegistryError{}}
+	deps := sel.Package.Meta.DependsOn
+	if len(deps) > maxDependencies {
+		deps = deps[:maxDependencies]
+	}
+	for _, t := range o.Targets {
+		for _, d := range deps {
+			lk := t.LookupDependency(d, obs.Rewrites)
+			if lk.Problem != "" {
+				continue
+			}
+			ref, err := c.ParseReference(lk.Repository)
+			if err != nil {
+				continue
+			}
+			repo := ref.Context()
+			if crossplane.IsDigest(d.Version) {
+				key := lk.Repository + "@" + strings.TrimSpace(d.Version)
+				if _, done := obs.Digests[key]; done {
+					continue
+				}
+				_, err := c.GetManifest(ctx, repo.Digest(strings.TrimSpace(d.Version)))
+				obs.Digests[key] = registryError(lk.Repository, err)
+				continue
+			}
+			if _, done := obs.Tags[lk.Repository]; done {
+				continue
+			}
+			tags, err := c.ListTags(ctx, repo)
+			obs.Tags[lk.Repository] = crossplane.TagList{Tags: tags, Err: registryError(lk.Repository, err)}
+		}
+	}
+	return obs
+}
+
+func registryError(ref string, err error) *xpkg.RegistryError {
+	if err == nil {
+		return nil
+	}
+	var re *xpkg.RegistryError
+	if errors.As(err, &re) {
+		return re
+	}
+	return &xpkg.RegistryError{Kind: xpkg.ErrInvalid, Ref: ref, Detail: err.Error()}
 }

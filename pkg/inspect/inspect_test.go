@@ -194,6 +194,13 @@ func scenarios() []scenario {
 			want:     want{X, X, X, X},
 			messages: [4]string{"cannot initialize parser backend: package is invalid due to multiple annotated base layers", "", "", `cannot unpack package: cannot extract package content from`},
 			codes:    []findings.Code{findings.MultipleBaseLayers, findings.PackageYAMLNotFound},
+			check: func(t *testing.T, img inspect.Image) {
+				// v2.2+ reads only the first annotated layer; say where package.yaml is.
+				f := findingOf(img, findings.PackageYAMLNotFound)
+				if f == nil || !contains(f.Evidence, "package.yaml is in annotated layer 2, but Crossplane reads only the first annotated layer, 1, which has none") {
+					t.Fatalf("%+v", f)
+				}
+			},
 		},
 		{
 			name: "300 layers",
@@ -233,22 +240,50 @@ func scenarios() []scenario {
 				must(t, xpkgtest.Push(ref, p.Image(amd64)))
 				return ref, ""
 			},
-			want:     want{X, X, X, X},
-			messages: [4]string{"cannot parse package contents: document 1", "", "", "cannot unpack package: cannot parse package"},
-			codes:    []findings.Code{findings.PackageYAMLInvalid},
+			want: want{X, X, X, X},
+			// apimachinery's YAMLReader keeps the leading "---" in the first
+			// document, so goyaml's line is the file's.
+			messages: [4]string{"cannot parse package contents: yaml: line 4: did not find expected ',' or ']'", "", "",
+				"cannot unpack package: cannot parse package " /* + ref */},
+			codes: []findings.Code{findings.PackageYAMLInvalid},
+			check: func(t *testing.T, img inspect.Image) {
+				if img.Package.ParseErrorLine != 4 || !img.Package.ParseErrorExact {
+					t.Fatalf("parse error line %d exact %v", img.Package.ParseErrorLine, img.Package.ParseErrorExact)
+				}
+				for _, v := range img.Verdicts {
+					if !v.Exact || v.Stage != crossplane.StageParse {
+						t.Fatalf("%s: exact %v stage %s", v.Crossplane, v.Exact, v.Stage)
+					}
+				}
+			},
 		},
 		{
 			name: "no meta object",
 			push: func(t *testing.T, host string) (string, string) {
 				p := provider
-				p.YAML = []byte("---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n")
+				p.YAML = []byte("---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: xs.example.org\nspec:\n  group: example.org\n")
 				ref := host + "/upbound/provider-nometa:v1"
 				must(t, xpkgtest.Push(ref, p.Image(amd64)))
 				return ref, ""
 			},
-			want:     want{X, X, X, X},
-			messages: [4]string{"linting package contents failed: not exactly one package meta type", "", "", ""},
-			codes:    []findings.Code{findings.PackageYAMLInvalid},
+			want: want{X, X, X, X},
+			messages: [4]string{"linting package contents failed: not exactly one package meta type", "", "",
+				"validating package contents failed: not exactly one package meta type"},
+			codes: []findings.Code{findings.PackageYAMLInvalid},
+		},
+		{
+			name: "an object Crossplane's parser has no scheme for",
+			push: func(t *testing.T, host string) (string, string) {
+				p := provider
+				p.YAML = append(p.PackageYAML(), []byte("---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n")...)
+				ref := host + "/upbound/provider-configmap:v1"
+				must(t, xpkgtest.Push(ref, p.Image(amd64)))
+				return ref, ""
+			},
+			want: want{X, X, X, X},
+			messages: [4]string{`cannot parse package contents: no kind "ConfigMap" is registered for version "v1"`, "", "",
+				`: no kind "ConfigMap" is registered for version "v1"`},
+			codes: []findings.Code{findings.PackageYAMLInvalid},
 		},
 		{
 			name: "missing tag",

@@ -150,8 +150,28 @@ func redactURL(raw string) string {
 	if at := strings.LastIndex(authority, "@"); at >= 0 {
 		authority = Mask + authority[at:]
 	}
-	if i := strings.IndexAny(path, "?#"); i >= 0 && i < len(path)-1 {
+	if i := strings.IndexAny(path, "?#"); i >= 0 && i < len(path)-1 && !protocolQuery(path[i+1:]) {
 		path = path[:i] + "?" + Mask
 	}
 	return scheme + "://" + authority + path + tail
+}
+
+// protocolParams are the query parameters of the registry protocol itself,
+// which carry no credential; anything else probably came from a redirect
+// to signed storage (go-containerregistry's internal/redact paramAllowlist).
+var protocolParams = map[string]bool{"scope": true, "service": true, "mount": true, "from": true, "digest": true, "n": true, "last": true}
+
+// protocolQuery reports whether a query holds only protocol parameters: it
+// is kept, as Crossplane prints it (tags/list?n=1000).
+func protocolQuery(q string) bool {
+	if strings.Contains(q, "#") {
+		return false
+	}
+	for _, kv := range strings.Split(q, "&") {
+		k, _, _ := strings.Cut(kv, "=")
+		if !protocolParams[k] {
+			return false
+		}
+	}
+	return true
 }

@@ -29,7 +29,8 @@ func TestRedactor(t *testing.T) {
 		{"sig=abcdef&se=2030 token=xyz", "sig=" + Mask + "&se=2030 token=" + Mask},
 		{"jwt eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyb2JvdCJ9.c2lnbmF0dXJl end", "jwt " + Mask + " end"},
 		{"is this a registry endpoint? yes", "is this a registry endpoint? yes"},
-		{"GET https://r.example/v2/x/tags/list?n=1000 -> 200", "GET https://r.example/v2/x/tags/list?" + Mask + " -> 200"},
+		{"GET https://r.example/v2/x/tags/list?n=1000&last=b -> 200", "GET https://r.example/v2/x/tags/list?n=1000&last=b -> 200"},
+		{"GET https://r.example/v2/x/tags/list?n=1000&sig=x -> 200", "GET https://r.example/v2/x/tags/list?" + Mask + " -> 200"},
 	}
 	for _, c := range cases {
 		if got := r.String(c.in); got != c.want {

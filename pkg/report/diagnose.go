@@ -10,6 +10,7 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/xpdoctor/xpdoctor/pkg/diagnose"
+	"github.com/xpdoctor/xpdoctor/pkg/findings"
 )
 
 // Diagnose renders a diagnose report.
@@ -17,8 +18,7 @@ func (p Printer) Diagnose(w io.Writer, r *diagnose.Report) error {
 	switch p.Format {
 	case JSON, YAML:
 		return p.Structured(w, r)
-	}
-	if p.Format == Markdown {
+	case Markdown:
 		return p.diagnoseMarkdown(p.human(w), r)
 	}
 	return p.diagnoseTable(p.human(w), r)
@@ -49,15 +49,18 @@ func (p Printer) diagnoseTable(w io.Writer, r *diagnose.Report) error {
 		return err
 	}
 	fmt.Fprintf(w, "\nCrossplane %s. ", t.Line(r.CrossplaneVersion))
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "Note: %s.\n", t.Line(n))
+	}
 	if len(r.Findings) == 0 {
 		fmt.Fprintln(w, "No findings.")
 		return nil
 	}
 	fmt.Fprintf(w, "%d finding(s):\n", len(r.Findings))
 	for i, fd := range r.Findings {
-		subject := "cluster"
-		if fd.Subject.Name != "" {
-			subject = fd.Subject.Kind + "/" + fd.Subject.Name
+		subject := fd.Subject.String()
+		if subject == "" {
+			subject = "cluster"
 		}
 		fmt.Fprintf(w, "\n%d. %s %s [%s]\n", i+1, fd.Code, t.Line(subject), fd.Severity)
 		fmt.Fprintf(w, "   %s\n", t.Line(fd.Message))
@@ -71,11 +74,22 @@ func (p Printer) diagnoseTable(w io.Writer, r *diagnose.Report) error {
 		for _, e := range fd.Evidence {
 			fmt.Fprintf(w, "   evidence: %s\n", t.Line(e))
 		}
+		if len(fd.Alternatives) > 0 {
+			fmt.Fprintf(w, "   also possible: %s\n", codeList(fd.Alternatives))
+		}
 		if fd.Remediation != "" {
 			fmt.Fprintf(w, "   fix: %s\n", indent(t.Lines(strings.TrimSpace(fd.Remediation)), "        "))
 		}
 	}
 	return nil
+}
+
+func codeList(cs []findings.Code) string {
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = string(c)
+	}
+	return strings.Join(parts, ", ")
 }
 
 func indent(s, pad string) string {
@@ -86,6 +100,9 @@ func indent(s, pad string) string {
 func (p Printer) diagnoseMarkdown(w io.Writer, r *diagnose.Report) error {
 	t := p.text()
 	fmt.Fprintf(w, "### xpdoctor: Crossplane %s\n\n", t.Markdown(r.CrossplaneVersion))
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "> %s.\n\n", t.MarkdownCell(n))
+	}
 	tbl := tablewriter.NewTable(w,
 		tablewriter.WithRenderer(renderer.NewMarkdown()),
 		tablewriter.WithHeaderAutoFormat(tw.Off),
@@ -109,9 +126,9 @@ func (p Printer) diagnoseMarkdown(w io.Writer, r *diagnose.Report) error {
 	}
 	fmt.Fprintln(w)
 	for _, fd := range r.Findings {
-		subject := "cluster"
-		if fd.Subject.Name != "" {
-			subject = fd.Subject.Kind + "/" + fd.Subject.Name
+		subject := fd.Subject.String()
+		if subject == "" {
+			subject = "cluster"
 		}
 		fmt.Fprintf(w, "#### %s %s (%s)\n\n%s\n\n", t.MarkdownCode(string(fd.Code), false), t.Markdown(subject), fd.Severity, t.Markdown(fd.Message))
 		if fd.Image != "" {
@@ -123,6 +140,9 @@ func (p Printer) diagnoseMarkdown(w io.Writer, r *diagnose.Report) error {
 		}
 		for _, e := range fd.Evidence {
 			fmt.Fprintf(w, "- evidence: %s\n", t.MarkdownCode(e, false))
+		}
+		if len(fd.Alternatives) > 0 {
+			fmt.Fprintf(w, "- also possible: %s\n", codeList(fd.Alternatives))
 		}
 		if rem := strings.TrimSpace(fd.Remediation); rem != "" {
 			if strings.Contains(rem, "\n") {

@@ -62,8 +62,8 @@ type Printer struct {
 
 func (p Printer) text() Text { return Text{Redactor: p.Redactor} }
 
-// human wraps w for a table or markdown: the per-field escaping is the
-// rule, the SafeWriter catches anything printed around it.
+// human wraps w for a table, markdown or plain lines: the per-field
+// escaping is the rule, the SafeWriter catches anything printed around it.
 func (p Printer) human(w io.Writer) io.Writer { return NewSafeWriter(w, p.Redactor) }
 
 // Structured writes v as JSON or YAML, every string redacted. The encoders
@@ -106,16 +106,17 @@ func (p Printer) Inspect(w io.Writer, r *inspect.Report) error {
 
 func (p Printer) inspectImage(w io.Writer, img inspect.Image) error {
 	wide, t := p.Format == Wide, p.text()
+	safe := t.Line
 	tw := newTabWriter(w)
-	fmt.Fprintf(tw, "IMAGE\t%s\n", t.Line(img.Reference))
+	fmt.Fprintf(tw, "IMAGE\t%s\n", safe(img.Reference))
 	if img.Error != "" {
-		fmt.Fprintf(tw, "ERROR\t%s\n", t.Line(img.Error))
+		fmt.Fprintf(tw, "ERROR\t%s\n", safe(img.Error))
 	} else {
-		what := t.Line(xpkg.ShortMediaType(img.MediaType))
+		what := safe(xpkg.ShortMediaType(img.MediaType))
 		if img.IsIndex {
 			what = fmt.Sprintf("%s, %d platforms", what, len(img.Platforms))
 		}
-		fmt.Fprintf(tw, "DIGEST\t%s (%s)\n", t.Line(img.Digest), what)
+		fmt.Fprintf(tw, "DIGEST\t%s (%s)\n", safe(img.Digest), what)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -132,9 +133,9 @@ func (p Printer) inspectImage(w io.Writer, img inspect.Image) error {
 			if pl.ImageReport == nil {
 				continue
 			}
-			fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, orDash(t.Line(pl.Platform)), t.Line(shortDigest(pl.Digest, wide)),
-				t.Line(xpkg.ShortMediaType(pl.MediaType)), layersCol(pl.ImageReport), crossplane.HumanBytes(pl.CompressedSize()),
-				baseCol(pl.ImageReport), labelsCol(pl.ImageReport), t.Line(packageCol(pl.ImageReport)))
+			fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, orDash(safe(pl.Platform)), safe(shortDigest(pl.Digest, wide)),
+				safe(xpkg.ShortMediaType(pl.MediaType)), layersCol(pl.ImageReport), crossplane.HumanBytes(pl.CompressedSize()),
+				baseCol(pl.ImageReport), labelsCol(pl.ImageReport), safe(packageCol(pl.ImageReport)))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -147,13 +148,19 @@ func (p Printer) inspectImage(w io.Writer, img inspect.Image) error {
 		fmt.Fprintln(w)
 		tw = newTabWriter(w)
 		m := pf.Meta
-		fmt.Fprintf(tw, "PACKAGE\t%s\n", t.Line(m.Kind+"/"+m.Name))
-		fmt.Fprintf(tw, "CROSSPLANE\t%s\n", orDash(t.Line(m.Crossplane)))
+		fmt.Fprintf(tw, "PACKAGE\t%s/%s\n", safe(m.Kind), safe(m.Name))
+		fmt.Fprintf(tw, "CROSSPLANE\t%s\n", safe(orDash(m.Crossplane)))
 		deps := make([]string, 0, len(m.DependsOn))
 		for _, d := range m.DependsOn {
 			deps = append(deps, strings.TrimSpace(fmt.Sprintf("%s %s %s", d.Kind, d.Package, d.Version)))
 		}
-		fmt.Fprintf(tw, "DEPENDS ON\t%s\n", orDash(t.Line(strings.Join(deps, "; "))))
+		fmt.Fprintf(tw, "DEPENDS ON\t%s\n", safe(orDash(strings.Join(deps, "; "))))
+		if len(pf.Groups) > 0 {
+			fmt.Fprintf(tw, "API GROUPS\t%s\n", safe(strings.Join(pf.Groups, ", ")))
+		}
+		if ob := selectedOtherBase(img); ob != nil {
+			fmt.Fprintf(tw, "OTHER BASE LAYER\t%s\n", safe(otherBaseCol(ob, pf)))
+		}
 		if err := tw.Flush(); err != nil {
 			return err
 		}
@@ -161,20 +168,31 @@ func (p Printer) inspectImage(w io.Writer, img inspect.Image) error {
 	if len(img.Verdicts) > 0 {
 		fmt.Fprintln(w)
 		tw = newTabWriter(w)
-		fmt.Fprintln(tw, "CROSSPLANE\tOUTCOME\tMESSAGE")
+		if wide {
+			fmt.Fprintln(tw, "CROSSPLANE\tOUTCOME\tSTAGE\tREVISION\tEXACT\tMESSAGE")
+		} else {
+			fmt.Fprintln(tw, "CROSSPLANE\tOUTCOME\tSTAGE\tREVISION\tMESSAGE")
+		}
 		for _, v := range img.Verdicts {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Crossplane, v.Outcome, t.Line(v.Message))
+			cols := []string{safe(v.Crossplane), string(v.Outcome), orDash(string(v.Stage)), revisionCol(v)}
+			if wide {
+				cols = append(cols, yesNo(v.Exact))
+			}
+			fmt.Fprintf(tw, "%s\t%s\n", strings.Join(cols, "\t"), safe(v.Message))
 		}
 		if err := tw.Flush(); err != nil {
+			return err
+		}
+		if err := p.dependencyTable(w, img.Verdicts); err != nil {
 			return err
 		}
 	}
 	if u := img.Upstream; u != nil {
 		fmt.Fprintln(w)
-		fmt.Fprintf(w, "UPSTREAM %s (%s)\n", t.Line(u.Upstream), t.Line(u.UpstreamDigest))
-		fmt.Fprintf(w, "  %s\n", t.Line(u.Cause))
+		fmt.Fprintf(w, "UPSTREAM %s (%s)\n", safe(u.Upstream), safe(u.UpstreamDigest))
+		fmt.Fprintf(w, "  %s\n", safe(u.Cause))
 		for _, d := range u.Differences {
-			fmt.Fprintf(w, "  - %s\n", t.Line(d))
+			fmt.Fprintf(w, "  - %s\n", safe(d))
 		}
 	}
 	if err := p.findingsTable(w, img.Findings); err != nil {
@@ -184,8 +202,104 @@ func (p Printer) inspectImage(w io.Writer, img inspect.Image) error {
 	return nil
 }
 
+// revisionCol says whether Crossplane creates a revision, and where the failure shows.
+func revisionCol(v crossplane.Verdict) string {
+	switch {
+	case v.Outcome == crossplane.OutcomeUnknown:
+		return "-"
+	case !v.RevisionCreated:
+		return "none"
+	}
+	return "created"
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// dependencyTable shows how each dependsOn resolves, one row per answer
+// shared by the versions judged.
+func (p Printer) dependencyTable(w io.Writer, vs []crossplane.Verdict) error {
+	safe := p.text().Line
+	type row struct {
+		dv       crossplane.DependencyVerdict
+		versions []string
+	}
+	var rows []*row
+	byKey := map[string]*row{}
+	for _, v := range vs {
+		for _, dv := range v.Dependencies {
+			key := strings.Join([]string{dv.Package, dv.Constraint, dv.Source, dv.Repository, dv.Resolved, dv.Failure, dv.Problem}, "|")
+			r, ok := byKey[key]
+			if !ok {
+				r = &row{dv: dv}
+				byKey[key] = r
+				rows = append(rows, r)
+			}
+			r.versions = append(r.versions, v.Crossplane)
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	tw := newTabWriter(w)
+	fmt.Fprintln(tw, "DEPENDENCY\tCONSTRAINT\tCROSSPLANE\tLOOKS IN\tRESOLVES TO")
+	for _, r := range rows {
+		dv := r.dv
+		where := orDash(dv.Repository)
+		if dv.RewrittenBy != "" {
+			where += " (ImageConfig " + dv.RewrittenBy + ")"
+		}
+		res := dv.Resolved
+		switch {
+		case dv.Failure != "":
+			res = "cannot install: " + dv.Failure
+		case dv.Problem != "":
+			res = "not checked: " + dv.Problem
+		case !dv.Checked:
+			res = "not checked"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", safe(dv.Package), safe(orDash(dv.Constraint)), strings.Join(r.versions, ", "), safe(where), safe(res))
+	}
+	return tw.Flush()
+}
+
+func selectedOtherBase(img inspect.Image) *xpkg.OtherBaseLayer {
+	for _, p := range img.Platforms {
+		if p.Selected && p.ImageReport != nil {
+			return p.OtherBase
+		}
+	}
+	return nil
+}
+
+func otherBaseCol(ob *xpkg.OtherBaseLayer, first *xpkg.PackageFile) string {
+	s := fmt.Sprintf("layer %d", ob.Layer+1)
+	switch {
+	case ob.SameBlob:
+		return s + ": the same blob as the first annotated layer"
+	case ob.Package == nil:
+		return s + ": no package.yaml"
+	case ob.SameContent(first):
+		return s + ": the same package.yaml"
+	}
+	if m := ob.Package.Meta; m != nil {
+		s += fmt.Sprintf(": %s/%s", m.Kind, m.Name)
+	}
+	if ob.Package.DiffersAtDocument > 0 {
+		s += fmt.Sprintf(", a different package.yaml from document %d on", ob.Package.DiffersAtDocument)
+	} else {
+		s += ", a different package.yaml"
+	}
+	return s
+}
+
 func (p Printer) findingsTable(w io.Writer, fs []findings.Finding) error {
-	wide, t := p.Format == Wide, p.text()
+	wide, safe := p.Format == Wide, p.text().Line
 	fmt.Fprintln(w)
 	if len(fs) == 0 {
 		fmt.Fprintln(w, "No findings.")
@@ -194,13 +308,13 @@ func (p Printer) findingsTable(w io.Writer, fs []findings.Finding) error {
 	tw := newTabWriter(w)
 	fmt.Fprintln(tw, "SEVERITY\tCODE\tMESSAGE")
 	for _, f := range fs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", f.Severity, f.Code, t.Line(f.Message))
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", f.Severity, f.Code, safe(f.Message))
 		if wide {
 			for _, e := range f.Evidence {
-				fmt.Fprintf(tw, "\t\t  evidence: %s\n", t.Line(e))
+				fmt.Fprintf(tw, "\t\t  evidence: %s\n", safe(e))
 			}
 			if f.Remediation != "" {
-				fmt.Fprintf(tw, "\t\t  fix: %s\n", t.Line(f.Remediation))
+				fmt.Fprintf(tw, "\t\t  fix: %s\n", safe(f.Remediation))
 			}
 		}
 	}
@@ -272,7 +386,7 @@ func packageCol(i *xpkg.ImageReport) string {
 			s += ", not a regular file"
 		}
 		if !scan.Verified {
-			s += fmt.Sprintf(", not verified (xpdoctor checks the digest of layers up to %s)", crossplane.HumanBytes(xpkg.MaxVerifiedLayerBytes))
+			s += fmt.Sprintf(", not verified (xpdoctor checks the digest of layers up to %s beyond package.yaml)", crossplane.HumanBytes(xpkg.MaxVerifiedLayerBytes))
 		}
 		return s
 	case scan.Truncated != "":

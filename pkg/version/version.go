@@ -1,13 +1,25 @@
-// Package version holds build information stamped in with -ldflags -X.
+// Package version holds build information: stamped in with -ldflags -X by
+// `make build` and releases, else read from what the Go toolchain records in
+// every binary (the module version for `go install ...@vX`, the VCS revision
+// and time for a build in a checkout).
 package version
 
-import "runtime"
+import (
+	"runtime"
+	"runtime/debug"
+)
 
 // Stamped at build time: -X github.com/xpdoctor/xpdoctor/pkg/version.Version=v0.1.0 (etc.).
 var (
-	Version = "dev"
-	Commit  = "unknown"
-	Date    = "unknown"
+	Version = ""
+	Commit  = ""
+	Date    = ""
+)
+
+// Unknown fills what neither ldflags nor the build information say.
+const (
+	devVersion = "dev"
+	unknown    = "unknown"
 )
 
 // Info is the version report.
@@ -21,5 +33,48 @@ type Info struct {
 
 // Get returns the build information.
 func Get() Info {
-	return Info{Version: Version, Commit: Commit, BuildDate: Date, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
+	bi, _ := debug.ReadBuildInfo()
+	return get(Version, Commit, Date, bi)
+}
+
+// get prefers what ldflags stamped, then the build information.
+func get(version, commit, date string, bi *debug.BuildInfo) Info {
+	info := Info{GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
+	var biVersion, revision, vcsTime string
+	modified := false
+	if bi != nil {
+		// "(devel)" is what a build outside a module version and VCS says.
+		if v := bi.Main.Version; v != "" && v != "(devel)" {
+			biVersion = v
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				revision = s.Value
+			case "vcs.time":
+				vcsTime = s.Value
+			case "vcs.modified":
+				modified = s.Value == "true"
+			}
+		}
+		if bi.GoVersion != "" {
+			info.GoVersion = bi.GoVersion
+		}
+	}
+	if revision != "" && modified {
+		revision += "-dirty"
+	}
+	info.Version = first(version, biVersion, devVersion)
+	info.Commit = first(commit, revision, unknown)
+	info.BuildDate = first(date, vcsTime, unknown)
+	return info
+}
+
+func first(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }

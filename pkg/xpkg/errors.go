@@ -36,6 +36,12 @@ const (
 	ErrCanceled ErrorKind = "Canceled"
 )
 
+// Transient reports whether trying the same request again later may work:
+// the registry was unreachable or rate limiting.
+func (e *RegistryError) Transient() bool {
+	return e != nil && (e.Kind == ErrUnreachable || e.Kind == ErrRateLimited)
+}
+
 // Stopped reports whether the error is xpdoctor's own --timeout or an
 // interrupt rather than something the registry did.
 func (e *RegistryError) Stopped() bool {

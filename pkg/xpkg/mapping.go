@@ -33,6 +33,9 @@ func ParseMapping(s string) (Mapping, error) {
 			return "", fmt.Errorf("%s %q must be HOST[/PREFIX], without scheme, tag or digest", what, p)
 		}
 		host, _, _ := strings.Cut(p, "/")
+		if !looksLikeHost(host) {
+			return "", notARegistry(s, p, what, hasEq)
+		}
 		if _, err := name.NewRegistry(host); err != nil {
 			return "", fmt.Errorf("%s %q: %w", what, p, err)
 		}
@@ -51,6 +54,26 @@ func ParseMapping(s string) (Mapping, error) {
 		return Mapping{}, err
 	}
 	return Mapping{Mirror: mirror, Upstream: upstream}, nil
+}
+
+// notARegistry explains a side of a mapping that does not start with a
+// registry host. go-containerregistry, like docker, reads a first part
+// without a dot or a port (other than localhost) as a Docker Hub namespace,
+// so "foo" would silently mean index.docker.io/foo
+// (github.com/google/go-containerregistry@v0.22.1 pkg/name/repository.go).
+func notARegistry(mapping, prefix, what string, hasEq bool) error {
+	fixed := func(with string) string {
+		if !hasEq {
+			return with
+		}
+		mirror, upstream, _ := strings.Cut(mapping, "=")
+		if what == "mirror" {
+			return with + "=" + strings.TrimSpace(upstream)
+		}
+		return strings.TrimSpace(mirror) + "=" + with
+	}
+	return fmt.Errorf("%s %q is not a registry prefix: it must start with a registry host (a name with a dot or a port, or localhost), and %q would be read as a Docker Hub repository. Write it with its registry, e.g. %q (%q for Docker Hub)",
+		what, prefix, prefix, fixed("registry.example.com/"+prefix), fixed("docker.io/"+prefix))
 }
 
 // String renders the mapping as it was given.

@@ -45,6 +45,12 @@ func (c *Client) Read(ctx context.Context, ref name.Reference, o ReadOptions) *R
 	defer func() { r.BytesFetched = c.BytesFetched() - before }()
 
 	m, err := c.GetManifest(ctx, ref)
+	if !o.Shallow && ctx.Err() == nil {
+		// What Crossplane asks first; a failed HEAD's text precedes the GET's
+		// in Crossplane's message. Sent after the GET so that a server that
+		// stalls is met once, within the deadline.
+		r.Head = c.Head(ctx, ref)
+	}
 	if err != nil {
 		r.Err = classify(ref.String(), err)
 		return r
@@ -179,6 +185,9 @@ func (c *Client) scan(ctx context.Context, repo name.Repository, ir *ImageReport
 		}
 		s.scan.Verified = verified
 		ir.BaseScan, ir.Package = s.scan, s.pkg
+		if len(ir.BaseLayers) > 1 {
+			ir.OtherBase = c.scanOtherBase(ctx, repo, ir, o)
+		}
 		return nil
 	}
 	f := newFlattener(o.MaxUncompressedBytes)
@@ -206,6 +215,31 @@ func (c *Client) scan(ctx context.Context, repo name.Repository, ir *ImageReport
 	}
 	ir.FlattenScan, ir.Package = f.scan, f.pkg
 	return nil
+}
+
+// scanOtherBase reads, of the last annotated layer, only what tells whether
+// it holds the same package as the first: its entries up to package.yaml,
+// and that file up to its first document that differs (once its meta object
+// is known). A failure to read it is recorded in its scan, not the image's:
+// no Crossplane version reads that layer's content.
+func (c *Client) scanOtherBase(ctx context.Context, repo name.Repository, ir *ImageReport, o ReadOptions) *OtherBaseLayer {
+	first, last := ir.BaseLayers[0], ir.BaseLayers[len(ir.BaseLayers)-1]
+	out := &OtherBaseLayer{Layer: last}
+	if ir.Layers[first].Digest == ir.Layers[last].Digest {
+		out.SameBlob = true
+		return out
+	}
+	s := newScanner(true, o.MaxUncompressedBytes)
+	s.compareTo = ir.Package
+	s.stopAtBaseName = true
+	verified, err := c.withLayer(ctx, repo, ir.Layers[last], s.scan, func(r io.Reader) error { return s.scanLayer(last, r) })
+	if err != nil {
+		// Nothing read from bytes that do not match their digest is kept.
+		s.scan.Err, s.pkg = err.Error(), nil
+	}
+	s.scan.Verified = verified
+	out.Scan, out.Package = s.scan, s.pkg
+	return out
 }
 
 // withLayer streams a layer to fn, hashing what it reads, then reads the

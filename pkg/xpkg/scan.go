@@ -53,6 +53,10 @@ func decompress(r io.Reader) (io.Reader, func(), error) {
 type scanner struct {
 	scan *TarScan
 	pkg  *PackageFile
+	// compareTo makes the scan read package.yaml only until it differs from this one.
+	compareTo *PackageFile
+	// stopAtBaseName ends the scan at the first package.yaml by base name.
+	stopAtBaseName bool
 	// budget is how many uncompressed bytes the scan may still read.
 	budget int64
 }
@@ -107,11 +111,14 @@ func (s *scanner) visit(layer int, h *tar.Header, body io.Reader) (bool, error) 
 		s.scan.BaseNameIndex = idx
 		s.scan.BaseNamePath = h.Name
 		s.scan.BaseNameLayer = layer
-		pf, err := readPackageFile(h, body)
+		pf, err := readPackageFileComparing(h, body, s.compareTo)
 		if err != nil {
 			return true, err
 		}
 		s.pkg = pf
+		if s.stopAtBaseName {
+			return true, nil
+		}
 	}
 	if h.Name == StreamFile {
 		s.scan.ExactIndex = idx

@@ -40,6 +40,21 @@ type Report struct {
 	BytesFetched int64 `json:"bytesFetched"`
 	// Err is set when the reference could not be resolved at all.
 	Err *RegistryError `json:"error,omitempty"`
+	// Head is what a HEAD of the reference answered: Crossplane resolves a
+	// reference to a digest with HEAD, and falls back to GET only when HEAD
+	// fails (internal/xpkg/fetch.go@v1.20.0 K8sFetcher.Head).
+	Head *HeadResponse `json:"head,omitempty"`
+}
+
+// HeadResponse is the outcome of a HEAD of a manifest.
+type HeadResponse struct {
+	// Digest is the Docker-Content-Digest the registry answered with.
+	Digest string `json:"digest,omitempty"`
+	// Error is go-containerregistry's text for a failed HEAD (remote.Head);
+	// empty when HEAD succeeded.
+	Error string `json:"error,omitempty"`
+	// StatusCode is the HTTP status of a failed HEAD, when there was one.
+	StatusCode int `json:"statusCode,omitempty"`
 }
 
 // SelectedImage returns the image Crossplane reads, or nil.
@@ -97,6 +112,11 @@ type ImageReport struct {
 	FlattenScan *TarScan `json:"flattenScan,omitempty"`
 	// Package is the package.yaml that was read, if any.
 	Package *PackageFile `json:"package,omitempty"`
+	// OtherBase is, when several layers are annotated base, what the last
+	// of them holds. `crossplane xpkg build` appends the package layer on
+	// top (internal/xpkg/build.go@v1.16.0), so that is the package the image
+	// was built to carry; Crossplane v2.2+ installs the first one.
+	OtherBase *OtherBaseLayer `json:"otherBaseLayer,omitempty"`
 	// Err is set when the manifest or config could not be read.
 	Err *RegistryError `json:"error,omitempty"`
 }
@@ -156,10 +176,64 @@ type PackageFile struct {
 	MetaCount int `json:"metaCount"`
 	// Meta is the package metadata when exactly one was found.
 	Meta *Meta `json:"meta,omitempty"`
-	// ParseError describes invalid YAML.
+	// ParseError is the first failure Crossplane's parser meets, in its words.
 	ParseError string `json:"parseError,omitempty"`
+	// ParseErrorExact is true when ParseError is the text Crossplane prints.
+	ParseErrorExact bool `json:"parseErrorExact,omitempty"`
+	// ParseErrorLine is the line of package.yaml the error is about (Crossplane
+	// counts lines from the start of the document, which is the file's line
+	// only in the first document).
+	ParseErrorLine int `json:"parseErrorLine,omitempty"`
 	// NotRegular is set when the entry is not a regular file.
 	NotRegular string `json:"notRegular,omitempty"`
+	// SHA256 is the digest of package.yaml as read (empty when read only in part).
+	SHA256 string `json:"sha256,omitempty"`
+	// Kinds are the distinct apiVersion/kind of its objects, in order of appearance.
+	Kinds []ObjectKind `json:"kinds,omitempty"`
+	// Groups are the API groups its CRDs and XRDs define.
+	Groups []string `json:"groups,omitempty"`
+	// StoppedEarly is true when xpdoctor stopped reading once it differed
+	// from the package.yaml it was compared with.
+	StoppedEarly bool `json:"stoppedEarly,omitempty"`
+	// DiffersAtDocument is the first document (1-based) that differs from
+	// the package.yaml it was compared with; 0 when none was found to differ.
+	DiffersAtDocument int `json:"differsAtDocument,omitempty"`
+
+	// docSums are the digests of its documents, to compare two annotated layers.
+	docSums [][32]byte
+}
+
+// ObjectKind is an apiVersion and kind found in package.yaml.
+type ObjectKind struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	// FirstDocument is the first document (1-based) of this kind.
+	FirstDocument int `json:"firstDocument"`
+}
+
+// OtherBaseLayer is another layer annotated base than the first.
+type OtherBaseLayer struct {
+	// Layer is its 0-based index.
+	Layer int `json:"layer"`
+	// SameBlob is true when it is the first annotated layer's blob again.
+	SameBlob bool `json:"sameBlob,omitempty"`
+	// Scan is the walk to its package.yaml.
+	Scan *TarScan `json:"scan,omitempty"`
+	// Package is its package.yaml, read only until it differs from the
+	// first annotated layer's; nil when it holds none.
+	Package *PackageFile `json:"package,omitempty"`
+}
+
+// SameContent reports whether the other annotated layer holds the same
+// package.yaml as the first one.
+func (o *OtherBaseLayer) SameContent(first *PackageFile) bool {
+	if o == nil {
+		return true
+	}
+	if o.SameBlob {
+		return true
+	}
+	return o.Package != nil && first != nil && o.Package.SHA256 != "" && o.Package.SHA256 == first.SHA256
 }
 
 // Meta is the package's meta object (meta.pkg.crossplane.io).

@@ -87,8 +87,11 @@ func TestCrossplaneAgrees(t *testing.T) {
 		remote.WithAuth(&authn.Basic{Username: robot, Password: robotToken})); err != nil {
 		t.Fatal(err)
 	}
-	for _, version := range []string{"v2.3.4", "v2.1.3"} {
+	for _, version := range versions {
 		t.Run(version, func(t *testing.T) {
+			if only := os.Getenv("XPDOCTOR_E2E_VERSIONS"); only != "" && !strings.Contains(only, version) {
+				t.Skipf("not in XPDOCTOR_E2E_VERSIONS=%s", only)
+			}
 			// Each version gets its own mirror prefix: the fix repairs it.
 			m := mirror.Host + "/" + strings.ReplaceAll(version, ".", "")
 			mapping := m + "=" + up.Host
@@ -140,15 +143,24 @@ func TestCrossplaneAgrees(t *testing.T) {
 			// Scenario 4: a missing tag, and credentials Crossplane was not given.
 			cp.waitFor(t, "provider-missing's failure", 3*time.Minute, failedWith("provider-missing", "404"), seen("provider-missing"))
 			cp.waitFor(t, "provider-private's failure", 3*time.Minute, failedWith("provider-private", "401"), seen("provider-private"))
-			// For the missing tag, xpdoctor's verdict names Crossplane's text up to the
-			// transport error, which it words itself.
-			out, _, _ = xpdoctor(t, "inspect", m+"/upbound/provider-missing:v9.9.9", "--crossplane-version", version, "-o", "json")
-			if err := json.Unmarshal([]byte(out), &ins); err != nil || len(ins.Images) != 1 {
-				t.Fatalf("inspect: %v\n%s", err, out)
-			}
-			prefix, _, _ := strings.Cut(ins.Images[0].Verdicts[0].Message, "HEAD request failure: ")
-			if !failedWith("provider-missing", prefix)() {
-				t.Errorf("missing tag: Crossplane said %q, xpdoctor predicted %q...", seen("provider-missing")(), prefix)
+			// For the missing tag and the missing credentials, xpdoctor's verdict is
+			// Crossplane's text: the HEAD's failure, then the GET fallback's.
+			for _, c := range []struct{ name, ref string }{{"provider-missing", m + "/upbound/provider-missing:v9.9.9"}, {"provider-private", private.Host + "/upbound/provider-private:v1.0.0"}} {
+				out, _, _ = xpdoctor(t, "inspect", c.ref, "--crossplane-version", version, "-o", "json")
+				var exact struct {
+					Images []struct {
+						Verdicts []struct {
+							Message string
+							Exact   bool
+						}
+					}
+				}
+				if err := json.Unmarshal([]byte(out), &exact); err != nil || len(exact.Images) != 1 || !exact.Images[0].Verdicts[0].Exact {
+					t.Fatalf("inspect %s: %v\n%s", c.ref, err, out)
+				}
+				if want := exact.Images[0].Verdicts[0].Message; !failedWith(c.name, want)() {
+					t.Errorf("%s: Crossplane said %q, xpdoctor predicted %q", c.name, seen(c.name)(), want)
+				}
 			}
 
 			diag := func(extra ...string) map[string][]string {

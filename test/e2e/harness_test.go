@@ -132,7 +132,12 @@ func startCrossplane(t *testing.T, version string) *crossplane {
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("Crossplane core %s is not built (test/build-crossplane.sh %s): %v", version, version, err)
 	}
-	crdDir := testenv.CRDDir(t, "github.com/crossplane/crossplane/v2@"+version)
+	v1 := strings.HasPrefix(version, "v1.")
+	module := "github.com/crossplane/crossplane/v2@" + version
+	if v1 {
+		module = "github.com/crossplane/crossplane@" + version
+	}
+	crdDir := testenv.CRDDir(t, module)
 	files, _ := filepath.Glob(filepath.Join(crdDir, "pkg.crossplane.io_*.yaml"))
 	env := testenv.StartWith(t, files)
 	dyn := dynamic.NewForConfigOrDie(env.Config)
@@ -159,8 +164,21 @@ func startCrossplane(t *testing.T, version string) *crossplane {
 	}
 	dir := t.TempDir()
 	penv := append(os.Environ(), "KUBECONFIG="+env.Kubeconfig, "POD_NAMESPACE=crossplane-system", "POD_SERVICE_ACCOUNT=crossplane")
-	mustRun(t, penv, bin, "core", "init", "--cr-ds-path="+crdDir, "--enable-webhooks=false",
-		"--tlsca-secret-name=crossplane-root-ca", "--tls-server-secret-name=crossplane-tls-server", "--tls-client-secret-name=crossplane-tls-client")
+	tlsFlags := []string{"--tlsca-secret-name=crossplane-root-ca", "--tls-server-secret-name=crossplane-tls-server", "--tls-client-secret-name=crossplane-tls-client"}
+	if v1 {
+		// v1's init has no CRD path flag: it reads /crds
+		// (cmd/crossplane/core/init.go@v1.20.0 NewCoreCRDs("/crds", ...)) and
+		// calls the webhook flag --webhook-enabled. Give it the module's CRDs
+		// at /crds in a private mount namespace: other processes see at most
+		// an empty /crds directory.
+		if err := os.MkdirAll("/crds", 0o755); err != nil {
+			t.Fatalf("Crossplane %s's core init reads /crds: %v", version, err)
+		}
+		args := append([]string{"--mount", "--propagation", "private", "sh", "-c", `mount --bind "$0" /crds && exec "$@"`, crdDir, bin, "core", "init", "--webhook-enabled=false"}, tlsFlags...)
+		mustRun(t, penv, "unshare", args...)
+	} else {
+		mustRun(t, penv, bin, append([]string{"core", "init", "--cr-ds-path=" + crdDir, "--enable-webhooks=false"}, tlsFlags...)...)
+	}
 	sec, err := dyn.Resource(gvrSecret).Namespace("crossplane-system").Get(ctx, "crossplane-tls-client", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// bin is kubectl-xpdoctor built as users build it, from a git checkout
+// without ldflags, so that what the toolchain stamps is what it reports.
+var bin, binDir, checkoutHead, checkoutTime string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "xpdoctor-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := 1
+	if err := build(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "building kubectl-xpdoctor:", err)
+	} else {
+		code = m.Run()
+	}
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// build copies the working tree (tracked and new files) into a fresh git
+// repository with one commit, and builds the binary there with VCS stamping.
+func build(dir string) error {
+	src := filepath.Join(dir, "src")
+	files, err := exec.Command("git", "-C", "../..", "ls-files", "-z", "--cached", "--others", "--exclude-standard").Output()
+	if err != nil {
+		return fmt.Errorf("git ls-files: %w", err)
+	}
+	for _, f := range strings.Split(strings.TrimRight(string(files), "\x00"), "\x00") {
+		b, err := os.ReadFile(filepath.Join("../..", f))
+		if os.IsNotExist(err) { // deleted in the working tree
+			continue
+		} else if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(src, f)), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(src, f), b, 0o644); err != nil {
+			return err
+		}
+	}
+	git := func(args ...string) (string, error) {
+		c := exec.Command("git", append([]string{"-C", src, "-c", "user.name=test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false"}, args...)...)
+		c.Env = append(os.Environ(), "GIT_COMMITTER_DATE=2026-11-27T10:00:00Z", "GIT_AUTHOR_DATE=2026-11-27T10:00:00Z")
+		out, err := c.CombinedOutput()
+		if err != nil {
+			return "", fmt.Errorf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out)), nil
+	}
+	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"}, {"commit", "-q", "-m", "test"}} {
+		if _, err := git(args...); err != nil {
+			return err
+		}
+	}
+	if checkoutHead, err = git("rev-parse", "HEAD"); err != nil {
+		return err
+	}
+	checkoutTime = "2026-11-27T10:00:00Z"
+	binDir = filepath.Join(dir, "bin")
+	bin = filepath.Join(binDir, "kubectl-xpdoctor")
+	c := exec.Command("go", "build", "-trimpath", "-buildvcs=true", "-o", bin, "./cmd/kubectl-xpdoctor")
+	c.Dir = src
+	if out, err := c.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return nil
+}
+
+// A local build says which commit it is and when it was made, without
+// ldflags (it said "dev, commit unknown").
+func TestVersionFromBuildInfo(t *testing.T) {
+	out, err := exec.Command(bin, "version", "-o", "json").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct{ Kind, Version, Commit, BuildDate string }
+	if err := json.Unmarshal(out, &v); err != nil {
+		t.Fatal(err)
+	}
+	// Go stamps a pseudo-version from the commit: v0.0.0-TIME-REV12.
+	if v.Kind != "Version" || v.Commit != checkoutHead || v.BuildDate != checkoutTime ||
+		v.Version != "v0.0.0-20261127100000-"+checkoutHead[:12] {
+		t.Fatalf("version %+v, want commit %s at %s", v, checkoutHead, checkoutTime)
+	}
+}
+
+// Ctrl-C during a command that waits exits 130, and SIGTERM 143, as a shell
+// reports kubectl killed by them (it was 2, "context canceled").
+func TestInterruptExitCodes(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			// A registry that accepts connections and never answers.
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			accepted := make(chan net.Conn, 8)
+			go func() {
+				for {
+					c, err := l.Accept()
+					if err != nil {
+						return
+					}
+					accepted <- c
+				}
+			}()
+			cmd := exec.Command(bin, "inspect", l.Addr().String()+"/upbound/provider-nop:v1.6.0", "--timeout", "10m")
+			cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir())
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case c := <-accepted: // the request is waiting for an answer
+				defer c.Close()
+			case <-time.After(time.Minute):
+				_ = cmd.Process.Kill()
+				t.Fatal("inspect never connected")
+			}
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				_ = cmd.Process.Kill()
+				t.Fatal("still running 30 s after the signal")
+			}
+			if got, want := cmd.ProcessState.ExitCode(), 128+int(sig); got != want {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", got, want, stderr.String())
+			}
+		})
+	}
+}
+
+// bashCompletion is the bash-completion package's library, which Cobra's
+// scripts and kubectl's use (Debian: apt-get install bash-completion).
+const bashCompletion = "/usr/share/bash-completion/bash_completion"
+
+// RequireShells makes missing bash-completion or kubectl a failure; make
+// test-integration sets it.
+const RequireShells = "XPDOCTOR_REQUIRE_SHELLS"
+
+// TAB in a real bash, for `kubectl-xpdoctor ...` (the script from
+// `completion bash`) and for `kubectl xpdoctor ...` (kubectl's own script,
+// which runs kubectl_complete-xpdoctor from PATH).
+func TestCompletionInBash(t *testing.T) {
+	kubectl, err := exec.LookPath("kubectl")
+	if _, serr := os.Stat(bashCompletion); err != nil || serr != nil {
+		if os.Getenv(RequireShells) != "" {
+			t.Fatalf("kubectl (%v) or %s (%v) missing", err, bashCompletion, serr)
+		}
+		t.Skip("needs kubectl 1.26+ and bash-completion")
+	}
+	dir := t.TempDir()
+	kc := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(kc, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c1, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u1, user: {token: t}}]
+contexts: [{name: alpha, context: {cluster: c1, user: u1}}, {name: beta, context: {cluster: c1, user: u1}}]
+current-context: alpha
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The helper as the repository ships it, next to the binary on PATH.
+	helper, err := os.ReadFile("../../kubectl_complete-xpdoctor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(binDir, "kubectl_complete-xpdoctor"), helper, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Press TAB at the end of line: what the completion function puts in COMPREPLY.
+	const script = `source ` + bashCompletion + `
+source <(kubectl completion bash)
+source <(kubectl-xpdoctor completion bash)
+read -ra COMP_WORDS <<< "$1"
+[[ "$1" == *" " ]] && COMP_WORDS+=("")
+COMP_CWORD=$((${#COMP_WORDS[@]}-1)) COMP_LINE="$1" COMP_POINT=${#1}
+fn=$(complete -p "${COMP_WORDS[0]}" | sed 's/.* -F \([^ ]*\) .*/\1/')
+"$fn" 2>/dev/null
+printf '%s\n' "${COMPREPLY[@]}"
+`
+	cases := []struct{ line, want string }{
+		{"kubectl-xpdoctor --kubeconfig " + kc + " --context ", "alpha\nbeta\n"},
+		{"kubectl-xpdoctor diagnose --kubeconfig " + kc + " --context b", "beta\n"},
+		{"kubectl-xpdoctor vers", "version\n"},
+		{"kubectl xpdoctor --kubeconfig " + kc + " --context ", "alpha\nbeta\n"},
+		{"kubectl xpdoctor inspect -o j", "json\n"},
+		{"kubectl xpdoctor --kind C", "Configuration\n"},
+	}
+	for _, c := range cases {
+		cmd := exec.Command("bash", "-c", script, "bash", c.line)
+		cmd.Env = append(os.Environ(), "PATH="+binDir+string(os.PathListSeparator)+filepath.Dir(kubectl)+string(os.PathListSeparator)+os.Getenv("PATH"), "KUBECONFIG="+filepath.Join(dir, "none"))
+		out, err := cmd.CombinedOutput()
+		if err != nil || string(out) != c.want {
+			t.Errorf("%q<TAB>: %q (%v), want %q", c.line, out, err, c.want)
+		}
+	}
+}

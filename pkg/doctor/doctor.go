@@ -1,0 +1,352 @@
+// Package doctor runs a diagnosis end to end, once, for every command that
+// needs one (diagnose, fix, and through them demo): it reads the cluster or
+// a support dump, decides which Crossplane version to judge as, builds a
+// registry client with the credentials Crossplane itself uses, chooses and
+// inspects the images that need it, and decides with package diagnose.
+// pkg/cmd only maps flags to Options.
+package doctor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/xpdoctor/xpdoctor/pkg/cluster"
+	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
+	"github.com/xpdoctor/xpdoctor/pkg/diagnose"
+	"github.com/xpdoctor/xpdoctor/pkg/inspect"
+	"github.com/xpdoctor/xpdoctor/pkg/redact"
+	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
+)
+
+// InspectMode says which package images are read from their registry.
+type InspectMode string
+
+// Inspect modes.
+const (
+	// InspectProblems reads the images of packages that are not healthy, and
+	// of every package when upstreams are given to compare with.
+	InspectProblems InspectMode = "problems"
+	InspectAll      InspectMode = "all"
+	InspectNone     InspectMode = "none"
+)
+
+// KubeConfig is what doctor needs of kubectl's connection flags
+// (pkg/kubeflags.ConfigFlags).
+type KubeConfig interface {
+	ToRESTConfig() (*rest.Config, error)
+	ToRawKubeConfigLoader() clientcmd.ClientConfig
+}
+
+// Options say what to diagnose and how.
+type Options struct {
+	// FromFile reads a support dump instead of a cluster.
+	FromFile string
+	// Kube reaches the cluster when FromFile is empty (kubectl's flags).
+	Kube KubeConfig
+	// KubeContext is the --context the user named, for the report's source.
+	KubeContext string
+	// CrossplaneNamespace is Crossplane's namespace; "" finds it.
+	CrossplaneNamespace string
+	// ReadPullSecrets reads the pull secrets Crossplane uses, to inspect
+	// images with its credentials (kept in memory only).
+	ReadPullSecrets bool
+	// CrossplaneVersion judges as this version instead of the tag of
+	// Crossplane's image.
+	CrossplaneVersion string
+	// Select narrows the packages.
+	Select diagnose.Selector
+	// Inspect says which images to read from registries ("" is problems).
+	Inspect InspectMode
+	// Upstreams map mirrors to their upstreams for comparison.
+	Upstreams []xpkg.Mapping
+	// Registry are the registry client's options (insecure hosts, logging).
+	Registry []xpkg.Option
+	// Redactor receives the credentials the run holds: the kubeconfig's and
+	// every pull secret read (nil: none are registered).
+	Redactor *redact.Redactor
+	// Now dates event ages; zero is time.Now.
+	Now time.Time
+	// WrapTransport wraps the Kubernetes client's transport (tests count requests).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
+}
+
+// Result is one collected and decided run.
+type Result struct {
+	Snapshot *cluster.Snapshot
+	// Targets are the Crossplane versions judged: one, or every generation
+	// when the version is unknown (VersionKnown false).
+	Targets      []crossplane.Target
+	VersionKnown bool
+	Report       *diagnose.Report
+	// Upstreams are the mirror-to-upstream mappings the run compared with.
+	Upstreams []xpkg.Mapping
+	// Registry is the client that read the images, with Crossplane's
+	// credentials and the local docker config; fix copies with it.
+	Registry *xpkg.Client
+}
+
+// Validate checks the options that do not need the cluster.
+func (o Options) Validate() error {
+	switch o.Inspect {
+	case "", InspectProblems, InspectAll, InspectNone:
+	default:
+		return fmt.Errorf("--inspect must be problems, all or none, not %q", o.Inspect)
+	}
+	switch o.Select.Kind {
+	case "", "Provider", "Function", "Configuration":
+	default:
+		return fmt.Errorf("--kind must be Provider, Function or Configuration, not %q", o.Select.Kind)
+	}
+	if o.CrossplaneVersion != "" {
+		if _, err := crossplane.Select([]string{o.CrossplaneVersion}); err != nil {
+			return err
+		}
+	}
+	if o.FromFile == "" && o.Kube == nil {
+		return errors.New("no cluster to read: give a kubeconfig, or a support dump with --from-file")
+	}
+	return nil
+}
+
+// Run collects (cluster, registry) and decides.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	snap, err := Snapshot(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	targets, known, notes, err := targetsFor(snap, o.CrossplaneVersion)
+	if err != nil {
+		return nil, err
+	}
+	if snap.DroppedEvents > 0 {
+		notes = append(notes, fmt.Sprintf("%d Warning events of the dump were not read: they are more than xpdoctor keeps in memory, so their evidence may be missing", snap.DroppedEvents))
+	}
+	client := registryClient(snap, o.Redactor, o.Registry...)
+	images, skipped, err := inspectImages(ctx, client, snap, targets, o)
+	if err != nil {
+		return nil, err
+	}
+	deps := lookupDependencies(ctx, client, snap, o)
+	now := o.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	rep := diagnose.Diagnose(diagnose.Input{Snapshot: snap, Images: images, Targets: targets, VersionKnown: known,
+		Upstreams: o.Upstreams, Dependencies: deps, Now: now, Select: o.Select, Notes: append(notes, skipped...)})
+	return &Result{Snapshot: snap, Targets: targets, VersionKnown: known, Report: rep, Upstreams: o.Upstreams, Registry: client}, nil
+}
+
+// Snapshot reads the support dump, or the cluster: Run's first step, on
+// its own for shell completion of package names.
+func Snapshot(ctx context.Context, o Options) (*cluster.Snapshot, error) {
+	if o.FromFile != "" {
+		return cluster.ReadFile(o.FromFile)
+	}
+	if o.Kube == nil {
+		return nil, errors.New("no cluster to read: give a kubeconfig, or a support dump with --from-file")
+	}
+	cfg, err := o.Kube.ToRESTConfig()
+	if err != nil {
+		return nil, fmt.Errorf("cannot load a kubeconfig (set --kubeconfig or KUBECONFIG, or use --from-file): %w", err)
+	}
+	cfg.QPS, cfg.Burst = 50, 100
+	o.Redactor.Add(cfg.BearerToken, cfg.Password, string(cfg.KeyData))
+	if o.WrapTransport != nil {
+		cfg.Wrap(o.WrapTransport)
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	disc, err := cluster.NewDiscoveryForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	r := &cluster.Reader{Dynamic: dyn, Discovery: disc, Namespace: o.CrossplaneNamespace, ReadSecrets: o.ReadPullSecrets}
+	snap, err := r.Read(ctx)
+	if errors.Is(err, cluster.ErrCrossplaneNotInstalled) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the cluster at %s: %w (check --kubeconfig and --context, or read a support dump with --from-file)", cfg.Host, err)
+	}
+	snap.Source = cfg.Host
+	if raw, err := o.Kube.ToRawKubeConfigLoader().RawConfig(); err == nil && raw.CurrentContext != "" {
+		snap.Source = raw.CurrentContext
+	}
+	if o.KubeContext != "" {
+		snap.Source = o.KubeContext
+	}
+	return snap, nil
+}
+
+// targetsFor decides the Crossplane version to judge as: the override, else
+// the tag of Crossplane's image; when neither names a version, every
+// generation, and the notes say so.
+func targetsFor(snap *cluster.Snapshot, override string) (targets []crossplane.Target, known bool, notes []string, err error) {
+	if override != "" {
+		ts, err := crossplane.Select([]string{override})
+		if err != nil {
+			return nil, false, nil, err
+		}
+		return ts, true, noteOf(ts[0]), nil
+	}
+	tag := snap.CrossplaneVersion()
+	if tag != "" {
+		if ts, err := crossplane.Select([]string{tag}); err == nil {
+			return ts, true, noteOf(ts[0]), nil
+		}
+	}
+	all, _ := crossplane.Select(nil)
+	why := "the input has no Crossplane Deployment (a Deployment named crossplane)"
+	switch {
+	case tag != "":
+		why = fmt.Sprintf("the tag of Crossplane's image, %q, is not a version", tag)
+	case snap.CrossplaneImage != "":
+		why = fmt.Sprintf("Crossplane's image %s has no tag", snap.CrossplaneImage)
+	}
+	return all, false, []string{why + ": the Crossplane version is unknown, so verdicts that depend on it are given per generation (--crossplane-version judges one)"}, nil
+}
+
+func noteOf(t crossplane.Target) []string {
+	if n := t.Note(); n != "" {
+		return []string{n}
+	}
+	return nil
+}
+
+// registryClient reads with the pull secrets Crossplane uses, then the
+// local docker config.
+func registryClient(snap *cluster.Snapshot, r *redact.Redactor, opts ...xpkg.Option) *xpkg.Client {
+	var secrets [][]byte
+	for _, b := range snap.Secrets {
+		secrets = append(secrets, b)
+	}
+	// The run holds every pull secret it read, used or not.
+	r.Add(xpkg.DockerConfigCredentials(secrets...)...)
+	kc := authn.NewMultiKeychain(xpkg.KeychainFromDockerConfigs(secrets...), authn.DefaultKeychain)
+	return xpkg.NewClient(append(append([]xpkg.Option{}, opts...), xpkg.WithKeychain(kc))...)
+}
+
+// maxDependencyLookups bounds the tag lists read for missing dependencies.
+const maxDependencyLookups = 50
+
+// lookupDependencies reads the tags of the dependencies that the selected
+// packages' messages name as missing, where Crossplane looks for them, so
+// diagnose can tell a reference that does not exist, or has no tag the
+// constraint accepts, from one the cluster cannot reach.
+func lookupDependencies(ctx context.Context, client *xpkg.Client, snap *cluster.Snapshot, o Options) map[string]diagnose.DependencyLookup {
+	out := map[string]diagnose.DependencyLookup{}
+	if o.Inspect == InspectNone {
+		return out
+	}
+	var texts []string
+	for _, p := range snap.Packages {
+		if !o.Select.Selects(p.Kind, p.Name) {
+			continue
+		}
+		for _, c := range p.Conditions {
+			texts = append(texts, c.Message)
+		}
+		for _, e := range snap.EventsFor(p.Kind, p.Name) {
+			texts = append(texts, e.Message)
+		}
+		for _, r := range snap.Revisions {
+			if r.Parent != p.Name || r.Kind != cluster.RevisionKind(p.Kind) {
+				continue
+			}
+			for _, c := range r.Conditions {
+				texts = append(texts, c.Message)
+			}
+			for _, e := range snap.EventsFor(r.Kind, r.Name) {
+				texts = append(texts, e.Message)
+			}
+		}
+	}
+	for _, t := range texts {
+		for _, d := range diagnose.MissingDependencies(t) {
+			if _, done := out[d.Package]; done || len(out) >= maxDependencyLookups {
+				continue
+			}
+			where := diagnose.WhereCrossplaneLooks(snap, d.Package)
+			repo, err := name.NewRepository(where)
+			if err != nil {
+				continue
+			}
+			lk := diagnose.DependencyLookup{Repository: repo.String()}
+			tags, err := client.ListTags(ctx, repo)
+			var re *xpkg.RegistryError
+			switch {
+			case errors.As(err, &re):
+				lk.Err = re
+			case err != nil:
+				lk.Err = &xpkg.RegistryError{Ref: repo.String(), Detail: err.Error()}
+			}
+			lk.Tags = tags
+			out[d.Package] = lk
+		}
+	}
+	return out
+}
+
+// inspectImages judges the images of the selected packages that need it.
+// References that cannot be inspected are returned as notes; an inspect
+// failure is an error: nothing is dropped silently.
+func inspectImages(ctx context.Context, client *xpkg.Client, snap *cluster.Snapshot, targets []crossplane.Target, o Options) (map[string]inspect.Image, []string, error) {
+	out := map[string]inspect.Image{}
+	if o.Inspect == InspectNone {
+		return out, nil, nil
+	}
+	var reqs []inspect.Request
+	var skipped []string
+	seen := map[string]bool{}
+	for _, p := range snap.Packages {
+		if !o.Select.Selects(p.Kind, p.Name) {
+			continue
+		}
+		if o.Inspect != InspectAll && p.Healthy() && len(o.Upstreams) == 0 {
+			continue
+		}
+		src := p.Source()
+		if seen[src] {
+			continue
+		}
+		seen[src] = true
+		if _, err := client.ParseReference(src); err != nil {
+			skipped = append(skipped, fmt.Sprintf("%s/%s was not inspected: its package reference %q is not one a registry serves (%v)", p.Kind, p.Name, src, err))
+			continue
+		}
+		req := inspect.Request{Reference: src}
+		if up, ok := xpkg.MapAll(o.Upstreams, src); ok {
+			if _, err := client.ParseReference(up); err == nil {
+				req.Upstream = up
+			} else {
+				skipped = append(skipped, fmt.Sprintf("%s/%s was not compared with its upstream: %q is not a reference (%v)", p.Kind, p.Name, up, err))
+			}
+		}
+		reqs = append(reqs, req)
+	}
+	if len(reqs) == 0 {
+		return out, skipped, nil
+	}
+	rep, err := inspect.Run(ctx, client, reqs, inspect.Options{Targets: targets}, xpkg.ReadOptions{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("inspecting package images: %w", err)
+	}
+	for _, img := range rep.Images {
+		out[img.Reference] = img
+	}
+	return out, skipped, nil
+}
