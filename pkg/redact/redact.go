@@ -102,7 +102,8 @@ func Patterns(s string) string {
 
 var (
 	// urlPattern matches absolute URLs up to whitespace or a quote.
-	urlPattern = regexp.MustCompile(`\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"'<>\x60]+`)
+	// A backslash ends it too: in JSON text it escapes the quote after it.
+	urlPattern = regexp.MustCompile(`\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"'<>\x60\\]+`)
 	// authHeader matches the credential of an Authorization value
 	// (RFC 9110 s.11.4): a scheme, then a token68 of at least 8 characters,
 	// so that a challenge such as `Basic realm=...` is left alone.
@@ -112,7 +113,7 @@ var (
 	// docker config entries (auth, password, identitytoken, registrytoken).
 	jsonField = regexp.MustCompile(`(?i)("(?:token|access_token|refresh_token|id_token|password|secret|auth|identitytoken|registrytoken)"\s*:\s*)"(?:[^"\\]|\\.)*"`)
 	// keyValue matches credential parameters outside a URL.
-	keyValue = regexp.MustCompile(`(?i)\b(` + strings.Join(sensitiveParams, "|") + `)=[^&\s"']+`)
+	keyValue = regexp.MustCompile(`(?i)\b(` + strings.Join(sensitiveParams, "|") + `)=[^&\s"'\\<]+`)
 	// jwt matches JSON Web Tokens (RFC 7519): base64url header.payload.signature.
 	jwt = regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*`)
 )
