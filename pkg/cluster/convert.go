@@ -89,6 +89,8 @@ func packageFrom(u *unstructured.Unstructured) Package {
 	for _, r := range slice(o, "status", "appliedImageConfigRefs") {
 		p.AppliedImageConfigs = append(p.AppliedImageConfigs, str(r, "name")+" ("+str(r, "reason")+")")
 	}
+	p.ControllerConfigRef = str(o, "spec", "controllerConfigRef", "name")
+	p.RuntimeConfigRef = str(o, "spec", "runtimeConfigRef", "name")
 	return p
 }
 
@@ -107,7 +109,73 @@ func imageConfigFrom(u *unstructured.Unstructured) ImageConfig {
 	for _, m := range slice(o, "spec", "matchImages") {
 		ic.Prefixes = append(ic.Prefixes, str(m, "prefix"))
 	}
+	ic.Verification = str(o, "spec", "verification", "provider")
+	ic.RuntimeConfigRef = str(o, "spec", "runtime", "configRef", "name")
 	return ic
+}
+
+// lockFrom reads the Lock; a node's kind is its type (v1.x) or kind (v1.18+
+// apiVersion/kind form) (apis/pkg/v1beta1/lock.go@v2.3.4).
+func lockFrom(u *unstructured.Unstructured) *Lock {
+	o := u.Object
+	l := &Lock{Packages: []LockPackage{}, Conditions: conditions(o)}
+	kindOf := func(m map[string]any) string {
+		if k := str(m, "kind"); k != "" {
+			return k
+		}
+		return str(m, "type")
+	}
+	for _, p := range slice(o, "packages") {
+		lp := LockPackage{Name: str(p, "name"), Kind: kindOf(p), Source: str(p, "source"), Version: str(p, "version")}
+		for _, d := range slice(p, "dependencies") {
+			lp.Dependencies = append(lp.Dependencies, LockDependency{Package: str(d, "package"), Constraints: str(d, "constraints"), Kind: kindOf(d)})
+		}
+		l.Packages = append(l.Packages, lp)
+	}
+	return l
+}
+
+func compositionFrom(u *unstructured.Unstructured) Composition {
+	o := u.Object
+	c := Composition{Name: u.GetName(), Mode: str(o, "spec", "mode"), Resources: len(slice(o, "spec", "resources"))}
+	for _, r := range u.GetOwnerReferences() {
+		if r.Kind == "ConfigurationRevision" && r.Controller != nil && *r.Controller {
+			c.Owner = r.Name
+		}
+	}
+	return c
+}
+
+// crossplaneContainer reads the args of Crossplane's container (named
+// crossplane in the Helm chart, else the first) and the literal values of
+// CrossplaneEnvRead.
+func crossplaneContainer(u *unstructured.Unstructured) ([]string, map[string]string) {
+	cs := slice(u.Object, "spec", "template", "spec", "containers")
+	if len(cs) == 0 {
+		return nil, nil
+	}
+	c := cs[0]
+	for _, x := range cs {
+		if str(x, "name") == "crossplane" {
+			c = x
+		}
+	}
+	var args []string
+	if raw, ok, _ := unstructured.NestedStringSlice(c, "args"); ok {
+		args = raw
+	}
+	var env map[string]string
+	for _, e := range slice(c, "env") {
+		for _, keep := range CrossplaneEnvRead {
+			if v, ok := nestedString(e, "value"); ok && str(e, "name") == keep {
+				if env == nil {
+					env = map[string]string{}
+				}
+				env[keep] = v
+			}
+		}
+	}
+	return args, env
 }
 
 func deploymentFrom(u *unstructured.Unstructured) Deployment {

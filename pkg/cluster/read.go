@@ -29,7 +29,15 @@ type Reader struct {
 	// ReadSecrets reads the pull secrets Crossplane uses, to inspect images
 	// with its credentials. They are kept in memory only.
 	ReadSecrets bool
+	// ReadLock and ReadCompositions also list the Lock and the Compositions
+	// (what an upgrade preflight needs); diagnose does not ask for them, so
+	// its RBAC stays as docs/rbac.yaml has it.
+	ReadLock, ReadCompositions bool
 }
+
+// compositions is the Composition resource; apiextensions.crossplane.io/v1
+// serves it in every release xpdoctor models.
+var compositions = schema.GroupVersionResource{Group: "apiextensions.crossplane.io", Version: "v1", Resource: "compositions"}
 
 var packageResources = []string{"providers", "providerrevisions", "functions", "functionrevisions", "configurations", "configurationrevisions"}
 
@@ -53,6 +61,22 @@ func (r *Reader) Read(ctx context.Context) (*Snapshot, error) {
 		if err := r.list(ctx, s, gvr, "", ""); err != nil {
 			return nil, err
 		}
+	}
+	if gvr, ok := served["locks"]; ok && r.ReadLock {
+		denials := len(s.Denied)
+		if err := r.list(ctx, s, gvr, "", ""); err != nil {
+			return nil, err
+		}
+		if s.Lock == nil && len(s.Denied) == denials {
+			s.Lock = &Lock{Packages: []LockPackage{}} // read, and no package installed yet
+		}
+	}
+	if r.ReadCompositions {
+		denials := len(s.Denied)
+		if err := r.list(ctx, s, compositions, "", ""); err != nil && !apierrors.IsNotFound(err) {
+			return nil, err
+		}
+		s.CompositionsRead = len(s.Denied) == denials
 	}
 	deployments := schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
 	ns := r.Namespace
@@ -181,7 +205,7 @@ func (r *Reader) list(ctx context.Context, s *Snapshot, gvr schema.GroupVersionR
 			l   *unstructured.UnstructuredList
 			err error
 		)
-		if namespace == "" && gvr.Group == PkgGroup {
+		if namespace == "" && (gvr.Group == PkgGroup || gvr == compositions) {
 			l, err = r.Dynamic.Resource(gvr).List(ctx, opts)
 		} else {
 			l, err = r.Dynamic.Resource(gvr).Namespace(namespace).List(ctx, opts)

@@ -47,6 +47,11 @@ type Package struct {
 	ResolvedPackage string `json:"resolvedPackage,omitempty"`
 	// AppliedImageConfigs are status.appliedImageConfigRefs names and reasons.
 	AppliedImageConfigs []string `json:"appliedImageConfigRefs,omitempty"`
+	// ControllerConfigRef is spec.controllerConfigRef.name (Provider and
+	// Function up to v1.20; the field is gone from v2.0.0).
+	ControllerConfigRef string `json:"controllerConfigRef,omitempty"`
+	// RuntimeConfigRef is spec.runtimeConfigRef.name (Provider and Function, v1.14+).
+	RuntimeConfigRef string `json:"runtimeConfigRef,omitempty"`
 }
 
 // Source is the reference Crossplane pulls: the resolved one when known.
@@ -134,6 +139,49 @@ type ImageConfig struct {
 	Prefixes      []string `json:"prefixes"`
 	RewritePrefix string   `json:"rewritePrefix,omitempty"`
 	PullSecret    string   `json:"pullSecret,omitempty"`
+	// Verification is spec.verification.provider (v1.18+, e.g. Cosign).
+	Verification string `json:"verification,omitempty"`
+	// RuntimeConfigRef is spec.runtime.configRef.name (v2.2+).
+	RuntimeConfigRef string `json:"runtimeConfigRef,omitempty"`
+}
+
+// Lock is the pkg.crossplane.io/v1beta1 Lock named lock: the dependency
+// graph Crossplane resolves (apis/pkg/v1beta1/lock.go@v2.3.4).
+type Lock struct {
+	Packages   []LockPackage `json:"packages"`
+	Conditions []Condition   `json:"conditions,omitempty"`
+}
+
+// LockPackage is one node of the Lock: an installed package revision.
+type LockPackage struct {
+	// Name is the revision's name.
+	Name string `json:"name"`
+	// Kind is Provider, Configuration or Function (from type, or kind).
+	Kind string `json:"kind"`
+	// Source is spec.package without its tag or digest, as written.
+	Source string `json:"source"`
+	// Version is the tag or digest.
+	Version      string           `json:"version"`
+	Dependencies []LockDependency `json:"dependencies,omitempty"`
+}
+
+// LockDependency is a dependsOn entry recorded in the Lock.
+type LockDependency struct {
+	Package     string `json:"package"`
+	Constraints string `json:"constraints,omitempty"`
+	Kind        string `json:"kind,omitempty"`
+}
+
+// Composition is what preflight needs of an apiextensions.crossplane.io
+// Composition: its mode and the package revision that installed it.
+type Composition struct {
+	Name string `json:"name"`
+	// Mode is spec.mode as stored ("" when unset; v1.x defaulted it to Resources).
+	Mode string `json:"mode,omitempty"`
+	// Resources counts spec.resources (native patch-and-transform).
+	Resources int `json:"resources,omitempty"`
+	// Owner is the controlling ConfigurationRevision, if any.
+	Owner string `json:"owner,omitempty"`
 }
 
 // Denial is a read the caller was not allowed to make.
@@ -152,6 +200,12 @@ type Snapshot struct {
 	CrossplaneNamespace string `json:"crossplaneNamespace"`
 	// CrossplaneImage is the image of Crossplane's own Deployment.
 	CrossplaneImage string `json:"crossplaneImage,omitempty"`
+	// CrossplaneArgs are the args of Crossplane's container (core start ...):
+	// the core flags, known when CrossplaneImage is.
+	CrossplaneArgs []string `json:"crossplaneArgs,omitempty"`
+	// CrossplaneEnv holds the literal values of the variables in
+	// CrossplaneEnvRead set on Crossplane's container; no other value is read.
+	CrossplaneEnv map[string]string `json:"crossplaneEnv,omitempty"`
 	// CrossplaneServiceAccount pull secrets apply to every package pull.
 	CrossplanePullSecrets []string      `json:"crossplanePullSecrets,omitempty"`
 	Packages              []Package     `json:"packages"`
@@ -160,13 +214,24 @@ type Snapshot struct {
 	Pods                  []Pod         `json:"pods"`
 	Events                []Event       `json:"events"`
 	ImageConfigs          []ImageConfig `json:"imageConfigs,omitempty"`
-	Denied                []Denial      `json:"denied,omitempty"`
+	// Lock is nil when it was not read (or a dump does not hold it).
+	Lock *Lock `json:"lock,omitempty"`
+	// Compositions are read only when asked (Reader.ReadCompositions) or
+	// found in a dump; CompositionsRead says they were.
+	Compositions     []Composition `json:"compositions,omitempty"`
+	CompositionsRead bool          `json:"compositionsRead,omitempty"`
+	Denied           []Denial      `json:"denied,omitempty"`
 	// Secrets holds docker config JSON of pull secrets by name; never rendered.
 	Secrets map[string][]byte `json:"-"`
 
 	events       map[string]int
 	eventObjects map[string]bool
 }
+
+// CrossplaneEnvRead are the environment variables of Crossplane's container
+// whose literal values a Snapshot keeps: REGISTRY is --registry up to v1.20
+// (cmd/crossplane/core/core.go@v1.20.0). Other values may be credentials.
+var CrossplaneEnvRead = []string{"REGISTRY"}
 
 // CrossplaneVersion is the tag of Crossplane's image ("" if unknown).
 func (s *Snapshot) CrossplaneVersion() string {
@@ -203,10 +268,19 @@ func (s *Snapshot) Add(u *unstructured.Unstructured) {
 		s.Revisions = append(s.Revisions, revisionFrom(u))
 	case group == PkgGroup && u.GetKind() == "ImageConfig":
 		s.ImageConfigs = append(s.ImageConfigs, imageConfigFrom(u))
+	case group == PkgGroup && u.GetKind() == "Lock":
+		// Crossplane reads only the Lock named lock (revision/dependency.go@v2.3.4 lockName).
+		if u.GetName() == "lock" {
+			s.Lock = lockFrom(u)
+		}
+	case group == "apiextensions.crossplane.io" && u.GetKind() == "Composition":
+		s.Compositions = append(s.Compositions, compositionFrom(u))
+		s.CompositionsRead = true
 	case (group == "apps") && u.GetKind() == "Deployment":
 		d := deploymentFrom(u)
 		if isCrossplaneDeployment(u) {
 			s.CrossplaneImage = firstOr(d.Images, "")
+			s.CrossplaneArgs, s.CrossplaneEnv = crossplaneContainer(u)
 			if s.CrossplaneNamespace == "" {
 				s.CrossplaneNamespace = d.Namespace
 			}
@@ -327,4 +401,25 @@ func firstOr(s []string, d string) string {
 		return s[0]
 	}
 	return d
+}
+
+// RewriteImage applies the ImageConfig whose matchImages prefix is the
+// longest match of ref, as Crossplane v1.20+ does for package and dependency
+// sources (RewritePath; PR
+// https://github.com/crossplane/crossplane/pull/6421; crossplane-runtime:
+// pkg/xpkg/config.go@v2.3.3 bestMatch, where an empty prefix never matches).
+// It returns ref and "" when no ImageConfig rewrites it.
+func (s *Snapshot) RewriteImage(ref string) (rewritten, imageConfig string) {
+	best, bestLen := ref, 0
+	for _, ic := range s.ImageConfigs {
+		if ic.RewritePrefix == "" {
+			continue
+		}
+		for _, p := range ic.Prefixes {
+			if strings.HasPrefix(ref, p) && len(p) > bestLen {
+				best, bestLen, imageConfig = ic.RewritePrefix+strings.TrimPrefix(ref, p), len(p), ic.Name
+			}
+		}
+	}
+	return best, imageConfig
 }
