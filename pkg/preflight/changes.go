@@ -247,11 +247,11 @@ var Changes = []Change{
 	},
 	{
 		ID: "PackageSourceUnqualified", Since: "2.0.0", Effect: EffectBreaks,
-		Title:   "no default registry: spec.package must be fully qualified (registry, repository, tag or digest) and dependsOn must name its registry",
-		Affects: "the API server refuses a spec.package that is not fully qualified (CEL rule); an existing one fails to unpack; an unqualified dependency never matches an installed package and is looked up on Docker Hub",
-		Detect:  "spec.package that fails the v2 CEL rule or a strict parse; dependsOn without a registry",
-		Fix:     "set spec.package to the fully qualified reference it is pulled from today; rebuild packages whose dependsOn is unqualified (or install those dependencies yourself and set skipDependencyResolution: true)",
-		Sources: []string{"apis/pkg/v1/package_types.go@v2.0.0 (CEL rule, commit 97c09ebee)", "internal/controller/pkg/manager/revisioner.go@v2.0.0 (name.StrictValidation)", "internal/controller/pkg/resolver/reconciler.go@v2.0.0", "internal/controller/pkg/revision/dependency.go@v2.0.0", "PR https://github.com/crossplane/crossplane/pull/6548", upgradeGuide, upgradeCheck + " package_source.go"},
+		Title:     "no default registry: spec.package must be fully qualified (registry, repository, tag or digest) and dependsOn must name its registry",
+		Affects:   "the API server refuses a spec.package that is not fully qualified (CEL rule); an existing one fails to unpack; an unqualified dependency never matches an installed package and is looked up on Docker Hub",
+		Detect:    "spec.package that fails the v2 CEL rule or a strict parse; dependsOn without a registry",
+		Fix:       "set spec.package to the fully qualified reference it is pulled from today; rebuild packages whose dependsOn is unqualified (or install those dependencies yourself and set skipDependencyResolution: true)",
+		Sources:   []string{"apis/pkg/v1/package_types.go@v2.0.0 (CEL rule, commit 97c09ebee)", "internal/controller/pkg/manager/revisioner.go@v2.0.0 (name.StrictValidation)", "internal/controller/pkg/resolver/reconciler.go@v2.0.0", "internal/controller/pkg/revision/dependency.go@v2.0.0", "PR https://github.com/crossplane/crossplane/pull/6548", upgradeGuide, upgradeCheck + " package_source.go"},
 		Inference: "what an existing unqualified spec.package does on v2 is read from code: v2.0-v2.1 fail the strict parse; v2.2+ parse it without a default registry (crossplane-runtime:pkg/xpkg/client.go@v2.3.3), i.e. pull it from Docker Hub, and then fail the strict parses of the dependency manager and runtime",
 		check: func(sc *scope, c *Change) []hit {
 			var out []hit
@@ -428,11 +428,11 @@ var Changes = []Change{
 	},
 	{
 		ID: "PullPolicyNeverNeedsDigest", Since: "2.2.0", Effect: EffectBreaks,
-		Title:   "packagePullPolicy Never still resolves a tag with a registry HEAD, and the package cache is keyed by source and digest",
-		Affects: "a package with packagePullPolicy: Never and a tag fails offline (`cannot resolve REF to digest`); entries cached by an earlier release are not found (`package not in cache and pull policy is Never`)",
-		Detect:  "packagePullPolicy: Never",
-		Fix:     "before upgrading, reference the package by digest and plan to re-fill the package cache after the upgrade, or switch to IfNotPresent with a registry the cluster reaches",
-		Sources: []string{"internal/xpkg/client.go@v2.2.0 Get (Head before the cache; cacheKey = FriendlyID(source, digest))", "internal/controller/pkg/revision/reconciler.go@v2.1.8 (cache id = spec.package for Never)"},
+		Title:     "packagePullPolicy Never still resolves a tag with a registry HEAD, and the package cache is keyed by source and digest",
+		Affects:   "a package with packagePullPolicy: Never and a tag fails offline (`cannot resolve REF to digest`); entries cached by an earlier release are not found (`package not in cache and pull policy is Never`)",
+		Detect:    "packagePullPolicy: Never",
+		Fix:       "before upgrading, reference the package by digest and plan to re-fill the package cache after the upgrade, or switch to IfNotPresent with a registry the cluster reaches",
+		Sources:   []string{"internal/xpkg/client.go@v2.2.0 Get (Head before the cache; cacheKey = FriendlyID(source, digest))", "internal/controller/pkg/revision/reconciler.go@v2.1.8 (cache id = spec.package for Never)"},
 		Inference: "that cache entries written by v2.1 or earlier are not found is read from the two cache keys, not observed",
 		check: func(sc *scope, c *Change) []hit {
 			var out []hit

@@ -30,7 +30,9 @@ func (sc *scope) packageChecks(p cluster.Package) []Check {
 
 // genOnly judges the image alone: the Crossplane constraint is the
 // constraint check's, which honours ignoreCrossplaneConstraints.
-func genOnly(t crossplane.Target) crossplane.Target { return crossplane.Target{Generation: t.Generation} }
+func genOnly(t crossplane.Target) crossplane.Target {
+	return crossplane.Target{Generation: t.Generation}
+}
 
 // fixedBy names the change that lifts an image failure in a later generation.
 var fixedBy = map[findings.Code]string{

@@ -19,12 +19,12 @@ type scope struct {
 	runningNote string
 	// floor and ceiling bound an unknown running version from what the
 	// snapshot shows (floor <= running < ceiling), with the evidence.
-	floor, ceiling         *semver.Version
-	floorWhy, ceilingWhy   string
-	target                 *semver.Version
-	targetGen              crossplane.Target
-	flagsKnown             bool
-	args                   crossplane.CoreArgs
+	floor, ceiling       *semver.Version
+	floorWhy, ceilingWhy string
+	target               *semver.Version
+	targetGen            crossplane.Target
+	flagsKnown           bool
+	args                 crossplane.CoreArgs
 	// runningTarget is the running version's generation; runningSet says it is known.
 	runningTarget crossplane.Target
 	runningSet    bool
