@@ -190,29 +190,28 @@ var Changes = []Change{
 		},
 	},
 	{
-		ID: "CoreFlagRemoved", Since: "1.20.0", Effect: EffectBreaks,
-		Title:   "core flags the release no longer accepts: Crossplane refuses to start",
+		ID: "DowngradeFlagRenamed", Since: "1.20.0", Effect: EffectBreaks,
+		Title:   "--automatic-dependency-downgrade-enabled (v1.19 alpha) is replaced by --enable-dependency-version-downgrades: Crossplane refuses to start with the old flag",
 		Affects: "Crossplane itself: `crossplane core start` exits with an error, so no package is reconciled",
-		Detect:  "Crossplane's container args (Helm value args) hold a flag of crossplane.RemovedFlags",
+		Detect:  "Crossplane's container args (Helm value args) hold the flag",
+		Fix:     "replace the flag before upgrading",
+		Sources: []string{"cmd/crossplane/core/core.go@v1.19.0 (AutomaticDependencyDowngradeEnabled) and @v1.20.0 (EnableDependencyVersionDowngrades)"},
+		check:   removedFlags,
+	},
+	{
+		ID: "CoreFlagRemoved", Since: "2.0.0", Effect: EffectBreaks,
+		Title:   "core flags v2 no longer accepts (--registry, and flags of features v2 removed or always enables): Crossplane refuses to start",
+		Affects: "Crossplane itself: `crossplane core start` exits with an error, so no package is reconciled",
+		Detect:  "Crossplane's container args (Helm value args) hold a flag of crossplane.RemovedFlags; REGISTRY in its environment",
 		Fix:     "remove the flag from the Helm value args before upgrading",
-		Sources: []string{"cmd/crossplane/core/core.go startCommand at every tag v1.13.0 to v2.3.4 (compared)", "the real v2.3.4 and v2.1.3 cores print `crossplane: error: unknown flag --NAME` (TestRemovedFlagsAgreeWithRealCore)"},
+		Sources: []string{"cmd/crossplane/core/core.go startCommand at every tag v1.13.0 to v2.3.4 (compared)", "cmd/crossplane/core/core.go@v2.0.0 (explicit errors)", "PR https://github.com/crossplane/crossplane/pull/6548", "the real v2.3.4 and v2.1.3 cores print `crossplane: error: unknown flag --NAME` (TestRemovedFlagsAgreeWithRealCore)"},
 		check: func(sc *scope, c *Change) []hit {
 			if !sc.flagsKnown {
-				if sc.crosses(semver.MustParse("2.0.0")) == crossedNo {
-					return nil
-				}
-				return []hit{{status: Unknown, message: "Crossplane's Deployment was not read, so its flags (--registry and the flags v2.0 removed) are unknown"}}
+				return []hit{{status: Unknown, message: "Crossplane's Deployment was not read, so its flags (--registry and the flags v2.0 removed) are unknown",
+					fix: "let preflight read Crossplane's Deployment, or check its args for --registry and the flags in docs/preflight.md"}}
 			}
-			var out []hit
-			for _, r := range sc.args.Refused(sc.target) {
-				if sc.crosses(r.Since) == crossedNo {
-					continue
-				}
-				out = append(out, hit{status: Breaks, message: "crossplane: error: " + r.Message,
-					evidence: []string{"Crossplane's container args hold " + r.Written, "refused from v" + r.Since.String() + ": " + r.Source},
-					fix:      r.Instead})
-			}
-			if env := sc.snap.CrossplaneEnv["REGISTRY"]; env != "" && sc.crosses(semver.MustParse("2.0.0")) != crossedNo {
+			out := removedFlags(sc, c)
+			if env := sc.snap.CrossplaneEnv["REGISTRY"]; env != "" {
 				out = append(out, hit{status: Notice, message: fmt.Sprintf("Crossplane's container sets REGISTRY=%s, which v2 ignores (its hidden --registry flag has no env binding): unqualified packages stop resolving there", env),
 					evidence: []string{"cmd/crossplane/core/core.go@v2.0.0: Registry string `hidden:\"\"` (no env tag)"},
 					fix:      "qualify every package and dependency with its registry, then remove REGISTRY"})
@@ -457,6 +456,21 @@ var Changes = []Change{
 		Fix:     "after the upgrade, optionally move per-package runtimeConfigRef settings into ImageConfigs",
 		Sources: []string{"apis/pkg/v1beta1/image_config_types.go@v2.2.0", "internal/controller/pkg/runtime/reconciler.go@v2.2.0 builderOptions"},
 	},
+}
+
+// removedFlags reports the flags in Crossplane's args that the target
+// refuses and that were removed at this change's release.
+func removedFlags(sc *scope, c *Change) []hit {
+	var out []hit
+	for _, r := range sc.args.Refused(sc.target) {
+		if !r.Since.Equal(c.since) {
+			continue
+		}
+		out = append(out, hit{status: Breaks, message: "crossplane: error: " + r.Message,
+			evidence: []string{"Crossplane's container args hold " + r.Written, "refused from v" + r.Since.String() + ": " + r.Source},
+			fix:      r.Instead})
+	}
+	return out
 }
 
 // defaultRegistryMove reports unqualified references whose registry
