@@ -63,7 +63,8 @@ func Qualify(ref, registry string) string {
 var packageSourceRule = regexp.MustCompile(`^[^\.\/]+(\.[^\.\/]+)+(\/[^\/:@]+)+(:[^:@]+(@sha256.+)?|@sha256.+)$`)
 
 // PackageSourceRuleMessage is the rule's message, which the API server
-// returns as `spec.package: Invalid value: "string": <message>`.
+// returns as `spec.package: Invalid value: "<spec.package>": <message>`
+// (seen from a real kube-apiserver with the v2.3.4 CRDs, TestPreflightEnvtest).
 const PackageSourceRuleMessage = "must be a fully qualified image name, including the registry, repository, and tag or digest. For example, 'registry.example.com/repo/package:tag' or 'registry.example.com/repo/package[:tag]@sha256:1234567890abcdef1234567890abcdef1234567890abcdef1234567890abcdef'."
 
 // FullyQualified tells whether Crossplane v2 accepts a spec.package: the API
@@ -72,7 +73,7 @@ const PackageSourceRuleMessage = "must be a fully qualified image name, includin
 // internal/controller/pkg/manager/revisioner.go@v2.0.0). The error says why not.
 func FullyQualified(ref string) error {
 	if !packageSourceRule.MatchString(ref) {
-		return fmt.Errorf("spec.package: Invalid value: \"string\": %s", PackageSourceRuleMessage)
+		return fmt.Errorf("spec.package: Invalid value: %q: %s", ref, PackageSourceRuleMessage)
 	}
 	if _, err := name.ParseReference(ref, name.StrictValidation); err != nil {
 		return fmt.Errorf("package tag is not a valid reference: %w", err)

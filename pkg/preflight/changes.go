@@ -258,7 +258,7 @@ var Changes = []Change{
 			for i, p := range sc.snap.Packages {
 				var msgs, ev, fixes []string
 				if err := crossplane.FullyQualified(p.Package); err != nil {
-					msgs = append(msgs, fmt.Sprintf("spec.package %q is not fully qualified: the v2 API server refuses it (%v) and Crossplane fails with %q", p.Package, err, unqualifiedMessage(sc.target, p.Package)))
+					msgs = append(msgs, fmt.Sprintf("spec.package %q is not fully qualified: the v2 API server refuses it as a new value (%v; an unchanged value is let through with that warning) and Crossplane fails with %q", p.Package, err, unqualifiedMessage(sc.target, p.Package)))
 					ev = append(ev, "spec.package: "+p.Package)
 					want := suggestQualified(p.Package, reg, regKnown)
 					fixes = append(fixes, fmt.Sprintf("set spec.package to %s", want))
