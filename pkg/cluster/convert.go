@@ -99,7 +99,8 @@ func revisionFrom(u *unstructured.Unstructured) Revision {
 	return Revision{Kind: u.GetKind(), Name: u.GetName(), Parent: u.GetLabels()[LabelParent],
 		Image: str(o, "spec", "image"), ResolvedImage: str(o, "status", "resolvedImage"),
 		DesiredState: str(o, "spec", "desiredState"), Revision: num(o, "spec", "revision"),
-		Conditions: conditions(o), Family: u.GetLabels()[LabelFamily]}
+		Conditions: conditions(o), Family: u.GetLabels()[LabelFamily],
+		PermissionRequests: len(slice(o, "status", "permissionRequests"))}
 }
 
 func imageConfigFrom(u *unstructured.Unstructured) ImageConfig {

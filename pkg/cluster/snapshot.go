@@ -77,6 +77,9 @@ type Revision struct {
 	Revision      int64       `json:"revision,omitempty"`
 	Conditions    []Condition `json:"conditions,omitempty"`
 	Family        string      `json:"family,omitempty"`
+	// PermissionRequests counts status.permissionRequests: the extra RBAC
+	// rules a v1.x provider's package.yaml asks for (gone from v2.0.0).
+	PermissionRequests int `json:"permissionRequests,omitempty"`
 }
 
 // Condition returns the condition of a type, or nil.

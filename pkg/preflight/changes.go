@@ -10,6 +10,7 @@ import (
 	"github.com/xpdoctor/xpdoctor/pkg/cluster"
 	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
 	"github.com/xpdoctor/xpdoctor/pkg/findings"
+	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
 )
 
 // Effect is what a change does to what it touches.
@@ -104,6 +105,14 @@ const (
 
 // Changes are the package-side changes preflight knows, oldest first.
 var Changes = []Change{
+	{
+		ID: "ImageValidated", Since: "1.13.0", Effect: EffectBreaks,
+		Title:   "an image without an annotated layer is validated whole (validate.Image) before it is flattened; more than 256 layers or several annotated base layers are refused",
+		Affects: "before v1.13 such images parsed; from v1.13 to v2.1 they fail (`package has %d layers, but only 256 are allowed`, `package is invalid due to multiple annotated base layers`) or download the whole image twice within 3 minutes",
+		Detect:  "the image verdict of the target generation",
+		Fix:     "re-mirror the package byte-for-byte so its base layer keeps its annotation; squash a runtime with more than 256 layers",
+		Sources: []string{"internal/controller/pkg/revision/imageback.go@v1.13.0", "PR https://github.com/crossplane/crossplane/pull/4370 (commits 4feb58e7b, abcc64ec4)"},
+	},
 	{
 		ID: "FunctionV1", Since: "1.17.0", Effect: EffectNotice,
 		Title:   "Function and FunctionRevision are served as pkg.crossplane.io/v1 (storage); v1beta1 is still served",
@@ -324,6 +333,64 @@ var Changes = []Change{
 				sort.Strings(loose)
 				out = append(out, hit{status: Breaks, message: fmt.Sprintf("%d native patch-and-transform Composition(s) no package owns (%s): v2 removes that mode", len(loose), strings.Join(loose, ", ")),
 					fix: "convert them with `crossplane beta convert pipeline-composition` (v1.20 CLI) and apply the Pipeline versions before upgrading"})
+			}
+			return out
+		},
+	},
+	{
+		ID: "ControllerImageIgnored", Since: "2.0.0", Effect: EffectBreaks,
+		Title:     "a Provider package's spec.controller.image is ignored: the runtime Deployment runs the package image itself",
+		Affects:   "a provider whose package image holds only package.yaml (its controller shipped as a separate image) gets a pod that cannot run",
+		Detect:    "package.yaml of a Provider sets spec.controller.image; the package image's layers show whether a runtime is embedded",
+		Fix:       "install a provider version whose package embeds its runtime (`crossplane xpkg build --embed-runtime-image`), as v2 requires",
+		Sources:   []string{"internal/controller/pkg/revision/runtime_provider.go@v1.20.0 getProviderImage", "internal/controller/pkg/runtime/runtime_provider.go@v2.0.0 (the resolved source)", "commit 3c12a93d9 \"Drop runtime image and permissionRequests from package meta\" (issue https://github.com/crossplane/crossplane/issues/6487, PR https://github.com/crossplane/crossplane/pull/6498)"},
+		Inference: "an unknown field in crossplane.yaml is ignored, not refused: crossplane-runtime:pkg/xpkg/parser/parser.go@v2.3.3 decodes without strict mode",
+		check: func(sc *scope, c *Change) []hit {
+			var out []hit
+			for i, p := range sc.snap.Packages {
+				m := sc.meta(p)
+				if p.Kind != "Provider" || m == nil || m.ControllerImage == "" {
+					continue
+				}
+				img := sc.image(p).SelectedImage()
+				runtime := 0
+				for _, l := range img.Layers {
+					if l.Annotations[xpkg.AnnotationKey] == "" {
+						runtime++
+					}
+				}
+				if len(img.BaseLayers) == 0 && runtime > 0 {
+					runtime-- // one of the unannotated layers is the package's
+				}
+				h := hit{pkg: &sc.snap.Packages[i], evidence: []string{"package.yaml spec.controller.image: " + m.ControllerImage, fmt.Sprintf("package image: %d layers, %d besides the package's", len(img.Layers), runtime)}}
+				if runtime == 0 {
+					h.status = Breaks
+					h.message = fmt.Sprintf("package.yaml runs the controller from %s; v2 ignores that and runs the package image %s, which holds no runtime", m.ControllerImage, p.Source())
+				} else {
+					h.status = Notice
+					h.message = fmt.Sprintf("v2 runs the package image %s (it embeds a runtime) instead of spec.controller.image %s", p.Source(), m.ControllerImage)
+					h.fix = "check that the runtime embedded in the package image is the controller you run today"
+				}
+				out = append(out, h)
+			}
+			return out
+		},
+	},
+	{
+		ID: "PermissionRequestsIgnored", Since: "2.0.0", Effect: EffectBreaks,
+		Title:   "a Provider's extra RBAC permission requests (spec.controller.permissionRequests) are no longer granted",
+		Affects: "the provider's ServiceAccount loses the extra permissions the RBAC manager granted; its controllers get forbidden errors for those resources",
+		Detect:  "ProviderRevisions whose status.permissionRequests is not empty",
+		Fix:     "before upgrading, create a ClusterRole with the rules of the revision's status.permissionRequests and bind it to the provider's ServiceAccount (give it a stable name with a DeploymentRuntimeConfig serviceAccountTemplate)",
+		Sources: []string{"internal/controller/rbac/provider/roles/reconciler.go@v1.20.0 (PermissionRequestsValidator)", "apis/pkg/v1/revision_types.go@v2.0.0 (status.permissionRequests removed)", "commit 3c12a93d9 (issue https://github.com/crossplane/crossplane/issues/6487)"},
+		check: func(sc *scope, c *Change) []hit {
+			var out []hit
+			for i, p := range sc.snap.Packages {
+				if r := sc.revisionOf(p); r != nil && r.PermissionRequests > 0 {
+					out = append(out, hit{pkg: &sc.snap.Packages[i], status: Breaks,
+						message:  fmt.Sprintf("revision %s holds %d permission request(s) the RBAC manager grants today; v2 grants none of them", r.Name, r.PermissionRequests),
+						evidence: []string{fmt.Sprintf("kubectl get providerrevision %s -o jsonpath='{.status.permissionRequests}'", r.Name)}})
+				}
 			}
 			return out
 		},

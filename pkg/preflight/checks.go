@@ -70,6 +70,9 @@ func (sc *scope) imageCheck(p cluster.Package) Check {
 		if id, ok := fixedBy[tv.Reason]; ok {
 			c.Sources = changeByID(id).Sources
 		}
+		if iv := changeByID("ImageValidated"); (tv.Reason == findings.TooManyLayers || tv.Reason == findings.MultipleBaseLayers) && sc.crosses(iv.since) != crossedNo {
+			c.Sources = append(append([]string{}, iv.Sources...), c.Sources...)
+		}
 	case crossplane.OutcomeUnknown:
 		c.Status, c.Message = Unknown, tv.Message
 	case crossplane.OutcomeBaseLayer:

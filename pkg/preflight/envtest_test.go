@@ -59,7 +59,7 @@ func pushFixtureImages(t *testing.T, r *registry) {
 			{Kind: "Provider", Package: r.host + "/crossplane-contrib/provider-ok", Version: ">=v1.0.0"},
 			{Kind: "Function", Package: "crossplane-contrib/function-patch", Version: ">=v0.1.0"},
 		}}.Image(amd64),
-		"acme/platform-pipeline:v1.0.0":           xpkgtest.Package{Kind: "Configuration", Name: "platform-pipeline"}.Image(amd64),
+		"acme/platform-pipeline:v1.0.0":            xpkgtest.Package{Kind: "Configuration", Name: "platform-pipeline"}.Image(amd64),
 		"crossplane-contrib/function-never:v0.1.0": xpkgtest.Package{Kind: "Function", Name: "function-never"}.Image(amd64),
 	} {
 		r.push(path, obj)
@@ -92,6 +92,7 @@ func TestPreflightEnvtest(t *testing.T) {
 	if snap.Lock == nil || len(snap.Lock.Packages) != 10 || len(snap.Compositions) != 2 || !snap.CompositionsRead {
 		t.Fatalf("snapshot: lock %+v, compositions %+v", snap.Lock, snap.Compositions)
 	}
+	leastPrivilege(t, env, snap)
 	running := snap.CrossplaneVersion()
 	images := map[string]*xpkg.Report{}
 	for src, ref := range ImageReferences(snap, running) {
@@ -117,6 +118,8 @@ func TestPreflightEnvtest(t *testing.T) {
 		{"Provider/provider-ok", CheckImage, Safe, nil, false},
 		{"Provider/provider-ok", CheckConstraint, Safe, nil, false},
 		{"Provider/provider-cc", "ControllerConfigRemoved", Breaks, []string{"ControllerConfig irsa"}, false},
+		{"Provider/provider-cc", "PermissionRequestsIgnored", Breaks, []string{"1 permission request(s)"}, false},
+		{"Provider/provider-ok", "PermissionRequestsIgnored", "", nil, false},
 		{"Provider/provider-unqualified", "PackageSourceUnqualified", Breaks, []string{"fix:" + r.host + "/crossplane-contrib/provider-nop:v0.2.1"}, false},
 		{"Provider/provider-unqualified", CheckImage, Safe, nil, false},
 		{"Provider/provider-old", CheckConstraint, Breaks, []string{"(v2.0.0)"}, false},
@@ -157,6 +160,30 @@ func TestPreflightEnvtest(t *testing.T) {
 
 	agreeWithV2APIServer(t, fixture, v200)
 	upgradeCRDsInPlace(t, env, v200)
+}
+
+// leastPrivilege reads the same snapshot as a user bound only to the roles
+// of docs/rbac.yaml: nothing may be denied or missing.
+func leastPrivilege(t *testing.T, env *testenv.Env, admin *cluster.Snapshot) {
+	t.Helper()
+	roles, err := os.ReadFile(filepath.Join("..", "..", "docs", "rbac.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bind := func(kind, role string) string {
+		return "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: " + kind + "Binding\nmetadata: {name: alice-" + role + ", namespace: crossplane-system}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: " + kind + ", name: " + role + "}\nsubjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: alice}]\n"
+	}
+	testenv.Create(t, env.Config, string(roles)+bind("ClusterRole", "xpdoctor-diagnose")+bind("ClusterRole", "xpdoctor-preflight")+bind("Role", "xpdoctor-pull-secrets"))
+	cfg := rest.CopyConfig(env.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: "alice"}
+	reader := &cluster.Reader{Dynamic: dynamic.NewForConfigOrDie(cfg), Discovery: discovery.NewDiscoveryClientForConfigOrDie(cfg), ReadLock: true, ReadCompositions: true}
+	snap, err := reader.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Denied) > 0 || snap.Lock == nil || len(snap.Lock.Packages) != len(admin.Lock.Packages) || len(snap.Compositions) != len(admin.Compositions) || len(snap.Packages) != len(admin.Packages) || snap.CrossplaneImage == "" {
+		t.Errorf("with docs/rbac.yaml: denied %+v, lock %v, %d compositions, %d packages", snap.Denied, snap.Lock != nil, len(snap.Compositions), len(snap.Packages))
+	}
 }
 
 // agreeWithV2APIServer creates the fixture's packages and Compositions in a

@@ -213,6 +213,31 @@ func TestNoticesAndFixes(t *testing.T) {
 	})
 }
 
+func TestV1PackageMetadataIgnored(t *testing.T) {
+	classic := func(runtime []v1.Layer) xpkgtest.Package {
+		return xpkgtest.Package{Name: "provider-classic", Runtime: runtime, YAML: []byte("---\napiVersion: meta.pkg.crossplane.io/v1\nkind: Provider\nmetadata:\n  name: provider-classic\nspec:\n  controller:\n    image: crossplane/provider-classic-controller:v0.1.0\n")}
+	}
+	runCases(t, []tcase{
+		{"controller image, package holds no runtime", func(r *registry) Input {
+			return one(r, "classic:v1", classic(nil), "v1.20.0", "v2.0.0", coreArgs)
+		}, []want{{"Provider/provider-classic", "ControllerImageIgnored", Breaks, []string{"crossplane/provider-classic-controller:v0.1.0", "holds no runtime", "fix:--embed-runtime-image"}, false}}, 1},
+		{"controller image, runtime embedded", func(r *registry) Input {
+			return one(r, "classic:v2", classic([]v1.Layer{xpkgtest.RandomLayer(7, 64)}), "v1.20.0", "v2.0.0", coreArgs)
+		}, []want{{"Provider/provider-classic", "ControllerImageIgnored", Notice, []string{"embeds a runtime"}, false}}, 0},
+		{"controller image stays on v1.20", func(r *registry) Input {
+			return one(r, "classic:v1", classic(nil), "v1.19.0", "v1.20.0", coreArgs)
+		}, []want{{"Provider/provider-classic", "ControllerImageIgnored", "", nil, false}}, 0},
+		{"permission requests", func(r *registry) Input {
+			in := one(r, "nop:v1", xpkgtest.Package{Name: "provider-nop"}, "v1.20.0", "v2.0.0", coreArgs)
+			in.Snapshot.Revisions[0].PermissionRequests = 2
+			return in
+		}, []want{{"Provider/provider-nop", "PermissionRequestsIgnored", Breaks, []string{"2 permission request(s)"}, false}}, 1},
+		{"no permission requests", func(r *registry) Input {
+			return one(r, "nop:v1", xpkgtest.Package{Name: "provider-nop"}, "v1.20.0", "v2.0.0", coreArgs)
+		}, []want{{"Provider/provider-nop", "PermissionRequestsIgnored", "", nil, false}}, 0},
+	})
+}
+
 func TestPullPolicyNever(t *testing.T) {
 	nop := xpkgtest.Package{Name: "provider-nop"}
 	never := func(p *cluster.Package) { p.PullPolicy = "Never" }
