@@ -46,7 +46,9 @@ func TestReportGolden(t *testing.T) {
 	_, cfgImg := r.pkg("acme/platform:v1.0.0", xpkgtest.Package{Kind: "Configuration", Name: "platform", DependsOn: []xpkg.Dependency{{Kind: "Provider", Package: "xpkg.crossplane.io/crossplane-contrib/provider-ok", Version: ">=v1.0.0"}}})
 	pkgs := []cluster.Package{
 		provider("provider-ok", ok),
-		provider("provider-cc", ok, func(p *cluster.Package) { p.CurrentRevision, p.ControllerConfigRef = "provider-cc-aaaaaaaaaaaa", "irsa" }),
+		provider("provider-cc", ok, func(p *cluster.Package) {
+			p.CurrentRevision, p.ControllerConfigRef = "provider-cc-aaaaaaaaaaaa", "irsa"
+		}),
 		provider("provider-old", old),
 		provider("platform", cfgRef, ofKind("Configuration")),
 	}
