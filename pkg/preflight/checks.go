@@ -237,12 +237,9 @@ func (sc *scope) dependencyChecks(p cluster.Package) []Check {
 			out = append(out, c)
 			continue
 		}
-		where := d.Package
-		if !coreOf(sc.target).LessThan(semver.MustParse("1.20.0")) {
-			if rw, via := sc.snap.RewriteImage(d.Package); via != "" {
-				where = rw
-				c.Evidence = append(c.Evidence, fmt.Sprintf("ImageConfig %s rewrites it to %s", via, rw))
-			}
+		where, via := sc.lookedUpAt(d.Package)
+		if via != "" {
+			c.Evidence = append(c.Evidence, fmt.Sprintf("ImageConfig %s rewrites it to %s", via, where))
 		}
 		if other := sameRepository(installed, d.Package); other != nil {
 			c.Evidence = append(c.Evidence, fmt.Sprintf("%s %s is installed from %s, another source than dependsOn names", other.pkg.Kind, other.pkg.Name, other.source))
@@ -269,6 +266,15 @@ func (sc *scope) dependencyChecks(p cluster.Package) []Check {
 		out = append(out, c)
 	}
 	return out
+}
+
+// lookedUpAt is where the target looks a dependency up: rewritten by an
+// ImageConfig on v1.20+ (PR #6421), else as dependsOn names it.
+func (sc *scope) lookedUpAt(dep string) (where, imageConfig string) {
+	if coreOf(sc.target).LessThan(semver.MustParse("1.20.0")) {
+		return dep, ""
+	}
+	return sc.snap.RewriteImage(dep)
 }
 
 // sameRepository finds an installed package with the same repository path
@@ -313,10 +319,7 @@ func DependenciesToList(in Input) ([]string, error) {
 					continue deps
 				}
 			}
-			where := d.Package
-			if !coreOf(target).LessThan(semver.MustParse("1.20.0")) {
-				where, _ = sc.snap.RewriteImage(d.Package)
-			}
+			where, _ := sc.lookedUpAt(d.Package)
 			if !seen[where] {
 				seen[where] = true
 				out = append(out, where)

@@ -15,9 +15,6 @@ package preflight
 
 import (
 	"fmt"
-	"sort"
-
-	"github.com/Masterminds/semver/v3"
 
 	"github.com/xpdoctor/xpdoctor/pkg/cluster"
 	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
@@ -186,11 +183,14 @@ type Input struct {
 // pulls today. When that registry is unknown, the source is returned as is.
 func ImageReferences(s *cluster.Snapshot, running string) map[string]string {
 	sc := newScope(Input{Snapshot: s, Running: running})
+	reg, ok := sc.defaultRegistryToday()
+	if !ok && sc.running != nil {
+		// Crossplane's flags are unknown: its version's default is the best guess.
+		reg = crossplane.DefaultRegistry(sc.running)
+	}
 	out := map[string]string{}
 	for _, p := range s.Packages {
-		src := p.Source()
-		reg, _ := sc.defaultRegistryToday()
-		out[src] = crossplane.Qualify(src, reg)
+		out[p.Source()] = crossplane.Qualify(p.Source(), reg)
 	}
 	return out
 }
@@ -250,11 +250,8 @@ func Run(in Input) (*Report, error) {
 		if sc.crosses(c.since) == crossedNo {
 			continue
 		}
-		rep.Changes = append(rep.Changes, CrossedChange{ID: c.ID, Since: c.Since, Effect: c.Effect, Title: c.Title, Affected: affected[c.ID], Sources: c.Sources})
+		rep.Changes = append(rep.Changes, CrossedChange{ID: c.ID, Since: "v" + c.Since, Effect: c.Effect, Title: c.Title, Affected: affected[c.ID], Sources: c.Sources})
 	}
-	sort.SliceStable(rep.Changes, func(i, j int) bool {
-		return semver.MustParse(rep.Changes[i].Since).LessThan(semver.MustParse(rep.Changes[j].Since))
-	})
 	rep.Status = Safe
 	for _, c := range rep.Crossplane {
 		rep.Status = worst(rep.Status, c.Status)
