@@ -397,11 +397,12 @@ var Changes = []Change{
 	},
 	{
 		ID: "RevisionHealthSplit", Since: "2.0.0", Effect: EffectNotice,
-		Title:   "revisions report RevisionHealthy and RuntimeHealthy instead of Healthy; packages keep Healthy",
-		Affects: "runbooks, alerts and scripts that read or wait for condition Healthy on ProviderRevision, FunctionRevision or ConfigurationRevision (kubectl wait --for=condition=Healthy) never see it again",
-		Detect:  "revisions that carry a Healthy condition today",
-		Fix:     "read RevisionHealthy (package contents) and RuntimeHealthy (Provider/Function runtime) on revisions, or Healthy on the package",
-		Sources: []string{"apis/pkg/v1/conditions.go@v2.0.0 (TypeRevisionHealthy, TypeRuntimeHealthy)", "PR https://github.com/crossplane/crossplane/pull/6498 (commit 8d44f1876)", "cluster/crds/pkg.crossplane.io_providerrevisions.yaml@v2.3.4 (printer columns HEALTHY=RevisionHealthy, RUNTIME=RuntimeHealthy)"},
+		Title:     "revisions report RevisionHealthy and RuntimeHealthy instead of Healthy; packages keep Healthy",
+		Affects:   "runbooks, alerts and scripts that read or wait for condition Healthy on ProviderRevision, FunctionRevision or ConfigurationRevision (kubectl wait --for=condition=Healthy): new revisions never get it, and on existing ones it stays as v1 left it, no longer updated",
+		Detect:    "revisions that carry a Healthy condition today",
+		Fix:       "read RevisionHealthy (package contents) and RuntimeHealthy (Provider/Function runtime) on revisions, or Healthy on the package",
+		Sources:   []string{"apis/pkg/v1/conditions.go@v2.0.0 (TypeRevisionHealthy, TypeRuntimeHealthy)", "PR https://github.com/crossplane/crossplane/pull/6498 (commit 8d44f1876)", "cluster/crds/pkg.crossplane.io_providerrevisions.yaml@v2.3.4 (printer columns HEALTHY=RevisionHealthy, RUNTIME=RuntimeHealthy)"},
+		Inference: "that v1's Healthy stays on existing revisions is read from code: no v2 reconciler removes it (internal/controller/pkg/runtime/reconciler.go@v2.0.0 only reads it), and conditions merge by type",
 		check: func(sc *scope, c *Change) []hit {
 			n := 0
 			for _, r := range sc.snap.Revisions {
@@ -412,7 +413,7 @@ var Changes = []Change{
 			if n == 0 {
 				return nil
 			}
-			return []hit{{status: Notice, message: fmt.Sprintf("%d revision(s) report condition Healthy today; on v2 they report RevisionHealthy and RuntimeHealthy instead", n)}}
+			return []hit{{status: Notice, message: fmt.Sprintf("%d revision(s) report condition Healthy today; on v2 revisions report RevisionHealthy and RuntimeHealthy, and the Healthy v1 left is no longer updated", n)}}
 		},
 	},
 	{

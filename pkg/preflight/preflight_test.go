@@ -464,6 +464,18 @@ func TestRunningVersionBounds(t *testing.T) {
 			t.Errorf("a v2.0 change is listed as crossed")
 		}
 	}
+	// A Healthy condition v1 left beside v2's does not make it v1.
+	in.Snapshot.Revisions[0].Conditions = append(in.Snapshot.Revisions[0].Conditions, cluster.Condition{Type: "Healthy", Status: "True"})
+	if rep := run(t, in); checkOf(rep, "", "RevisionHealthSplit") != nil {
+		t.Error("stale Healthy condition read as v1")
+	}
+	// Without v2's conditions, a Healthy condition bounds it below v2.0.
+	in = one(r, "nop:v1", xpkgtest.Package{Name: "provider-nop"}, "", "v2.0.0", coreArgs)
+	if rep := run(t, in); checkOf(rep, "", "RevisionHealthSplit") == nil {
+		t.Error("v1 revision conditions did not bound the running version below v2.0")
+	} else if c := checkOf(rep, "", CheckUpgrade); !strings.Contains(strings.Join(c.Evidence, " "), "older than 2.0.0") {
+		t.Errorf("upgrade path evidence: %v", c.Evidence)
+	}
 }
 
 func TestReport(t *testing.T) {
@@ -526,8 +538,14 @@ func TestImageReferences(t *testing.T) {
 	}
 }
 
-// Every finding code a check carries is in the catalogue.
+// Every finding code a check carries is in the catalogue, and every change
+// the image check cites exists.
 func TestCodesCatalogued(t *testing.T) {
+	for _, id := range append([]string{"ImageValidated", "FlattenInPackageManager"}, fixedBy[findings.TooManyLayers], fixedBy[findings.MultipleBaseLayers], fixedBy[findings.PackageYAMLNotAtRoot]) {
+		if changeByID(id).ID != id {
+			t.Errorf("change %s", id)
+		}
+	}
 	for _, c := range []findings.Code{findings.PullPolicyNeverNotCached, findings.DependencyNotInLock, findings.DependencyVersionConflict, findings.DependencyDigestMismatch, findings.DependencyUnresolvable, findings.CrossplaneVersionIncompat, findings.BaseLayerAnnotationMissing} {
 		if _, ok := findings.Catalogue[c]; !ok {
 			t.Errorf("%s not catalogued", c)

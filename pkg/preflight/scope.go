@@ -63,26 +63,28 @@ func (sc *scope) bound() {
 			// Revisions carry RevisionHealthy/RuntimeHealthy from v2.0.0
 			// (apis/pkg/v1/conditions.go@v2.0.0, PR #6498).
 			sc.floor, sc.floorWhy = semver.MustParse("2.0.0"), "revision "+r.Name+" has a RevisionHealthy or RuntimeHealthy condition (v2.0+)"
-			break
-		}
-		if r.Condition("Healthy") != nil && sc.ceiling == nil {
-			// Revisions carry Healthy up to v1.20 (apis/pkg/v1/conditions.go@v1.20.0).
-			sc.ceiling, sc.ceilingWhy = semver.MustParse("2.0.0"), "revision "+r.Name+" has a Healthy condition (v1.x)"
-		}
-	}
-	if sc.floor == nil {
-		for _, p := range sc.snap.Packages {
-			if p.ResolvedPackage != "" {
-				// status.resolvedPackage exists from v1.20.0 (apis/pkg/v1/package_types.go@v1.20.0).
-				sc.floor, sc.floorWhy = semver.MustParse("1.20.0"), p.Kind+" "+p.Name+" has status.resolvedPackage (v1.20+)"
-				break
-			}
+			return // a Healthy condition v1 left on a revision says nothing then
 		}
 	}
 	for _, p := range sc.snap.Packages {
-		if p.ControllerConfigRef != "" && sc.ceiling == nil {
+		if p.ResolvedPackage != "" {
+			// status.resolvedPackage exists from v1.20.0 (apis/pkg/v1/package_types.go@v1.20.0).
+			sc.floor, sc.floorWhy = semver.MustParse("1.20.0"), p.Kind+" "+p.Name+" has status.resolvedPackage (v1.20+)"
+			break
+		}
+	}
+	for _, p := range sc.snap.Packages {
+		if p.ControllerConfigRef != "" {
 			// The field is gone from the v2.0.0 CRDs (PR #6520).
 			sc.ceiling, sc.ceilingWhy = semver.MustParse("2.0.0"), p.Kind+" "+p.Name+" has spec.controllerConfigRef (v1.x)"
+			return
+		}
+	}
+	for _, r := range sc.snap.Revisions {
+		if r.Condition("Healthy") != nil {
+			// Revisions carry Healthy up to v1.20 (apis/pkg/v1/conditions.go@v1.20.0).
+			sc.ceiling, sc.ceilingWhy = semver.MustParse("2.0.0"), "revision "+r.Name+" has a Healthy condition and none of v2's (v1.x)"
+			return
 		}
 	}
 }
