@@ -145,6 +145,13 @@ type installedPackage struct {
 // spec.package without tag or digest); for a v2 target an unqualified
 // spec.package is qualified with today's registry, as it must be fixed to.
 func (sc *scope) installed() []installedPackage {
+	if sc.installedCache == nil {
+		sc.installedCache = sc.listInstalled()
+	}
+	return sc.installedCache
+}
+
+func (sc *scope) listInstalled() []installedPackage {
 	inLock := map[string]string{}
 	if sc.snap.Lock != nil {
 		for _, lp := range sc.snap.Lock.Packages {
@@ -167,6 +174,9 @@ func (sc *scope) installed() []installedPackage {
 			}
 		}
 		out = append(out, ip)
+	}
+	if out == nil {
+		out = []installedPackage{}
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package preflight
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -552,3 +553,37 @@ func TestCodesCatalogued(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRun150 judges a cluster of 150 providers and a Configuration
+// depending on all of them (the 150-package cluster).
+func BenchmarkRun150(b *testing.B) {
+	var deps []xpkg.Dependency
+	var pkgs []cluster.Package
+	for i := 0; i < 150; i++ {
+		src := "xpkg.crossplane.io/crossplane-contrib/provider-" + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + "-" + itoa(i)
+		pkgs = append(pkgs, provider("p"+itoa(i), src+":v1.0.0"))
+		deps = append(deps, xpkg.Dependency{Kind: "Provider", Package: src, Version: ">=v1.0.0"})
+	}
+	meta := func(m *xpkg.Meta) *xpkg.Report {
+		img := &xpkg.ImageReport{Digest: "sha256:aa", BaseLayers: []int{0}, Layers: []xpkg.Layer{{Digest: "sha256:l", Size: 1000, Annotations: map[string]string{xpkg.AnnotationKey: xpkg.PackageAnnotation}}},
+			BaseScan: &xpkg.TarScan{Annotated: true, Entries: 1, BaseNameIndex: 0, ExactIndex: 0, BaseNamePath: "package.yaml"},
+			Package:  &xpkg.PackageFile{Path: "package.yaml", Documents: 1, MetaCount: 1, Meta: m}}
+		return &xpkg.Report{Reference: "r", Platforms: []xpkg.PlatformImage{{Platform: "linux/amd64", Image: img}}}
+	}
+	images := map[string]*xpkg.Report{}
+	for _, p := range pkgs {
+		images[p.Source()] = meta(&xpkg.Meta{Kind: "Provider", Name: p.Name, Crossplane: ">=v1.14.0"})
+	}
+	cfg := provider("platform", "xpkg.crossplane.io/acme/platform:v1.0.0", ofKind("Configuration"))
+	images[cfg.Source()] = meta(&xpkg.Meta{Kind: "Configuration", Name: "platform", DependsOn: deps})
+	in := Input{Snapshot: snapshot(false, coreArgs, append(pkgs, cfg)...), Images: images, Running: "v1.20.0", Target: "v2.0.0"}
+	b.ReportAllocs()
+	for b.Loop() {
+		rep, err := Run(in)
+		if err != nil || rep.Status != Safe {
+			b.Fatalf("%v %s", err, rep.Status)
+		}
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -28,6 +28,8 @@ type scope struct {
 	// runningTarget is the running version's generation; runningSet says it is known.
 	runningTarget crossplane.Target
 	runningSet    bool
+	// installedCache is what installed() lists, once.
+	installedCache []installedPackage
 }
 
 func newScope(in Input) *scope {
