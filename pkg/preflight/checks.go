@@ -52,6 +52,14 @@ func (sc *scope) imageCheck(p cluster.Package) Check {
 	}
 	tv := crossplane.Judge(genOnly(sc.targetGen), r, sc.in.Judge)
 	tv.Crossplane = sc.label()
+	if e := readError(r); e != nil {
+		// What xpdoctor could not read says nothing certain about what
+		// Crossplane reads (other credentials, network, its cache).
+		c.Status, c.Code = Unknown, tv.Reason
+		c.Message = fmt.Sprintf("xpdoctor could not read the image %s (%s), so its verdict, Crossplane constraint and dependencies for %s are unknown; if Crossplane cannot either, %s reports: %s", r.Reference, e.Detail, sc.label(), sc.label(), tv.Message)
+		c.Fix = "run preflight where the package's registry is reachable with the credentials Crossplane uses; " + findings.Catalogue[tv.Reason].Fix
+		return c
+	}
 	var rv *crossplane.Verdict
 	if sc.runningSet {
 		v := crossplane.Judge(genOnly(sc.runningTarget), r, sc.in.Judge)
@@ -98,6 +106,18 @@ func (sc *scope) imageCheck(p cluster.Package) Check {
 		}
 	}
 	return c
+}
+
+// readError is the registry error that kept xpdoctor from reading the image
+// Crossplane reads, or nil.
+func readError(r *xpkg.Report) *xpkg.RegistryError {
+	if r.Err != nil {
+		return r.Err
+	}
+	if img := r.SelectedImage(); img != nil && img.Err != nil {
+		return img.Err
+	}
+	return nil
 }
 
 // label is the target as shown: v2.3.4.

@@ -333,8 +333,8 @@ func TestImageUnderTargetGeneration(t *testing.T) {
 		{"missing tag", func(r *registry) Input {
 			ref := r.host + "/nothing:v9"
 			p := provider("provider-gone", ref)
-			return Input{Snapshot: snapshot(false, coreArgs, p), Images: map[string]*xpkg.Report{ref: r.read(ref)}, Running: "v1.20.0", Target: "v2.3.4"}
-		}, []want{{"Provider/provider-gone", CheckImage, Breaks, []string{"cannot unpack package: cannot resolve"}, true}}, 1},
+			return Input{Snapshot: snapshot(true, coreArgs, p), Images: map[string]*xpkg.Report{ref: r.read(ref)}, Running: "v2.2.0", Target: "v2.3.4"}
+		}, []want{{"Provider/provider-gone", CheckImage, Unknown, []string{"xpdoctor could not read the image", "v2.3.4 reports: cannot unpack package: cannot resolve", "fix:run preflight where"}, false}}, 2},
 		{"image not read", func(r *registry) Input {
 			p := provider("provider-unread", r.host+"/unread:v1")
 			return Input{Snapshot: snapshot(false, coreArgs, p), Running: "v1.20.0", Target: "v2.0.0"}
