@@ -4,13 +4,18 @@
 // registries, and the running and target versions. The knowledge of what
 // changed between releases is data: Changes, each with its sources.
 //
-// A command calls it in three steps:
+// A command calls it in three steps (Snapshot read with
+// cluster.Reader{ReadLock: true, ReadCompositions: true}):
 //
-//	refs := preflight.ImageReferences(snap, running)      // read each with xpkg
-//	in := preflight.Input{Snapshot: snap, Images: reports, Running: running, Target: to}
-//	for _, src := range preflight.DependenciesToList(in) { in.Tags[src] = ... } // optional
-//	rep, err := preflight.Run(in)                          // err: bad --to
-//	os.Exit(rep.ExitCode())
+//	running := snap.CrossplaneVersion()                   // or --crossplane-version
+//	images := map[string]*xpkg.Report{}
+//	for src, ref := range preflight.ImageReferences(snap, running) {
+//		images[src] = client.Read(ctx, ref, xpkg.ReadOptions{})
+//	}
+//	in := preflight.Input{Snapshot: snap, Images: images, Running: running, Target: to}
+//	deps, _ := preflight.DependenciesToList(in)           // optional: list their tags
+//	rep, err := preflight.Run(in)                         // err: a --to it cannot use
+//	// render rep.Rows() or rep as JSON; exit rep.ExitCode()
 package preflight
 
 import (
