@@ -57,7 +57,10 @@ func (sc *scope) imageCheck(p cluster.Package) Check {
 		// Crossplane reads (other credentials, network, its cache).
 		c.Status, c.Code = Unknown, tv.Reason
 		c.Message = fmt.Sprintf("xpdoctor could not read the image %s (%s), so its verdict, Crossplane constraint and dependencies for %s are unknown; if Crossplane cannot either, %s reports: %s", r.Reference, e.Detail, sc.label(), sc.label(), tv.Message)
-		c.Fix = "run preflight where the package's registry is reachable with the credentials Crossplane uses; " + findings.Catalogue[tv.Reason].Fix
+		c.Fix = "run preflight where the package's registry is reachable with the credentials Crossplane uses"
+		if fix := findings.Catalogue[tv.Reason].Fix; fix != "" {
+			c.Fix += "; " + fix
+		}
 		return c
 	}
 	var rv *crossplane.Verdict
