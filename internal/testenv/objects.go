@@ -1,18 +1,6 @@
 package testenv
 
-import (
-	"context"
-	"errors"
-	"io"
-	"strings"
-	"testing"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"k8s.io/client-go/dynamic"
-)
+import "k8s.io/apimachinery/pkg/runtime/schema"
 
 // Kind is where the API server serves a kind the tests create.
 type Kind struct {
@@ -46,44 +34,4 @@ var Kinds = map[string]Kind{
 	"ClusterRoleBinding":      {schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings"}, false},
 	"Role":                    {schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles"}, true},
 	"RoleBinding":             {schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"}, true},
-}
-
-// Create makes every object of a YAML stream, then sets its status through
-// the status subresource, as controllers do.
-func Create(t testing.TB, dyn dynamic.Interface, stream string) {
-	t.Helper()
-	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(stream), 4096)
-	for {
-		var obj map[string]any
-		if err := dec.Decode(&obj); errors.Is(err, io.EOF) {
-			return
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		if obj == nil {
-			continue
-		}
-		u := &unstructured.Unstructured{Object: obj}
-		k, ok := Kinds[u.GetKind()]
-		if !ok {
-			t.Fatalf("testenv does not know kind %s", u.GetKind())
-		}
-		var ri dynamic.ResourceInterface = dyn.Resource(k.GVR)
-		if k.Namespaced {
-			ri = dyn.Resource(k.GVR).Namespace(u.GetNamespace())
-		}
-		status, hasStatus := obj["status"]
-		ctx := context.Background()
-		created, err := ri.Create(ctx, u, metav1.CreateOptions{})
-		if err != nil {
-			t.Fatalf("creating %s %s: %v", u.GetKind(), u.GetName(), err)
-		}
-		// Events have no status subresource; the Lock's is a plain field.
-		if hasStatus && u.GetKind() != "Event" {
-			created.Object["status"] = status
-			if _, err := ri.UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
-				t.Fatalf("status of %s %s: %v", u.GetKind(), u.GetName(), err)
-			}
-		}
-	}
 }

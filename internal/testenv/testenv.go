@@ -3,14 +3,26 @@
 package testenv
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -95,4 +107,48 @@ func StartWith(t testing.TB, crds []string) *Env {
 		t.Fatal(err)
 	}
 	return &Env{Config: cfg, Kubeconfig: path}
+}
+
+// Create creates every object of a YAML or JSON stream, finding each kind's
+// resource through discovery, then writes a status it carries with
+// UpdateStatus (the API server ignores status on create). Events keep theirs.
+func Create(t testing.TB, cfg *rest.Config, stream string) {
+	t.Helper()
+	dyn := dynamic.NewForConfigOrDie(cfg)
+	dc := discovery.NewDiscoveryClientForConfigOrDie(cfg)
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
+	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(stream), 4096)
+	ctx := context.Background()
+	for {
+		var obj map[string]any
+		if err := dec.Decode(&obj); errors.Is(err, io.EOF) {
+			return
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if obj == nil {
+			continue
+		}
+		u := &unstructured.Unstructured{Object: obj}
+		gvk := u.GroupVersionKind()
+		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if err != nil {
+			t.Fatalf("no resource for %s: %v", gvk, err)
+		}
+		var ri dynamic.ResourceInterface = dyn.Resource(m.Resource)
+		if m.Scope.Name() == meta.RESTScopeNameNamespace {
+			ri = dyn.Resource(m.Resource).Namespace(u.GetNamespace())
+		}
+		status, hasStatus := obj["status"]
+		created, err := ri.Create(ctx, u, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatalf("creating %s %s: %v", u.GetKind(), u.GetName(), err)
+		}
+		if hasStatus && u.GetKind() != "Event" {
+			created.Object["status"] = status
+			if _, err := ri.UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+				t.Fatalf("status of %s %s: %v", u.GetKind(), u.GetName(), err)
+			}
+		}
+	}
 }

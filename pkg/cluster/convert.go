@@ -91,6 +91,8 @@ func packageFrom(u *unstructured.Unstructured) Package {
 	}
 	p.RevisionActivationPolicy = str(o, "spec", "revisionActivationPolicy")
 	p.RuntimeConfig = str(o, "spec", "runtimeConfigRef", "name")
+	p.ControllerConfigRef = str(o, "spec", "controllerConfigRef", "name")
+	p.RuntimeConfigRef = str(o, "spec", "runtimeConfigRef", "name")
 	return p
 }
 
@@ -100,7 +102,8 @@ func revisionFrom(u *unstructured.Unstructured) Revision {
 		Image: str(o, "spec", "image"), ResolvedImage: str(o, "status", "resolvedImage"),
 		DesiredState: str(o, "spec", "desiredState"), Revision: num(o, "spec", "revision"),
 		Conditions: conditions(o), Family: u.GetLabels()[LabelFamily],
-		SkipDependencyResolution: boolean(o, "spec", "skipDependencyResolution")}
+		SkipDependencyResolution: boolean(o, "spec", "skipDependencyResolution"),
+		PermissionRequests:       len(slice(o, "status", "permissionRequests"))}
 }
 
 func imageConfigFrom(u *unstructured.Unstructured) ImageConfig {
@@ -110,7 +113,73 @@ func imageConfigFrom(u *unstructured.Unstructured) ImageConfig {
 	for _, m := range slice(o, "spec", "matchImages") {
 		ic.Prefixes = append(ic.Prefixes, str(m, "prefix"))
 	}
+	ic.Verification = str(o, "spec", "verification", "provider")
+	ic.RuntimeConfigRef = str(o, "spec", "runtime", "configRef", "name")
 	return ic
+}
+
+// lockFrom reads the Lock; a node's kind is its type (v1.x) or kind (v1.18+
+// apiVersion/kind form) (apis/pkg/v1beta1/lock.go@v2.3.4).
+func lockFrom(u *unstructured.Unstructured) *Lock {
+	o := u.Object
+	l := &Lock{Packages: []LockPackage{}, Conditions: conditions(o)}
+	kindOf := func(m map[string]any) string {
+		if k := str(m, "kind"); k != "" {
+			return k
+		}
+		return str(m, "type")
+	}
+	for _, p := range slice(o, "packages") {
+		lp := LockPackage{Name: str(p, "name"), Kind: kindOf(p), Source: str(p, "source"), Version: str(p, "version")}
+		for _, d := range slice(p, "dependencies") {
+			lp.Dependencies = append(lp.Dependencies, LockDependency{Package: str(d, "package"), Constraints: str(d, "constraints"), Kind: kindOf(d)})
+		}
+		l.Packages = append(l.Packages, lp)
+	}
+	return l
+}
+
+func compositionFrom(u *unstructured.Unstructured) Composition {
+	o := u.Object
+	c := Composition{Name: u.GetName(), Mode: str(o, "spec", "mode"), Resources: len(slice(o, "spec", "resources"))}
+	for _, r := range u.GetOwnerReferences() {
+		if r.Kind == "ConfigurationRevision" && r.Controller != nil && *r.Controller {
+			c.Owner = r.Name
+		}
+	}
+	return c
+}
+
+// crossplaneContainer reads the args of Crossplane's container (named
+// crossplane in the Helm chart, else the first) and the literal values of
+// CrossplaneEnvRead.
+func crossplaneContainer(u *unstructured.Unstructured) ([]string, map[string]string) {
+	cs := slice(u.Object, "spec", "template", "spec", "containers")
+	if len(cs) == 0 {
+		return nil, nil
+	}
+	c := cs[0]
+	for _, x := range cs {
+		if str(x, "name") == "crossplane" {
+			c = x
+		}
+	}
+	var args []string
+	if raw, ok, _ := unstructured.NestedStringSlice(c, "args"); ok {
+		args = raw
+	}
+	var env map[string]string
+	for _, e := range slice(c, "env") {
+		for _, keep := range CrossplaneEnvRead {
+			if v, ok := nestedString(e, "value"); ok && str(e, "name") == keep {
+				if env == nil {
+					env = map[string]string{}
+				}
+				env[keep] = v
+			}
+		}
+	}
+	return args, env
 }
 
 func deploymentFrom(u *unstructured.Unstructured) Deployment {
@@ -146,27 +215,6 @@ func podFrom(u *unstructured.Unstructured) Pod {
 		p.Containers = append(p.Containers, ct)
 	}
 	return p
-}
-
-// lockFrom reads the Lock. A package's kind is spec type before v1.20 and
-// apiVersion+kind after (apis/pkg/v1beta1/lock.go@v1.16.0, @v2.3.4).
-func lockFrom(u *unstructured.Unstructured) *Lock {
-	o := u.Object
-	l := &Lock{Packages: []LockPackage{}, Conditions: conditions(o)}
-	kindOf := func(m map[string]any) string {
-		if k := str(m, "kind"); k != "" {
-			return k
-		}
-		return str(m, "type")
-	}
-	for _, p := range slice(o, "packages") {
-		lp := LockPackage{Name: str(p, "name"), Kind: kindOf(p), Source: str(p, "source"), Version: str(p, "version")}
-		for _, d := range slice(p, "dependencies") {
-			lp.Dependencies = append(lp.Dependencies, LockDependency{Package: str(d, "package"), Constraints: str(d, "constraints"), Kind: kindOf(d)})
-		}
-		l.Packages = append(l.Packages, lp)
-	}
-	return l
 }
 
 // eventFrom reads core/v1 and events.k8s.io/v1 Events.

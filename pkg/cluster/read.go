@@ -28,7 +28,15 @@ type Reader struct {
 	// ReadSecrets reads the pull secrets Crossplane uses, to inspect images
 	// with its credentials. They are kept in memory only.
 	ReadSecrets bool
+	// ReadCompositions also lists the Compositions (what an upgrade
+	// preflight needs); diagnose does not ask for them, so its RBAC stays
+	// as docs/rbac.yaml has it.
+	ReadCompositions bool
 }
+
+// compositions is the Composition resource; apiextensions.crossplane.io/v1
+// serves it in every release xpdoctor models.
+var compositions = schema.GroupVersionResource{Group: "apiextensions.crossplane.io", Version: "v1", Resource: "compositions"}
 
 var packageResources = []string{"providers", "providerrevisions", "functions", "functionrevisions", "configurations", "configurationrevisions"}
 
@@ -56,10 +64,21 @@ func (r *Reader) Read(ctx context.Context) (*Snapshot, error) {
 	// the Lock from v1.0 (it is created by the first dependency resolution).
 	for _, res := range []string{"imageconfigs", "locks", "deploymentruntimeconfigs"} {
 		if gvr, ok := served[res]; ok {
+			denials := len(s.Denied)
 			if err := r.list(ctx, s, gvr, "", ""); err != nil {
 				return nil, err
 			}
+			if res == "locks" && s.Lock == nil && len(s.Denied) == denials {
+				s.Lock = &Lock{Packages: []LockPackage{}} // read, and nothing resolved yet
+			}
 		}
+	}
+	if r.ReadCompositions {
+		denials := len(s.Denied)
+		if err := r.list(ctx, s, compositions, "", ""); err != nil && !apierrors.IsNotFound(err) {
+			return nil, err
+		}
+		s.CompositionsRead = len(s.Denied) == denials
 	}
 	deployments := schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
 	ns := r.Namespace
@@ -190,7 +209,7 @@ func (r *Reader) list(ctx context.Context, s *Snapshot, gvr schema.GroupVersionR
 			l   *unstructured.UnstructuredList
 			err error
 		)
-		if namespace == "" && gvr.Group == PkgGroup {
+		if namespace == "" && (gvr.Group == PkgGroup || gvr == compositions) {
 			l, err = r.Dynamic.Resource(gvr).List(ctx, opts)
 		} else {
 			l, err = r.Dynamic.Resource(gvr).Namespace(namespace).List(ctx, opts)

@@ -56,7 +56,7 @@ status: {phase: Failed, reason: Evicted, message: 'Usage of EmptyDir volume "pac
 func TestReadLockAndRuntimeConfigs(t *testing.T) {
 	env := testenv.Start(t, false)
 	dyn := dynamic.NewForConfigOrDie(env.Config)
-	testenv.Create(t, dyn, lockAndRuntime)
+	testenv.Create(t, env.Config, lockAndRuntime)
 	disc, err := NewDiscoveryForConfig(env.Config)
 	if err != nil {
 		t.Fatal(err)

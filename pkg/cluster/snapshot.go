@@ -53,6 +53,11 @@ type Package struct {
 	RevisionActivationPolicy string `json:"revisionActivationPolicy,omitempty"`
 	// RuntimeConfig is spec.runtimeConfigRef.name (DeploymentRuntimeConfig, v1.14+).
 	RuntimeConfig string `json:"runtimeConfig,omitempty"`
+	// ControllerConfigRef is spec.controllerConfigRef.name (Provider and
+	// Function up to v1.20; the field is gone from v2.0.0).
+	ControllerConfigRef string `json:"controllerConfigRef,omitempty"`
+	// RuntimeConfigRef is spec.runtimeConfigRef.name (Provider and Function, v1.14+).
+	RuntimeConfigRef string `json:"runtimeConfigRef,omitempty"`
 }
 
 // Source is the reference Crossplane pulls: the resolved one when known.
@@ -87,6 +92,9 @@ type Revision struct {
 	Family        string      `json:"family,omitempty"`
 	// SkipDependencyResolution is spec.skipDependencyResolution.
 	SkipDependencyResolution bool `json:"skipDependencyResolution,omitempty"`
+	// PermissionRequests counts status.permissionRequests: the extra RBAC
+	// rules a v1.x provider's package.yaml asks for (gone from v2.0.0).
+	PermissionRequests int `json:"permissionRequests,omitempty"`
 }
 
 // Condition returns the condition of a type, or nil.
@@ -207,6 +215,22 @@ type ImageConfig struct {
 	Prefixes      []string `json:"prefixes"`
 	RewritePrefix string   `json:"rewritePrefix,omitempty"`
 	PullSecret    string   `json:"pullSecret,omitempty"`
+	// Verification is spec.verification.provider (v1.18+, e.g. Cosign).
+	Verification string `json:"verification,omitempty"`
+	// RuntimeConfigRef is spec.runtime.configRef.name (v2.2+).
+	RuntimeConfigRef string `json:"runtimeConfigRef,omitempty"`
+}
+
+// Composition is what preflight needs of an apiextensions.crossplane.io
+// Composition: its mode and the package revision that installed it.
+type Composition struct {
+	Name string `json:"name"`
+	// Mode is spec.mode as stored ("" when unset; v1.x defaulted it to Resources).
+	Mode string `json:"mode,omitempty"`
+	// Resources counts spec.resources (native patch-and-transform).
+	Resources int `json:"resources,omitempty"`
+	// Owner is the controlling ConfigurationRevision, if any.
+	Owner string `json:"owner,omitempty"`
 }
 
 // Denial is a read the caller was not allowed to make.
@@ -228,6 +252,12 @@ type Snapshot struct {
 	CrossplaneNamespace string `json:"crossplaneNamespace"`
 	// CrossplaneImage is the image of Crossplane's own Deployment.
 	CrossplaneImage string `json:"crossplaneImage,omitempty"`
+	// CrossplaneArgs are the args of Crossplane's container (core start ...):
+	// the core flags, known when CrossplaneImage is.
+	CrossplaneArgs []string `json:"crossplaneArgs,omitempty"`
+	// CrossplaneEnv holds the literal values of the variables in
+	// CrossplaneEnvRead set on Crossplane's container; no other value is read.
+	CrossplaneEnv map[string]string `json:"crossplaneEnv,omitempty"`
 	// CrossplaneServiceAccount pull secrets apply to every package pull.
 	CrossplanePullSecrets []string      `json:"crossplanePullSecrets,omitempty"`
 	Packages              []Package     `json:"packages"`
@@ -242,8 +272,12 @@ type Snapshot struct {
 	// RuntimeConfigs are the DeploymentRuntimeConfigs' names.
 	RuntimeConfigs []string `json:"runtimeConfigs,omitempty"`
 	// CrossplanePods are Crossplane's own pods (an evicted one says why).
-	CrossplanePods []Pod    `json:"crossplanePods,omitempty"`
-	Denied         []Denial `json:"denied,omitempty"`
+	CrossplanePods []Pod `json:"crossplanePods,omitempty"`
+	// Compositions are read only when asked (Reader.ReadCompositions) or
+	// found in a dump; CompositionsRead says they were.
+	Compositions     []Composition `json:"compositions,omitempty"`
+	CompositionsRead bool          `json:"compositionsRead,omitempty"`
+	Denied           []Denial      `json:"denied,omitempty"`
 	// Secrets holds docker config JSON of pull secrets by name; never rendered.
 	Secrets map[string][]byte `json:"-"`
 	// Served maps each pkg.crossplane.io resource (providers, functions,
@@ -316,6 +350,11 @@ func (s *Snapshot) APIVersion(resource, fallback string) string {
 	return PkgGroup + "/" + fallback
 }
 
+// CrossplaneEnvRead are the environment variables of Crossplane's container
+// whose literal values a Snapshot keeps: REGISTRY is --registry up to v1.20
+// (cmd/crossplane/core/core.go@v1.20.0). Other values may be credentials.
+var CrossplaneEnvRead = []string{"REGISTRY"}
+
 // CrossplaneVersion is the tag of Crossplane's image ("" if unknown).
 func (s *Snapshot) CrossplaneVersion() string {
 	img := s.CrossplaneImage
@@ -364,10 +403,14 @@ func (s *Snapshot) Add(u *unstructured.Unstructured) {
 	case group == PkgGroup && u.GetKind() == "DeploymentRuntimeConfig":
 		s.keep(eventCost)
 		s.RuntimeConfigs = append(s.RuntimeConfigs, u.GetName())
+	case group == "apiextensions.crossplane.io" && u.GetKind() == "Composition":
+		s.Compositions = append(s.Compositions, compositionFrom(u))
+		s.CompositionsRead = true
 	case (group == "apps") && u.GetKind() == "Deployment":
 		d := deploymentFrom(u)
 		if isCrossplaneDeployment(u) {
 			s.CrossplaneImage = firstOr(d.Images, "")
+			s.CrossplaneArgs, s.CrossplaneEnv = crossplaneContainer(u)
 			if s.CrossplaneNamespace == "" {
 				s.CrossplaneNamespace = d.Namespace
 			}
@@ -559,4 +602,25 @@ func firstOr(s []string, d string) string {
 		return s[0]
 	}
 	return d
+}
+
+// RewriteImage applies the ImageConfig whose matchImages prefix is the
+// longest match of ref, as Crossplane v1.20+ does for package and dependency
+// sources (RewritePath; PR
+// https://github.com/crossplane/crossplane/pull/6421; crossplane-runtime:
+// pkg/xpkg/config.go@v2.3.3 bestMatch, where an empty prefix never matches).
+// It returns ref and "" when no ImageConfig rewrites it.
+func (s *Snapshot) RewriteImage(ref string) (rewritten, imageConfig string) {
+	best, bestLen := ref, 0
+	for _, ic := range s.ImageConfigs {
+		if ic.RewritePrefix == "" {
+			continue
+		}
+		for _, p := range ic.Prefixes {
+			if strings.HasPrefix(ref, p) && len(p) > bestLen {
+				best, bestLen, imageConfig = ic.RewritePrefix+strings.TrimPrefix(ref, p), len(p), ic.Name
+			}
+		}
+	}
+	return best, imageConfig
 }

@@ -99,7 +99,7 @@ func TestMirrorClosure(t *testing.T) {
 		}
 	} else {
 		t.Log("kubectl is not installed: creating the objects with the API client instead")
-		create(t, dyn, ic)
+		create(t, env.Config, ic)
 	}
 	gvr := schema.GroupVersionResource{Group: "pkg.crossplane.io", Version: "v1beta1", Resource: "imageconfigs"}
 	l, err := dyn.Resource(gvr).List(context.Background(), metav1.ListOptions{})

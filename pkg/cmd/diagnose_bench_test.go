@@ -12,6 +12,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 
 	"github.com/xpdoctor/xpdoctor/internal/testenv"
 	"github.com/xpdoctor/xpdoctor/internal/testregistry"
@@ -30,7 +31,7 @@ func (c roundTripCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // populate creates n Providers with revisions, deployments and pods, one in
 // ten failing, and n*33 events (5,000 for 150 providers), concurrently.
-func populate(b *testing.B, dyn dynamic.Interface, host string, n int) {
+func populate(b *testing.B, cfg *rest.Config, host string, n int) {
 	var objs []string
 	objs = append(objs, "apiVersion: v1\nkind: Namespace\nmetadata: {name: crossplane-system}\n")
 	for i := 0; i < n; i++ {
@@ -84,7 +85,7 @@ lastTimestamp: "2026-11-27T05:00:00Z"
 `, name, e))
 		}
 	}
-	create(b, dyn, objs[0])
+	create(b, cfg, objs[0])
 	var wg sync.WaitGroup
 	ch := make(chan string)
 	for w := 0; w < 16; w++ {
@@ -92,7 +93,7 @@ lastTimestamp: "2026-11-27T05:00:00Z"
 		go func() {
 			defer wg.Done()
 			for o := range ch {
-				create(b, dyn, o)
+				create(b, cfg, o)
 			}
 		}()
 	}
@@ -119,7 +120,7 @@ func BenchmarkDiagnose(b *testing.B) {
 		b.Run(fmt.Sprintf("providers=%d", n), func(b *testing.B) {
 			env := testenv.Start(b, false)
 			dyn := dynamic.NewForConfigOrDie(env.Config)
-			populate(b, dyn, reg.Host, n)
+			populate(b, env.Config, reg.Host, n)
 			l, err := dyn.Resource(kinds["Event"].GVR).Namespace("default").List(context.Background(), metav1.ListOptions{})
 			if err != nil || len(l.Items) != n*33 {
 				b.Fatalf("%d events, %v", len(l.Items), err)

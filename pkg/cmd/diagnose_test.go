@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 
 	"github.com/xpdoctor/xpdoctor/internal/testenv"
@@ -26,9 +27,9 @@ import (
 // kinds and create are testenv's: one helper for every envtest test.
 var kinds = testenv.Kinds
 
-func create(t testing.TB, dyn dynamic.Interface, stream string) {
+func create(t testing.TB, cfg *rest.Config, stream string) {
 	t.Helper()
-	testenv.Create(t, dyn, stream)
+	testenv.Create(t, cfg, stream)
 }
 
 // incidentCluster starts envtest and a registry and recreates the incident
@@ -62,7 +63,7 @@ func incidentCluster(t *testing.T) (*testenv.Env, dynamic.Interface, string) {
 		t.Fatal(err)
 	}
 	dyn := dynamic.NewForConfigOrDie(env.Config)
-	create(t, dyn, strings.ReplaceAll(string(raw), "REGISTRY", host))
+	create(t, env.Config, strings.ReplaceAll(string(raw), "REGISTRY", host))
 	return env, dyn, host
 }
 
@@ -214,12 +215,12 @@ func supportDump(t *testing.T, dyn dynamic.Interface) []byte {
 
 func TestDiagnoseLeastPrivilege(t *testing.T) {
 	pinClock(t)
-	env, dyn, host := incidentCluster(t)
+	env, _, host := incidentCluster(t)
 	rbac, err := os.ReadFile(filepath.Join("..", "..", "docs", "rbac.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	create(t, dyn, string(rbac)+`
+	create(t, env.Config, string(rbac)+`
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
@@ -295,8 +296,7 @@ func TestDiagnoseUsesCrossplanePullSecrets(t *testing.T) {
 	}
 	auth := base64.StdEncoding.EncodeToString([]byte(user + ":" + token))
 	cfg := base64.StdEncoding.EncodeToString([]byte(`{"auths":{"` + reg.Host + `":{"auth":"` + auth + `"}}}`))
-	dyn := dynamic.NewForConfigOrDie(env.Config)
-	create(t, dyn, `apiVersion: v1
+	create(t, env.Config, `apiVersion: v1
 kind: Namespace
 metadata: {name: crossplane-system}
 ---

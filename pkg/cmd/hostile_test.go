@@ -15,7 +15,6 @@ import (
 	"unicode/utf8"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/yaml"
 
 	"github.com/xpdoctor/xpdoctor/internal/testenv"
@@ -235,7 +234,7 @@ func TestHostileTextsFromAPIServer(t *testing.T) {
 		}
 		stream = append(stream, string(b))
 	}
-	create(t, dynamic.NewForConfigOrDie(env.Config), strings.Join(stream, "\n"))
+	create(t, env.Config, strings.Join(stream, "\n"))
 	for _, format := range []string{"table", "wide", "markdown", "json", "yaml"} {
 		out, errOut, code := run(t, "--kubeconfig", env.Kubeconfig, "--inspect", "none", "-o", format)
 		if code != ExitFindings {

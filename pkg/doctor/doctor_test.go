@@ -11,7 +11,6 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/client-go/dynamic"
 
 	"github.com/xpdoctor/xpdoctor/internal/testenv"
 	"github.com/xpdoctor/xpdoctor/internal/testregistry"
@@ -185,8 +184,7 @@ func TestRunReportsInspectFailures(t *testing.T) {
 // live read knows a revision that is not listed is gone.
 func TestRunAgainstAPIServer(t *testing.T) {
 	env := testenv.Start(t, false)
-	dyn := dynamic.NewForConfigOrDie(env.Config)
-	testenv.Create(t, dyn, `apiVersion: v1
+	testenv.Create(t, env.Config, `apiVersion: v1
 kind: Namespace
 metadata: {name: crossplane-system}
 ---
