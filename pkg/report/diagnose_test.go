@@ -18,7 +18,7 @@ func TestDiagnoseNotesAndAlternatives(t *testing.T) {
 			Message: "the registry refused it", Alternatives: []findings.Code{findings.ManifestNotFound}, Remediation: "tell the two apart"}}}
 	for _, f := range []Format{Table, Markdown} {
 		var b bytes.Buffer
-		if err := Diagnose(&b, f, r); err != nil {
+		if err := (Printer{Format: f}).Diagnose(&b, r); err != nil {
 			t.Fatal(err)
 		}
 		out := b.String()
@@ -29,7 +29,7 @@ func TestDiagnoseNotesAndAlternatives(t *testing.T) {
 		}
 	}
 	var b bytes.Buffer
-	if err := Diagnose(&b, JSON, r); err != nil {
+	if err := (Printer{Format: JSON}).Diagnose(&b, r); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(b.String(), `"alternatives": [`) || !strings.Contains(b.String(), `"notes": [`) {

@@ -428,7 +428,7 @@ func (e *Engine) copyBlob(ctx context.Context, it *Item, b *Blob) (bool, error) 
 			return false, refused
 		}
 		var re *xpkg.RegistryError
-		if !errors.As(err, &re) || re.Kind != xpkg.ErrUnreachable || ctx.Err() != nil {
+		if !errors.As(err, &re) || !re.Transient() || ctx.Err() != nil {
 			break
 		}
 	}
@@ -472,7 +472,9 @@ func (e *Engine) streamBlob(ctx context.Context, it *Item, b *Blob) (*DigestErro
 	if de := v.failed(); de != nil {
 		return de, de
 	}
-	if err != nil && openErr != nil {
+	// A source read that failed because the destination's failure canceled
+	// it says nothing: the destination's error is the cause.
+	if err != nil && openErr != nil && !errors.Is(openErr, context.Canceled) {
 		return nil, fmt.Errorf("reading blob %s from %s: %w", b.Digest, it.Source, openErr)
 	}
 	return nil, err
