@@ -47,20 +47,26 @@ func newDiagnoseFlags() *diagnoseFlags {
 }
 
 func (f *diagnoseFlags) add(c *cobra.Command, s IOStreams) {
-	f.registryFlags.add(c, 2*time.Minute, s)
-	f.kube.AddFlags(c.Flags())
+	f.addCluster(c, s, 2*time.Minute)
 	c.Flags().StringVar(&f.FromFile, "from-file", "", fmt.Sprintf("read a support dump (kubectl get providers,providerrevisions,functions,functionrevisions,configurations,configurationrevisions,locks,deploymentruntimeconfigs,deployments,pods,events -A -o yaml) instead of a cluster; "+
 		"dumps up to %d MiB are read as a stream in under 256 MiB of memory, values longer than %d KiB are cut and marked", cluster.MaxDumpBytes>>20, cluster.MaxValueBytes>>10))
 	c.Flags().StringVar(&f.Kind, "kind", "", "only packages of this kind: Provider, Function or Configuration")
 	c.Flags().StringVarP(&f.Output, "output", "o", "table", "output format: table, wide, json, yaml or markdown")
 	c.Flags().BoolVar(&f.ExitZero, "exit-zero", false, "exit 0 even when there are findings")
+	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "wide", "json", "yaml", "markdown"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions([]string{"Provider", "Function", "Configuration"}, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// addCluster registers the flags of every command that diagnoses a live
+// cluster (diagnose, serve): the connection, the registries, how to judge.
+func (f *diagnoseFlags) addCluster(c *cobra.Command, s IOStreams, timeout time.Duration) {
+	f.registryFlags.add(c, timeout, s)
+	f.kube.AddFlags(c.Flags())
 	c.Flags().StringVar(&f.CrossplaneNS, "crossplane-namespace", "", "Crossplane's namespace (default: where the crossplane Deployment runs, else crossplane-system)")
 	c.Flags().StringVar(&f.CrossplaneVersion, "crossplane-version", "", "judge as this Crossplane version (default: the tag of Crossplane's image)")
 	c.Flags().StringSliceVar(&f.UpstreamRegistries, "upstream-registry", nil, "MIRROR=UPSTREAM: compare mirrored packages with their upstream (repeatable)")
 	c.Flags().StringVar(&f.Inspect, "inspect", "problems", "which package images to inspect in their registry: problems, all or none")
 	c.Flags().BoolVar(&f.ReadSecrets, "read-pull-secrets", true, "read the pull secrets Crossplane uses so images are inspected with its credentials (kept in memory only)")
-	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "wide", "json", "yaml", "markdown"}, cobra.ShellCompDirectiveNoFileComp))
-	_ = c.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions([]string{"Provider", "Function", "Configuration"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("inspect", cobra.FixedCompletions([]string{"problems", "all", "none"}, cobra.ShellCompDirectiveNoFileComp))
 }
 

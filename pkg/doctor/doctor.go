@@ -77,6 +77,9 @@ type Options struct {
 	Now time.Time
 	// WrapTransport wraps the Kubernetes client's transport (tests count requests).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// Cache serves the pkg.crossplane.io Lists it holds from memory: the
+	// watch cache of `xpdoctor serve` (cluster.Reader.Cache).
+	Cache cluster.Cache
 }
 
 // Result is one collected and decided run.
@@ -154,17 +157,9 @@ func Snapshot(ctx context.Context, o Options) (*cluster.Snapshot, error) {
 	if o.FromFile != "" {
 		return cluster.ReadFile(o.FromFile)
 	}
-	if o.Kube == nil {
-		return nil, errors.New("no cluster to read: give a kubeconfig, or a support dump with --from-file")
-	}
-	cfg, err := o.Kube.ToRESTConfig()
+	cfg, err := RESTConfig(o)
 	if err != nil {
-		return nil, fmt.Errorf("cannot load a kubeconfig (set --kubeconfig or KUBECONFIG, or use --from-file): %w", err)
-	}
-	cfg.QPS, cfg.Burst = 50, 100
-	o.Redactor.Add(cfg.BearerToken, cfg.Password, string(cfg.KeyData))
-	if o.WrapTransport != nil {
-		cfg.Wrap(o.WrapTransport)
+		return nil, err
 	}
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
@@ -174,7 +169,7 @@ func Snapshot(ctx context.Context, o Options) (*cluster.Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &cluster.Reader{Dynamic: dyn, Discovery: disc, Namespace: o.CrossplaneNamespace, ReadSecrets: o.ReadPullSecrets}
+	r := &cluster.Reader{Dynamic: dyn, Discovery: disc, Namespace: o.CrossplaneNamespace, ReadSecrets: o.ReadPullSecrets, Cache: o.Cache}
 	snap, err := r.Read(ctx)
 	if errors.Is(err, cluster.ErrCrossplaneNotInstalled) {
 		return nil, err
@@ -190,6 +185,25 @@ func Snapshot(ctx context.Context, o Options) (*cluster.Snapshot, error) {
 		snap.Source = o.KubeContext
 	}
 	return snap, nil
+}
+
+// RESTConfig is the client config every read of the cluster uses: kubectl's
+// flags (or the in-cluster config they fall back to), its credentials
+// registered with the Redactor, o.WrapTransport applied.
+func RESTConfig(o Options) (*rest.Config, error) {
+	if o.Kube == nil {
+		return nil, errors.New("no cluster to read: give a kubeconfig, or a support dump with --from-file")
+	}
+	cfg, err := o.Kube.ToRESTConfig()
+	if err != nil {
+		return nil, fmt.Errorf("cannot load a kubeconfig (set --kubeconfig or KUBECONFIG, or use --from-file): %w", err)
+	}
+	cfg.QPS, cfg.Burst = 50, 100
+	o.Redactor.Add(cfg.BearerToken, cfg.Password, string(cfg.KeyData))
+	if o.WrapTransport != nil {
+		cfg.Wrap(o.WrapTransport)
+	}
+	return cfg, nil
 }
 
 // targetsFor decides the Crossplane version to judge as: the override, else
