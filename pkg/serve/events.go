@@ -90,7 +90,6 @@ type recorder struct {
 // at the first run is taken as reported. It lists with the core API, which
 // the read-only role already allows.
 func (r *recorder) seed(ctx context.Context) error {
-	r.counts = map[string]int64{}
 	l, err := r.dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "events"}).Namespace(eventNamespace).
 		List(ctx, metav1.ListOptions{LabelSelector: labelManagedBy + "=" + cluster.ReportingController})
 	if err != nil {
@@ -106,7 +105,13 @@ func (r *recorder) seed(ctx context.Context) error {
 // record makes the Events say what fs says, at now.
 func (r *recorder) record(ctx context.Context, fs []findings.Finding, now time.Time) {
 	first := !r.seeded
-	r.seeded = true
+	if first {
+		r.seeded, r.counts = true, map[string]int64{}
+		if err := r.seed(ctx); err != nil {
+			// Steady findings may then be announced again: once.
+			r.log.Warn("cannot read the events of an earlier run", "error", r.text.Line(err.Error()))
+		}
+	}
 	current := map[subject]findings.Finding{}
 	for _, f := range fs {
 		if f.Subject.Kind == "" || f.Subject.Name == "" {
