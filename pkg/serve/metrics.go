@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/xpdoctor/xpdoctor/pkg/findings"
 	"github.com/xpdoctor/xpdoctor/pkg/report"
@@ -56,6 +57,8 @@ type metrics struct {
 
 	mu      sync.Mutex
 	present map[findingKey]bool
+	// maxSeries is maxFindingSeries (tests lower it).
+	maxSeries int
 }
 
 func newMetrics(text report.Text) *metrics {
@@ -84,11 +87,17 @@ func newMetrics(text report.Text) *metrics {
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricEvents,
 			Help: "Kubernetes Events about new findings, by result: created, repeated (a finding that came back: the event's series counts it) or failed."},
 			[]string{"result"}),
-		present: map[findingKey]bool{},
+		present:   map[findingKey]bool{},
+		maxSeries: maxFindingSeries,
 	}
 	m.reg.MustRegister(m.findings, m.omitted, m.lastRun, m.duration, m.runs, m.registryReqs, m.registryLatency, m.events,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// handlerFor serves the metrics in the format the scraper asks for.
+func (m *metrics) handlerFor() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
 // label makes outside text a label value: redacted, control characters
@@ -111,7 +120,7 @@ func (m *metrics) setFindings(fs []findings.Finding) (appeared, resolved []findi
 		if now[k] {
 			continue
 		}
-		if len(now) >= maxFindingSeries {
+		if len(now) >= m.maxSeries {
 			omitted++
 			continue
 		}

@@ -22,14 +22,17 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/yaml"
 
 	"github.com/xpdoctor/xpdoctor/internal/testenv"
 	"github.com/xpdoctor/xpdoctor/internal/testregistry"
 	"github.com/xpdoctor/xpdoctor/pkg/doctor"
+	"github.com/xpdoctor/xpdoctor/pkg/findings"
 	"github.com/xpdoctor/xpdoctor/pkg/kubeflags"
 	"github.com/xpdoctor/xpdoctor/pkg/redact"
+	"github.com/xpdoctor/xpdoctor/pkg/report"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg/xpkgtest"
 )
 
@@ -454,4 +457,49 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// A restarted serve does not announce a steady finding again; a finding
+// that comes back after it counts on the same Event; a hostile message is
+// redacted, escaped and bounded in the note the API server accepts.
+func TestEventsAcrossRestarts(t *testing.T) {
+	env := testenv.Start(t, false)
+	testenv.Create(t, env.Config, strings.ReplaceAll(crossplaneFixture, "REGISTRY", "registry.example.com"))
+	dyn := dynamic.NewForConfigOrDie(env.Config)
+	red := redact.New()
+	red.Add("s3cr3t-registry-token")
+	counts := map[string]int{}
+	newRecorder := func() *recorder {
+		return &recorder{dyn: dyn, instance: "xpdoctor-0", text: report.Text{Redactor: red}, log: slog.New(slog.DiscardHandler),
+			regarding: func(string, string) (string, types.UID) { return "pkg.crossplane.io/v1", "" },
+			counted:   func(r string) { counts[r]++ }}
+	}
+	f := findings.Finding{Code: findings.RegistryUnauthorized, Severity: findings.Error, Subject: findings.Subject{Kind: "Provider", Name: "provider-nop"},
+		Message: "\x1b[31mGET https://robot:s3cr3t-registry-token@registry.example.com/v2/\x1b[0m 401 " + strings.Repeat("denied ", 400)}
+	ctx, now := context.Background(), time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC)
+
+	first := newRecorder()
+	first.record(ctx, []findings.Finding{f}, now)
+	first.record(ctx, []findings.Finding{f}, now.Add(time.Minute))
+	second := newRecorder() // a new pod
+	second.record(ctx, []findings.Finding{f}, now.Add(2*time.Minute))
+	evs := xpdoctorEvents(t, dyn)["RegistryUnauthorized"]
+	if len(evs) != 1 || seriesCount(evs[0]) != 0 || counts["created"] != 1 || counts["repeated"] != 0 {
+		t.Fatalf("steady across a restart: %d events, series %d, %v", len(evs), seriesCount(evs[0]), counts)
+	}
+	note, _, _ := unstructured.NestedString(evs[0].Object, "note")
+	if len(note) > noteLimit || strings.Contains(note, "s3cr3t") || strings.Contains(note, "\x1b") || !strings.HasSuffix(note, "…") {
+		t.Fatalf("note not made safe (%d bytes): %q", len(note), note)
+	}
+
+	second.record(ctx, nil, now.Add(3*time.Minute))
+	second.record(ctx, []findings.Finding{f}, now.Add(4*time.Minute))
+	third := newRecorder() // it went away and came back while no pod ran
+	third.record(ctx, nil, now.Add(5*time.Minute))
+	third.record(ctx, []findings.Finding{f}, now.Add(6*time.Minute))
+	evs = xpdoctorEvents(t, dyn)["RegistryUnauthorized"]
+	last, _, _ := unstructured.NestedString(evs[0].Object, "series", "lastObservedTime")
+	if len(evs) != 1 || seriesCount(evs[0]) != 3 || counts["repeated"] != 2 || last != "2026-11-27T06:06:00.000000Z" {
+		t.Fatalf("repeats: %d events, series %d (%s), %v", len(evs), seriesCount(evs[0]), last, counts)
+	}
 }
