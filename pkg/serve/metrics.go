@@ -76,7 +76,7 @@ func newMetrics(text report.Text) *metrics {
 			Help:    "How long each diagnosis took, successful or not.",
 			Buckets: []float64{.1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300}}),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricRuns,
-			Help: "Diagnoses run, by result (success or error) and trigger (start, change or interval)."},
+			Help: "Diagnoses run, by result (success or error) and trigger (start, change, interval, or retry after a failure)."},
 			[]string{"result", "trigger"}),
 		registryReqs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricRegistryRequests,
 			Help: "Requests to registries, each attempt and redirect counted, by host, method and status code (\"error\" when no response came)."},

@@ -154,6 +154,7 @@ const (
 	triggerStart    = "start"
 	triggerChange   = "change"
 	triggerInterval = "interval"
+	triggerRetry    = "retry"
 )
 
 // loop diagnoses at start, after changes and on the interval until ctx is done.
@@ -165,6 +166,7 @@ func (s *server) loop(ctx context.Context) {
 	var first, last time.Time
 	pending := false
 	trigger := triggerStart
+	failures := 0
 	for {
 		var changes <-chan struct{}
 		if s.watch != nil {
@@ -192,11 +194,27 @@ func (s *server) loop(ctx context.Context) {
 		// This run reads every change seen so far.
 		settle.Stop()
 		pending = false
-		s.runOnce(ctx, trigger)
-		trigger = triggerInterval
-		next.Reset(s.o.Interval)
+		if s.runOnce(ctx, trigger) {
+			failures = 0
+			trigger = triggerInterval
+			next.Reset(s.o.Interval)
+			continue
+		}
+		failures++
+		trigger = triggerRetry
+		next.Reset(retryAfter(failures, s.o.Interval))
 	}
 }
+
+// retryAfter is the wait after the nth failed diagnosis in a row: a
+// cluster that is unreachable at start (or for a while) is tried again
+// soon, then less and less often, never less often than the interval.
+func retryAfter(n int, interval time.Duration) time.Duration {
+	return min(firstRetry<<min(n-1, 10), interval)
+}
+
+// firstRetry is the wait after a first failed diagnosis.
+const firstRetry = 5 * time.Second
 
 // dueAt is when a diagnosis starts after changes at first and last: once
 // no change came for quiet, and at most maxDelay after the first.
@@ -208,8 +226,9 @@ func dueAt(first, last time.Time, quiet, maxDelay time.Duration) time.Time {
 	return due
 }
 
-// runOnce diagnoses once and publishes the result.
-func (s *server) runOnce(ctx context.Context, trigger string) {
+// runOnce diagnoses once and publishes the result; it reports whether the
+// diagnosis succeeded.
+func (s *server) runOnce(ctx context.Context, trigger string) bool {
 	rctx, cancel := context.WithTimeout(ctx, s.o.RunTimeout)
 	defer cancel()
 	start := time.Now()
@@ -226,12 +245,12 @@ func (s *server) runOnce(ctx context.Context, trigger string) {
 	}
 	end := time.Now()
 	if ctx.Err() != nil {
-		return // stopping: nothing to publish
+		return false // stopping: nothing to publish
 	}
 	s.metrics.observeRun(trigger, end.Sub(start), end, err)
 	if err != nil {
 		s.log.Error("diagnosis failed", "trigger", trigger, "error", s.text.Line(err.Error()), "took", end.Sub(start).String())
-		return
+		return false
 	}
 	fs := res.Report.Findings
 	appeared, resolved := s.metrics.setFindings(fs)
@@ -247,6 +266,7 @@ func (s *server) runOnce(ctx context.Context, trigger string) {
 	s.ready.Store(true)
 	s.log.Info("diagnosed", "trigger", trigger, "packages", len(res.Report.Packages), "findings", len(fs),
 		"worst", string(findings.Worst(fs)), "took", end.Sub(start).String())
+	return true
 }
 
 // ensureWatch starts watching once discovery finds Crossplane's resources

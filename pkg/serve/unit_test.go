@@ -182,3 +182,11 @@ func TestEventName(t *testing.T) {
 		t.Fatalf("invalid names: %q (%d), %q", long, len(long), a)
 	}
 }
+
+func TestRetryAfter(t *testing.T) {
+	for n, want := range map[int]time.Duration{1: 5 * time.Second, 2: 10 * time.Second, 4: 40 * time.Second, 6: 160 * time.Second, 7: 5 * time.Minute, 100: 5 * time.Minute} {
+		if got := retryAfter(n, 5*time.Minute); got != want {
+			t.Errorf("after %d failures: %s, want %s", n, got, want)
+		}
+	}
+}
