@@ -503,3 +503,85 @@ func TestEventsAcrossRestarts(t *testing.T) {
 		t.Fatalf("repeats: %d events, series %d (%s), %v", len(evs), seriesCount(evs[0]), last, counts)
 	}
 }
+
+// With only the read-only roles of docs/rbac.yaml (list, no watch), serve
+// still diagnoses, on the interval, from fresh Lists: a cache it cannot
+// keep current by a watch is never read, and a watch it may not open is not
+// retried (one warning per resource, no relist every 30s).
+func TestServeWithoutWatchPermission(t *testing.T) {
+	env := testenv.Start(t, false)
+	reg := testregistry.InProcess(t)
+	genuine, runtime := reg.Host+"/upbound/provider-nop:v1.6.0", reg.Host+"/mirror/upbound/provider-runtime:v1.6.0"
+	if err := xpkgtest.Push(genuine, xpkgtest.Package{Kind: "Provider", Name: "provider-nop", Crossplane: ">=v1.14.0-0", Objects: 1}.Index()); err != nil {
+		t.Fatal(err)
+	}
+	if err := xpkgtest.Push(runtime, xpkgtest.RuntimeImage(amd64)); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Create(t, env.Config, strings.ReplaceAll(crossplaneFixture, "REGISTRY", reg.Host))
+	rbac, err := os.ReadFile(filepath.Join("..", "..", "docs", "rbac.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.Create(t, env.Config, string(rbac)+`
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: carol}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: xpdoctor-diagnose}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: carol}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: carol, namespace: crossplane-system}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: xpdoctor-pull-secrets}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: carol}]
+`)
+	dyn := dynamic.NewForConfigOrDie(env.Config)
+	kube := kubeflags.NewConfigFlags(true)
+	*kube.KubeConfig = env.Kubeconfig
+	*kube.Impersonate = "carol"
+	counted := &apiRequests{}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	var logs bytes.Buffer
+	var logMu sync.Mutex
+	o := Options{
+		Doctor:   doctor.Options{Kube: kube, Redactor: redact.New(), WrapTransport: counted.wrap},
+		Interval: 500 * time.Millisecond, MaxDelay: time.Second, RunTimeout: time.Minute, Listener: ln,
+		Log: slog.New(slog.NewJSONHandler(lockedWriter{&logs, &logMu}, nil)),
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, o) }()
+	defer func() {
+		cancel()
+		<-done
+		if t.Failed() {
+			t.Logf("serve's logs:\n%s", logs.String())
+		}
+	}()
+	eventually(t, "/readyz", func() bool { return status(t, addr, "/readyz") == http.StatusOK })
+	setProvider(t, dyn, runtime, false)
+	eventually(t, "the finding, on the interval", func() bool {
+		return findingSeries(scrape(t, addr))["PackageYAMLNotFound/Provider/provider-nop"] == 1
+	})
+	setProvider(t, dyn, genuine, true)
+	eventually(t, "the fix, on the interval", func() bool { return len(findingSeries(scrape(t, addr))) == 0 })
+
+	mfs := scrape(t, addr)
+	lists, _ := counted.listsAndWatches(providers)
+	runs := counter(mfs, MetricRuns, map[string]string{"result": "success"})
+	if counter(mfs, MetricRuns, map[string]string{"trigger": "change"}) != 0 || float64(lists) < runs || lists > int(runs)+2 {
+		t.Fatalf("%d lists of providers for %v runs", lists, runs)
+	}
+	logMu.Lock()
+	warnings := strings.Count(logs.String(), `"resource":"providers"`)
+	logMu.Unlock()
+	if warnings != 1 {
+		t.Fatalf("%d warnings about the providers watch, want 1", warnings)
+	}
+}

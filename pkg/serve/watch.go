@@ -5,7 +5,9 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -27,6 +29,10 @@ import (
 // each run (Objects returns false) and only the interval re-diagnoses it.
 type watcher struct {
 	informers map[schema.GroupVersionResource]cache.SharedIndexInformer
+	// broken holds the resources whose last Watch could not start: their
+	// cache may be stale. Those the caller may not watch stay broken, and
+	// their informer is stopped (stops).
+	broken, stops sync.Map
 	// changed receives a value, without blocking, on every add, update or
 	// delete after the first List; a full buffer already says "changed".
 	changed chan struct{}
@@ -47,7 +53,13 @@ func newWatcher(dyn dynamic.Interface, served map[string]schema.GroupVersionReso
 				return ri.List(ctx, o)
 			},
 			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-				return ri.Watch(ctx, o)
+				wi, err := ri.Watch(ctx, o)
+				if err != nil {
+					w.broken.Store(gvr, true)
+				} else {
+					w.broken.Delete(gvr)
+				}
+				return wi, err
 			},
 		}
 		inf := cache.NewSharedIndexInformerWithOptions(cache.ToListWatcherWithWatchListSemantics(lw, dyn), &unstructured.Unstructured{},
@@ -59,9 +71,25 @@ func newWatcher(dyn dynamic.Interface, served map[string]schema.GroupVersionReso
 			}
 			return obj, nil
 		})
+		var warned atomic.Bool
 		_ = inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
-			// The reflector retries with backoff; what stops it is worth a line.
-			log.Warn("watch failed; retrying", "resource", gvr.Resource, "error", err.Error())
+			if apierrors.IsForbidden(err) {
+				// Retrying would relist every 30s for nothing.
+				w.broken.Store(gvr, true)
+				if stop, ok := w.stops.Load(gvr); ok {
+					stop.(context.CancelFunc)()
+				}
+				log.Warn("not allowed to watch: listed at each diagnosis instead, and only the interval re-diagnoses its changes (docs/serve.yaml grants watch)",
+					"resource", gvr.Resource, "error", err.Error())
+				return
+			}
+			// The reflector retries with backoff (up to 30s): the first
+			// failure is worth a warning, the retries a debug line.
+			if warned.CompareAndSwap(false, true) {
+				log.Warn("watch failed; retrying", "resource", gvr.Resource, "error", err.Error())
+			} else {
+				log.Debug("watch failed; retrying", "resource", gvr.Resource, "error", err.Error())
+			}
 		})
 		_, _ = inf.AddEventHandler(cache.ResourceEventHandlerDetailedFuncs{
 			AddFunc: func(_ any, initial bool) {
@@ -93,8 +121,10 @@ func (w *watcher) notify(what string, gvr schema.GroupVersionResource) {
 // start runs every informer until ctx is done; wait returns when they stopped.
 func (w *watcher) start(ctx context.Context) (wait func()) {
 	var wg sync.WaitGroup
-	for _, inf := range w.informers {
-		wg.Go(func() { inf.RunWithContext(ctx) })
+	for gvr, inf := range w.informers {
+		ictx, stop := context.WithCancel(ctx)
+		w.stops.Store(gvr, stop)
+		wg.Go(func() { inf.RunWithContext(ictx) })
 	}
 	return wg.Wait
 }
@@ -102,8 +132,11 @@ func (w *watcher) start(ctx context.Context) (wait func()) {
 // sync waits until every informer holds its first List, or ctx is done;
 // it reports the resources not synced (not allowed to, or ctx ran out).
 func (w *watcher) sync(ctx context.Context) (unsynced []string) {
-	for _, inf := range w.informers {
-		cache.WaitForCacheSync(ctx.Done(), inf.HasSynced)
+	for gvr, inf := range w.informers {
+		cache.WaitForCacheSync(ctx.Done(), func() bool {
+			_, broken := w.broken.Load(gvr)
+			return broken || inf.HasSynced()
+		})
 	}
 	for gvr, inf := range w.informers {
 		if !inf.HasSynced() {
@@ -117,7 +150,7 @@ func (w *watcher) sync(ctx context.Context) (unsynced []string) {
 // Objects implements cluster.Cache.
 func (w *watcher) Objects(gvr schema.GroupVersionResource) ([]*unstructured.Unstructured, bool) {
 	inf, ok := w.informers[gvr]
-	if !ok || !inf.HasSynced() {
+	if _, broken := w.broken.Load(gvr); !ok || broken || !inf.HasSynced() {
 		return nil, false
 	}
 	items := inf.GetStore().List()
