@@ -319,3 +319,34 @@ func ServeBlob(digest string, body []byte) func(http.Handler) http.Handler {
 		})
 	}
 }
+
+// Requests records every request a registry receives, as "METHOD PATH";
+// tests assert on it (what a read-only client sends).
+type Requests struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+// Wrap is a handler wrapper for InProcess.
+func (rq *Requests) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rq.mu.Lock()
+		rq.seen = append(rq.seen, r.Method+" "+r.URL.Path)
+		rq.mu.Unlock()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Seen returns the requests received so far, in order.
+func (rq *Requests) Seen() []string {
+	rq.mu.Lock()
+	defer rq.mu.Unlock()
+	return append([]string(nil), rq.seen...)
+}
+
+// Reset forgets the requests received so far.
+func (rq *Requests) Reset() {
+	rq.mu.Lock()
+	rq.seen = nil
+	rq.mu.Unlock()
+}
