@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,11 +34,12 @@ func create(t testing.TB, cfg *rest.Config, stream string) {
 }
 
 // incidentCluster starts envtest and a registry and recreates the incident
-// of testdata/cluster.yaml. It returns the kubeconfig and the registry host.
-func incidentCluster(t *testing.T) (*testenv.Env, dynamic.Interface, string) {
+// of testdata/cluster.yaml. It returns the kubeconfig and the registry host;
+// wrap are the registry's handler wrappers (testregistry.InProcess).
+func incidentCluster(t *testing.T, wrap ...func(http.Handler) http.Handler) (*testenv.Env, dynamic.Interface, string) {
 	t.Helper()
 	env := testenv.Start(t, false)
-	reg := testregistry.InProcess(t)
+	reg := testregistry.InProcess(t, wrap...)
 	host := reg.Host
 	amd64 := v1.Platform{OS: "linux", Architecture: "amd64"}
 	pushes := []struct {

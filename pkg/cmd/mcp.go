@@ -34,11 +34,23 @@ is sent. Results are redacted like every output of xpdoctor and are at most
 Configure an MCP client to run "%s mcp" with the flags for the cluster
 (README: "For AI assistants").`
 
-func newMCPCommand(s IOStreams) *cobra.Command {
+// newMCPFlags are the mcp command's flags: diagnose's input flags, and
+// every client they build refuses writes, the Kubernetes client
+// (doctor.Options.ReadOnly) and every registry client (xpkg.WithReadOnly).
+func newMCPFlags() *diagnoseFlags {
 	f := newDiagnoseFlags()
-	// Every client the flags build refuses writes: the kube client
-	// (doctor.Options.ReadOnly) and every registry client (xpkg.WithReadOnly).
 	f.readOnly = true
+	return f
+}
+
+// mcpTransport is what the server speaks over: stdin and stdout. Tests
+// put one of the SDK's in-memory transports here.
+var mcpTransport = func(s IOStreams) mcp.Transport {
+	return &mcp.IOTransport{Reader: io.NopCloser(s.In), Writer: nopWriteCloser{s.structuredOut()}}
+}
+
+func newMCPCommand(s IOStreams) *cobra.Command {
+	f := newMCPFlags()
 	c := &cobra.Command{
 		Use:   "mcp",
 		Short: "Serve diagnose, inspect, explain and preflight to AI assistants (Model Context Protocol over stdio; read-only)",
@@ -56,7 +68,7 @@ func newMCPCommand(s IOStreams) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return srv.Run(c.Context(), &mcp.IOTransport{Reader: io.NopCloser(s.In), Writer: nopWriteCloser{s.structuredOut()}})
+			return srv.Run(c.Context(), mcpTransport(s))
 		},
 	}
 	f.addInput(c, s)

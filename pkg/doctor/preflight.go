@@ -6,7 +6,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
-	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
 	"github.com/xpdoctor/xpdoctor/pkg/preflight"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
 )
@@ -21,7 +20,7 @@ import (
 // apply. The only errors are a target preflight cannot judge and a
 // cluster or dump that cannot be read.
 func Preflight(ctx context.Context, o Options, target string) (*preflight.Report, error) {
-	if _, err := crossplane.ParseVersion(target); err != nil {
+	if err := preflight.CheckTarget(target); err != nil {
 		return nil, err
 	}
 	if o.FromFile == "" && o.Kube == nil {

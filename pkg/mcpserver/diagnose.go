@@ -94,10 +94,10 @@ func (s *server) diagnose(ctx context.Context, in DiagnoseInput) (*mcp.CallToolR
 		return nil, err
 	}
 	if in.Detail {
-		return s.result(rep, func(p report.Printer, w *bytes.Buffer) error { return p.Diagnose(w, rep) },
+		return s.exact(func(p report.Printer, w *bytes.Buffer) error { return p.Diagnose(w, rep) },
 			"call diagnose with detail and fewer names (the summary lists the packages with findings), or with a kind")
 	}
-	return s.result(Summarize(rep), nil, "call diagnose with a kind, or with names")
+	return s.compact(Summarize(rep), "call diagnose with a kind, or with names")
 }
 
 // Summarize is the summary of a diagnose report.

@@ -82,7 +82,7 @@ func (s *server) explain(_ context.Context, in ExplainInput) (*mcp.CallToolResul
 	if err != nil {
 		return nil, err
 	}
-	return s.result(e, nil, "")
+	return s.compact(e, "")
 }
 
 // Explain is the catalogue entry of code (its case does not matter).

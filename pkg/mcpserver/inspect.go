@@ -43,5 +43,5 @@ func (s *server) inspect(ctx context.Context, in InspectInput) (*mcp.CallToolRes
 	if err != nil {
 		return nil, err
 	}
-	return s.result(rep, func(p report.Printer, w *bytes.Buffer) error { return p.Inspect(w, rep) }, "call inspect with fewer references")
+	return s.exact(func(p report.Printer, w *bytes.Buffer) error { return p.Inspect(w, rep) }, "call inspect with fewer references")
 }

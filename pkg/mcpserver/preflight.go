@@ -1,6 +1,7 @@
 package mcpserver
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/xpdoctor/xpdoctor/pkg/findings"
 	"github.com/xpdoctor/xpdoctor/pkg/preflight"
+	"github.com/xpdoctor/xpdoctor/pkg/report"
 )
 
 // PreflightInput is the preflight tool's input.
@@ -74,9 +76,9 @@ func (s *server) preflight(ctx context.Context, in PreflightInput) (*mcp.CallToo
 		return nil, err
 	}
 	if in.Detail {
-		return s.result(rep, nil, "call preflight without detail for the summary")
+		return s.exact(func(p report.Printer, w *bytes.Buffer) error { return p.Structured(w, rep) }, "call preflight without detail for the summary")
 	}
-	return s.result(SummarizePreflight(rep), nil, "")
+	return s.compact(SummarizePreflight(rep), "")
 }
 
 // SummarizePreflight is the summary of a preflight report.

@@ -128,23 +128,41 @@ func newTool[In any](s *server, def *mcp.Tool, refine func(schema map[string]*js
 	}}
 }
 
-// result renders v as the CLI's JSON (report.Printer: every string
-// redacted with the run's Redactor, values otherwise exact), as the text
-// content and as the structured content. A result over MaxResultBytes is
-// refused with narrow, what to ask for instead.
-func (s *server) result(v any, render func(p report.Printer, w *bytes.Buffer) error, narrow string) (*mcp.CallToolResult, error) {
+// exact is a result the CLI prints too, rendered by the CLI's printer
+// (report.Printer, JSON: every string redacted with the run's Redactor,
+// control and format characters escaped, values otherwise exact), byte for
+// byte what `-o json` prints.
+func (s *server) exact(render func(report.Printer, *bytes.Buffer) error, narrow string) (*mcp.CallToolResult, error) {
 	var buf bytes.Buffer
-	p := report.Printer{Format: report.JSON, Redactor: s.o.Redactor}
-	if render == nil {
-		render = func(p report.Printer, w *bytes.Buffer) error { return p.Structured(w, v) }
-	}
-	if err := render(p, &buf); err != nil {
+	if err := render(report.Printer{Format: report.JSON, Redactor: s.o.Redactor}, &buf); err != nil {
 		return nil, err
 	}
-	if buf.Len() > MaxResultBytes {
-		return nil, fmt.Errorf("the result is %d bytes, more than the %d this server returns at once: %s", buf.Len(), MaxResultBytes, narrow)
+	return bounded(buf.Bytes(), narrow)
+}
+
+// compact is a result of the server's own (a summary, an explanation):
+// the same JSON, redaction and escaping, without indentation, which would
+// add a third to a summary's size.
+func (s *server) compact(v any, narrow string) (*mcp.CallToolResult, error) {
+	var buf, out bytes.Buffer
+	if err := (report.Printer{Format: report.JSON, Redactor: s.o.Redactor}).Structured(&buf, v); err != nil {
+		return nil, err
 	}
-	return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: buf.String()}}, StructuredContent: json.RawMessage(buf.Bytes())}, nil
+	// Compact removes whitespace between tokens only: strings keep their escapes.
+	if err := json.Compact(&out, buf.Bytes()); err != nil {
+		return nil, err
+	}
+	return bounded(out.Bytes(), narrow)
+}
+
+// bounded is the result holding JSON b, as the text content and as the
+// structured content; over MaxResultBytes it is refused, with narrow: what
+// to ask for instead. Nothing is cut.
+func bounded(b []byte, narrow string) (*mcp.CallToolResult, error) {
+	if len(b) > MaxResultBytes {
+		return nil, fmt.Errorf("the result is %d bytes, more than the %d bytes this server returns at once: %s", len(b), MaxResultBytes, narrow)
+	}
+	return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: string(b)}}, StructuredContent: json.RawMessage(b)}, nil
 }
 
 // failed is a tool error as the CLI prints errors on stderr: redacted,
