@@ -74,7 +74,7 @@ func (s *server) diagnoseTool() tool {
 		Annotations: readOnly("Diagnose Crossplane packages", true),
 		Description: fmt.Sprintf(`Find why Crossplane packages are not healthy: reads the packages, revisions, Lock, ImageConfigs, runtime Deployments and Pods and their Events, inspects the images involved in their registry with the credentials Crossplane uses, and names the root cause per package with a stable finding code, evidence and the exact fix. The same decision code and report as kubectl xpdoctor diagnose. Read-only.
 
-By default it returns a summary (kind %s): counts, and per package its root finding and its codes by severity; a 300-package cluster's summary is about 40 KB. With detail: true it returns the full versioned report (apiVersion xpdoctor.io/v1alpha2, kind DiagnoseReport), byte for byte what kubectl xpdoctor [NAMES] -o json prints: pass the names of the packages whose findings you want explained. Results are at most %d bytes; a larger one is refused with what to narrow (names, kind).`, SummaryKind, MaxResultBytes),
+By default it returns a compact summary (kind %s): counts, and per package (at most %d, those with findings first) its root finding and its codes by severity; under 64 KB for 300 packages that all fail. With detail: true it returns the full versioned report (apiVersion xpdoctor.io/v1alpha2, kind DiagnoseReport), byte for byte what kubectl xpdoctor [NAMES] -o json prints, about 3.5 KB per failing package: pass the names of the packages to explain (about 25 failing packages fit). Every result is at most %d bytes; a larger one is refused, never cut, with what to narrow.`, SummaryKind, MaxSummaryPackages, MaxResultBytes),
 	}
 	return newTool(s, def, func(p map[string]*jsonSchema) {
 		p["names"].MaxItems = maxLen(maxNames)

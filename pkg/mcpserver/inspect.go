@@ -23,7 +23,7 @@ func (s *server) inspectTool() tool {
 	def := &mcp.Tool{
 		Name:        "inspect",
 		Annotations: readOnly("Inspect package images", true),
-		Description: fmt.Sprintf(`Judge Crossplane package images in their registry the way each Crossplane version would: digest, layers, the io.crossplane.xpkg base-layer annotation, where package.yaml is, the package's metadata and dependencies, a verdict per Crossplane generation (BaseLayer, Flatten or Fail with Crossplane's exact message), and with upstream how a mirror differs from its upstream. Reads manifests, the config and the annotated layer only; writes nothing. Returns the InspectReport (apiVersion xpdoctor.io/v1alpha2), byte for byte what kubectl xpdoctor inspect REFS -o json prints. At most %d references per call (about 5 KB each); results are at most %d bytes.`, MaxReferences, MaxResultBytes),
+		Description: fmt.Sprintf(`Judge Crossplane package images in their registry the way each Crossplane version would: digest, layers, the io.crossplane.xpkg base-layer annotation, where package.yaml is, the package's metadata and dependencies, a verdict per Crossplane generation (BaseLayer, Flatten or Fail with Crossplane's exact message), and with upstream how a mirror differs from its upstream. Reads manifests, the config and the annotated layer only; writes nothing. Returns the InspectReport (apiVersion xpdoctor.io/v1alpha2), byte for byte what kubectl xpdoctor inspect REFS -o json prints. At most %d references per call (2 to 5 KB each); results are at most %d bytes.`, MaxReferences, MaxResultBytes),
 	}
 	return newTool(s, def, func(p map[string]*jsonSchema) {
 		p["references"].MinItems = maxLen(1)

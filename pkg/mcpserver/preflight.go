@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -18,6 +19,8 @@ type PreflightInput struct {
 	TargetVersion     string `json:"targetVersion" jsonschema:"the Crossplane version to upgrade to, e.g. v2.0.0"`
 	CrossplaneVersion string `json:"crossplaneVersion,omitempty" jsonschema:"the running Crossplane version (default: the tag of Crossplane's image)"`
 	Detail            bool   `json:"detail,omitempty" jsonschema:"false (default): a summary, the status of each package and the checks that are not Safe; true: the full PreflightReport with messages, evidence, fixes and sources"`
+	// Names narrow the detail; the judgement is always of the whole cluster.
+	Names []string `json:"names,omitempty" jsonschema:"with detail: only these packages' results (metadata.name); Crossplane's own checks and the changes crossed are always included"`
 }
 
 // PreflightSummary is the preflight tool's default result.
@@ -59,9 +62,11 @@ func (s *server) preflightTool() tool {
 		Annotations: readOnly("Preflight a Crossplane upgrade", true),
 		Description: fmt.Sprintf(`Answer "will Crossplane targetVersion accept what this cluster runs?" before an upgrade: each installed package's image judged under the target version, its Crossplane constraint, its dependencies, and the package-side changes between the running and the target version (each with its sources), per package and overall (Safe, Notice, Unknown, Degrades, Breaks). Reads the cluster (with Compositions) and the package images; writes nothing.
 
-By default it returns a summary (kind %s): the overall status, packages by status and the checks that are not Safe; with detail: true the full PreflightReport (apiVersion %s) with messages, evidence, fixes and sources. Results are at most %d bytes; a larger one is refused.`, PreflightSummaryKind, preflight.APIVersion, MaxResultBytes),
+By default it returns a compact summary (kind %s): the overall status, packages by status and the checks that are not Safe (at most %d). With detail: true it returns the PreflightReport (apiVersion %s) with messages, evidence, fixes and sources, a few KB per package, narrowed to names when given. Every result is at most %d bytes; a larger one is refused, never cut, with what to narrow.`, PreflightSummaryKind, MaxSummaryPackages, preflight.APIVersion, MaxResultBytes),
 	}
 	return newTool(s, def, func(p map[string]*jsonSchema) {
+		p["names"].MaxItems = maxLen(maxNames)
+		p["names"].Items.MaxLength = maxLen(maxNameLength)
 		p["targetVersion"].MaxLength = maxLen(maxVersionLength)
 		p["crossplaneVersion"].MaxLength = maxLen(maxVersionLength)
 	}, s.preflight)
@@ -76,9 +81,26 @@ func (s *server) preflight(ctx context.Context, in PreflightInput) (*mcp.CallToo
 		return nil, err
 	}
 	if in.Detail {
-		return s.exact(func(p report.Printer, w *bytes.Buffer) error { return p.Structured(w, rep) }, "call preflight without detail for the summary")
+		rep = onlyPackages(rep, in.Names)
+		return s.exact(func(p report.Printer, w *bytes.Buffer) error { return p.Structured(w, rep) },
+			"call preflight with detail and the names of fewer packages (the summary lists the packages whose checks are not Safe)")
 	}
 	return s.compact(SummarizePreflight(rep), "")
+}
+
+// onlyPackages is rep with only the named packages' results (all without names).
+func onlyPackages(rep *preflight.Report, names []string) *preflight.Report {
+	if len(names) == 0 {
+		return rep
+	}
+	out := *rep
+	out.Packages = []preflight.PackageResult{}
+	for _, p := range rep.Packages {
+		if slices.Contains(names, p.Name) {
+			out.Packages = append(out.Packages, p)
+		}
+	}
+	return &out
 }
 
 // SummarizePreflight is the summary of a preflight report.

@@ -200,4 +200,18 @@ func TestSummarizePreflight(t *testing.T) {
 		strings.Join(sum.Changes, ",") != "CoreFlagRemoved" {
 		t.Errorf("%+v", sum)
 	}
+	// The detail narrowed to names keeps Crossplane's checks and the changes.
+	cs := connect(t, mcpserver.Options{Backend: mcpserver.Backend{Preflight: func(_ context.Context, in mcpserver.PreflightInput) (*preflight.Report, error) {
+		if in.TargetVersion != "v2.0.0" {
+			t.Errorf("target %q", in.TargetVersion)
+		}
+		return rep, nil
+	}}})
+	text, isErr := call(t, cs, "preflight", map[string]any{"targetVersion": "v2.0.0", "detail": true, "names": []string{"old"}})
+	if isErr || !strings.Contains(text, `"name": "old"`) || strings.Contains(text, `"name": "ok"`) || !strings.Contains(text, "CoreFlagRemoved") {
+		t.Errorf("detail for old: %s", text)
+	}
+	if len(rep.Packages) != 2 {
+		t.Error("narrowing changed the backend's report")
+	}
 }
