@@ -344,6 +344,18 @@ func (rq *Requests) Seen() []string {
 	return append([]string(nil), rq.seen...)
 }
 
+// Count counts the requests received whose method starts with prefix and
+// whose path contains contains.
+func (rq *Requests) Count(prefix, contains string) int {
+	n := 0
+	for _, s := range rq.Seen() {
+		if strings.HasPrefix(s, prefix) && strings.Contains(s, contains) {
+			n++
+		}
+	}
+	return n
+}
+
 // Reset forgets the requests received so far.
 func (rq *Requests) Reset() {
 	rq.mu.Lock()

@@ -408,24 +408,7 @@ func TestMCPAgainstAPIServer(t *testing.T) {
 	}
 
 	// A user who may only read, through docs/rbac.yaml, gets the same report.
-	rbac, err := os.ReadFile(filepath.Join("..", "..", "docs", "rbac.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	create(t, env.Config, string(rbac)+`
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: alice}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: xpdoctor-diagnose}
-subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: alice}]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: alice, namespace: crossplane-system}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: xpdoctor-pull-secrets}
-subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: alice}]
-`)
+	bindReadOnlyRoles(t, env.Config, "alice")
 	alice, _ := mcpSession(t, append(base, "--as", "alice")...)
 	got, _ = callTool(t, alice, "diagnose", map[string]any{"detail": true})
 	sameText(t, "diagnose as alice", got, want["all"])
