@@ -76,6 +76,7 @@ func newServeCommand(s IOStreams) *cobra.Command {
 		RunE:              func(c *cobra.Command, _ []string) error { return f.run(c.Context(), s) },
 	}
 	f.addCluster(c, s, 2*time.Minute)
+	f.addJudging(c)
 	c.Flags().Lookup("timeout").Usage = "give up on one diagnosis after this long"
 	c.Flags().DurationVar(&f.Interval, "interval", 5*time.Minute, "diagnose at least this often")
 	c.Flags().DurationVar(&f.Debounce, "debounce", 5*time.Second, fmt.Sprintf("after a change, wait this long without another before diagnosing (at most %d times as long while changes keep coming)", debounceSpan))

@@ -77,6 +77,11 @@ type Options struct {
 	Now time.Time
 	// WrapTransport wraps the Kubernetes client's transport (tests count requests).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// ReadOnly makes the Kubernetes client refuse every request but GET and
+	// HEAD before it is sent (cluster.ReadOnly), whatever the kubeconfig's
+	// user may do. Registry clients are made read-only by their own option
+	// in Registry (xpkg.WithReadOnly).
+	ReadOnly bool
 	// Cache serves the pkg.crossplane.io Lists it holds from memory: the
 	// watch cache of `xpdoctor serve` (cluster.Reader.Cache).
 	Cache cluster.Cache
@@ -154,6 +159,36 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 // Snapshot reads the support dump, or the cluster: Run's first step, on
 // its own for shell completion of package names.
 func Snapshot(ctx context.Context, o Options) (*cluster.Snapshot, error) {
+	return snapshot(ctx, o, false)
+}
+
+// RESTConfig is the Kubernetes client config every read of a run uses:
+// the kubeconfig and kubectl's flags, client-side rate limits, the
+// credentials registered with the Redactor, WrapTransport, and ReadOnly.
+func RESTConfig(o Options) (*rest.Config, error) {
+	if o.Kube == nil {
+		return nil, errors.New("no cluster to read: give a kubeconfig, or a support dump with --from-file")
+	}
+	cfg, err := o.Kube.ToRESTConfig()
+	if err != nil {
+		return nil, fmt.Errorf("cannot load a kubeconfig (set --kubeconfig or KUBECONFIG, or use --from-file): %w", err)
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = 50, 100
+	o.Redactor.Add(cfg.BearerToken, cfg.Password, string(cfg.KeyData))
+	if o.WrapTransport != nil {
+		cfg.Wrap(o.WrapTransport)
+	}
+	if o.ReadOnly {
+		// Last, so it is outermost: nothing a test or logger wraps sees a write.
+		cfg.Wrap(cluster.ReadOnly)
+	}
+	return cfg, nil
+}
+
+// snapshot reads the dump or the cluster; compositions also lists the
+// Compositions (preflight needs them, diagnose's RBAC does not grant them).
+func snapshot(ctx context.Context, o Options, compositions bool) (*cluster.Snapshot, error) {
 	if o.FromFile != "" {
 		return cluster.ReadFile(o.FromFile)
 	}
@@ -169,7 +204,7 @@ func Snapshot(ctx context.Context, o Options) (*cluster.Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &cluster.Reader{Dynamic: dyn, Discovery: disc, Namespace: o.CrossplaneNamespace, ReadSecrets: o.ReadPullSecrets, Cache: o.Cache}
+	r := &cluster.Reader{Dynamic: dyn, Discovery: disc, Namespace: o.CrossplaneNamespace, ReadSecrets: o.ReadPullSecrets, ReadCompositions: compositions, Cache: o.Cache}
 	snap, err := r.Read(ctx)
 	if errors.Is(err, cluster.ErrCrossplaneNotInstalled) {
 		return nil, err
@@ -185,25 +220,6 @@ func Snapshot(ctx context.Context, o Options) (*cluster.Snapshot, error) {
 		snap.Source = o.KubeContext
 	}
 	return snap, nil
-}
-
-// RESTConfig is the client config every read of the cluster uses: kubectl's
-// flags (or the in-cluster config they fall back to), its credentials
-// registered with the Redactor, o.WrapTransport applied.
-func RESTConfig(o Options) (*rest.Config, error) {
-	if o.Kube == nil {
-		return nil, errors.New("no cluster to read: give a kubeconfig, or a support dump with --from-file")
-	}
-	cfg, err := o.Kube.ToRESTConfig()
-	if err != nil {
-		return nil, fmt.Errorf("cannot load a kubeconfig (set --kubeconfig or KUBECONFIG, or use --from-file): %w", err)
-	}
-	cfg.QPS, cfg.Burst = 50, 100
-	o.Redactor.Add(cfg.BearerToken, cfg.Password, string(cfg.KeyData))
-	if o.WrapTransport != nil {
-		cfg.Wrap(o.WrapTransport)
-	}
-	return cfg, nil
 }
 
 // targetsFor decides the Crossplane version to judge as: the override, else

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -89,6 +90,10 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	// Outermost, so nothing else sees a write it refuses.
+	cfg.Wrap(onlyEvents)
+	// Each diagnosis only reads, as `kubectl xpdoctor diagnose` does.
+	o.Doctor.ReadOnly = true
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return err
@@ -129,6 +134,27 @@ func Run(ctx context.Context, o Options) error {
 	}
 	o.Log.Info("stopped")
 	return err
+}
+
+// onlyEvents wraps serve's own Kubernetes transport: it sends reads, and
+// creates and patches of Events in eventNamespace, and refuses any other
+// request before it is sent, whatever the ServiceAccount may do.
+func onlyEvents(rt http.RoundTripper) http.RoundTripper {
+	events := "/apis/" + eventsGVR.Group + "/" + eventsGVR.Version + "/namespaces/" + eventNamespace + "/events"
+	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		name, isEvent := strings.CutPrefix(r.URL.Path, events)
+		switch {
+		case r.Method == http.MethodGet || r.Method == http.MethodHead:
+		case r.Method == http.MethodPost && isEvent && name == "":
+		case r.Method == http.MethodPatch && isEvent && strings.HasPrefix(name, "/") && !strings.Contains(name[1:], "/"):
+		default:
+			if r.Body != nil {
+				r.Body.Close()
+			}
+			return nil, fmt.Errorf("%s %s refused: serve writes nothing but Events in namespace %s: %w", r.Method, r.URL.Path, eventNamespace, cluster.ErrReadOnly)
+		}
+		return rt.RoundTrip(r)
+	})
 }
 
 // server is one Run's state.

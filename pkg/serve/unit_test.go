@@ -190,3 +190,35 @@ func TestRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+// serve's Kubernetes client sends reads and Event writes, and refuses any
+// other request before it reaches the API server.
+func TestOnlyEventsAreWritten(t *testing.T) {
+	sent := 0
+	rt := onlyEvents(roundTripFunc(func(*http.Request) (*http.Response, error) {
+		sent++
+		return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody}, nil
+	}))
+	for _, c := range []struct {
+		method, path string
+		allowed      bool
+	}{
+		{http.MethodGet, "/apis/pkg.crossplane.io/v1/providers", true},
+		{http.MethodPost, "/apis/events.k8s.io/v1/namespaces/default/events", true},
+		{http.MethodPatch, "/apis/events.k8s.io/v1/namespaces/default/events/provider-nop.xpdoctor.0123456789abcdef", true},
+		{http.MethodPost, "/apis/events.k8s.io/v1/namespaces/kube-system/events", false},
+		{http.MethodPatch, "/apis/events.k8s.io/v1/namespaces/default/events/x/status", false},
+		{http.MethodDelete, "/apis/events.k8s.io/v1/namespaces/default/events/x", false},
+		{http.MethodPut, "/apis/events.k8s.io/v1/namespaces/default/events/x", false},
+		{http.MethodPatch, "/apis/pkg.crossplane.io/v1/providers/provider-nop", false},
+		{http.MethodPost, "/api/v1/namespaces/default/events", false},
+		{http.MethodPost, "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", false},
+	} {
+		before := sent
+		req := httptest.NewRequest(c.method, "https://apiserver"+c.path, strings.NewReader("{}"))
+		_, err := rt.RoundTrip(req)
+		if got := sent > before; got != c.allowed || (err == nil) != c.allowed {
+			t.Errorf("%s %s: sent %v (err %v), want sent %v", c.method, c.path, got, err, c.allowed)
+		}
+	}
+}

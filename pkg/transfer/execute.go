@@ -397,11 +397,15 @@ func (e *Engine) copyBlob(ctx context.Context, it *Item, b *Blob) (bool, error) 
 			}()
 		}
 		if from, ok := e.holder(reg, repo, b.Digest); ok {
+			// A mount only saves an upload: when it fails, upload instead, as
+			// crane does (go-containerregistry#1404, #1679). If the failure
+			// is the destination's (no push rights, no repository), the
+			// upload reports it with its advice.
 			mounted, err := it.dst.mount(ctx, b, from)
-			if err != nil {
+			if err != nil && ctx.Err() != nil {
 				return false, e.explain(it, fmt.Errorf("mounting blob %s into %s: %w", b.Digest, it.Destination, err))
 			}
-			if mounted {
+			if err == nil && mounted {
 				e.remember(reg, repo, b.Digest)
 				return true, nil
 			}

@@ -64,6 +64,8 @@ type Client struct {
 	warnf    func(format string, args ...any)
 	redactor *redact.Redactor
 	wrap     func(http.RoundTripper) http.RoundTripper
+	// readOnly refuses every write (WithReadOnly).
+	readOnly bool
 }
 
 // Option configures a Client.
@@ -133,6 +135,10 @@ func NewClient(opts ...Option) *Client {
 	if c.redactor != nil {
 		c.base = &credentialCapture{inner: c.base, r: c.redactor}
 		c.keychain = redactingKeychain{inner: c.keychain, r: c.redactor}
+	}
+	if c.readOnly {
+		// Outermost, so that no retry or capture sees a write.
+		c.base = readOnlyTransport{inner: c.base}
 	}
 	c.pings = newPingCache()
 	return c
