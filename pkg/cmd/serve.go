@@ -85,10 +85,12 @@ func newServeCommand(s IOStreams) *cobra.Command {
 	return c
 }
 
-func (f *serveFlags) run(ctx context.Context, s IOStreams) error {
+// options validates the flags and maps them to serve's options (nothing
+// is read or listened on yet).
+func (f *serveFlags) options(s IOStreams) (serve.Options, error) {
 	o, err := f.doctorOptions(nil)
 	if err != nil {
-		return err
+		return serve.Options{}, err
 	}
 	level := slog.LevelInfo
 	if f.Verbose > 0 {
@@ -104,7 +106,15 @@ func (f *serveFlags) run(ctx context.Context, s IOStreams) error {
 	so := serve.Options{Doctor: o, Interval: f.Interval, Debounce: f.Debounce, MaxDelay: debounceSpan * f.Debounce,
 		RunTimeout: f.Timeout, Address: f.ListenAddress, RecordEvents: f.RecordEvents, Instance: instance, Log: log}
 	if err := so.Validate(); err != nil {
-		return usageErrorf("%v", err)
+		return serve.Options{}, usageErrorf("%v", err)
 	}
-	return serve.Run(ctx, so)
+	return so, nil
+}
+
+func (f *serveFlags) run(ctx context.Context, s IOStreams) error {
+	o, err := f.options(s)
+	if err != nil {
+		return err
+	}
+	return serve.Run(ctx, o)
 }
