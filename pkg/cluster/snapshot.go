@@ -57,7 +57,52 @@ type Package struct {
 	ControllerConfigRef string `json:"controllerConfigRef,omitempty"`
 	// RuntimeConfigRef is spec.runtimeConfigRef.name (Provider and Function, v1.14+).
 	RuntimeConfigRef string `json:"runtimeConfigRef,omitempty"`
+	// RevisionHistoryLimit is spec.revisionHistoryLimit; nil when unset
+	// (the CRD defaults it to 1; 0 keeps every revision).
+	RevisionHistoryLimit *int64 `json:"revisionHistoryLimit,omitempty"`
+	Lifecycle
 }
+
+// Lifecycle is what an object's metadata says about its life: its UID,
+// the pause annotation, and a deletion in progress.
+type Lifecycle struct {
+	UID string `json:"uid,omitempty"`
+	// Paused is the annotation crossplane.io/paused: "true", which stops
+	// Crossplane's reconcilers, deletion included (crossplane-runtime
+	// pkg/meta/meta.go@v1.20.0 IsPaused; manager/reconciler.go,
+	// revision/reconciler.go@v1.14.9..v2.3.4).
+	Paused bool `json:"paused,omitempty"`
+	// Deleted is metadata.deletionTimestamp (zero when not being deleted).
+	Deleted    time.Time `json:"deletionTimestamp,omitzero"`
+	Finalizers []string  `json:"finalizers,omitempty"`
+	// Owners are metadata.ownerReferences.
+	Owners []Owner `json:"ownerReferences,omitempty"`
+}
+
+// Terminating tells whether the object is being deleted.
+func (l Lifecycle) Terminating() bool { return !l.Deleted.IsZero() }
+
+// Controller is the owner reference marked controller, or nil.
+func (l Lifecycle) Controller() *Owner {
+	for i := range l.Owners {
+		if l.Owners[i].Controller {
+			return &l.Owners[i]
+		}
+	}
+	return nil
+}
+
+// Owner is one metadata.ownerReferences entry.
+type Owner struct {
+	Kind       string `json:"kind"`
+	Name       string `json:"name"`
+	UID        string `json:"uid,omitempty"`
+	Controller bool   `json:"controller,omitempty"`
+}
+
+// AnnotationPaused is crossplane-runtime's pause annotation
+// (pkg/meta/meta.go@v1.20.0 AnnotationKeyReconciliationPaused).
+const AnnotationPaused = "crossplane.io/paused"
 
 // Source is the reference Crossplane pulls: the resolved one when known.
 func (p Package) Source() string {
@@ -94,7 +139,27 @@ type Revision struct {
 	// PermissionRequests counts status.permissionRequests: the extra RBAC
 	// rules a v1.x provider's package.yaml asks for (gone from v2.0.0).
 	PermissionRequests int `json:"permissionRequests,omitempty"`
+	// Dependencies are status.foundDependencies, installedDependencies and
+	// invalidDependencies; nil when the revision has none of them.
+	Dependencies *DependencyStatus `json:"dependencies,omitempty"`
+	// Objects counts status.objectRefs: the objects (CRDs...) it owns or controls.
+	Objects int `json:"objects,omitempty"`
+	Lifecycle
 }
+
+// DependencyStatus is what Crossplane's dependency manager last counted for
+// a revision (revision/dependency.go@v1.14.9..v2.3.4 Resolve): Found
+// dependencies (direct ones until the revision is in the Lock, then its
+// whole tree), how many of them are Installed, and how many installed ones
+// do not satisfy their constraint (Invalid).
+type DependencyStatus struct {
+	Found     int64 `json:"found"`
+	Installed int64 `json:"installed"`
+	Invalid   int64 `json:"invalid"`
+}
+
+// Missing is how many found dependencies are not installed.
+func (d DependencyStatus) Missing() int64 { return max(d.Found-d.Installed, 0) }
 
 // Condition returns the condition of a type, or nil.
 func (r Revision) Condition(t string) *Condition { return find(r.Conditions, t) }
