@@ -23,16 +23,17 @@ func Diagnose(w io.Writer, f Format, r *diagnose.Report) error {
 	}
 	wide := f == Wide
 	tab := newTabWriter(w)
+	// SINCE is how long a package that is not healthy has been in its state.
 	if wide {
-		fmt.Fprintln(tab, "KIND\tNAME\tINSTALLED\tHEALTHY\tPACKAGE\tREVISION\tDIGEST\tFINDING")
+		fmt.Fprintln(tab, "KIND\tNAME\tINSTALLED\tHEALTHY\tSINCE\tPACKAGE\tREVISION\tDIGEST\tFINDING")
 	} else {
-		fmt.Fprintln(tab, "KIND\tNAME\tINSTALLED\tHEALTHY\tPACKAGE\tDIGEST\tFINDING")
+		fmt.Fprintln(tab, "KIND\tNAME\tINSTALLED\tHEALTHY\tSINCE\tPACKAGE\tDIGEST\tFINDING")
 	}
 	for _, p := range r.Packages {
 		if wide {
-			fmt.Fprintf(tab, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Kind, p.Name, p.Installed, p.Healthy, p.Package, orDash(p.Revision), orDash(p.Digest), orDash(string(p.Finding)))
+			fmt.Fprintf(tab, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Kind, p.Name, p.Installed, p.Healthy, orDash(p.UnhealthyFor), p.Package, orDash(p.Revision), orDash(p.Digest), orDash(string(p.Finding)))
 		} else {
-			fmt.Fprintf(tab, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Kind, p.Name, p.Installed, p.Healthy, p.Package, shortDigest(p.Digest, false), orDash(string(p.Finding)))
+			fmt.Fprintf(tab, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Kind, p.Name, p.Installed, p.Healthy, orDash(p.UnhealthyFor), p.Package, shortDigest(p.Digest, false), orDash(string(p.Finding)))
 		}
 	}
 	if err := tab.Flush(); err != nil {
@@ -99,9 +100,9 @@ func diagnoseMarkdown(w io.Writer, r *diagnose.Report) error {
 		tablewriter.WithHeaderAlignment(tw.AlignLeft),
 		tablewriter.WithRowAlignment(tw.AlignLeft),
 	)
-	t.Header("Kind", "Name", "Installed", "Healthy", "Package", "Digest", "Finding")
+	t.Header("Kind", "Name", "Installed", "Healthy", "Since", "Package", "Digest", "Finding")
 	for _, p := range r.Packages {
-		if err := t.Append(p.Kind, p.Name, p.Installed, p.Healthy, "`"+p.Package+"`", shortDigest(p.Digest, false), orDash(string(p.Finding))); err != nil {
+		if err := t.Append(p.Kind, p.Name, p.Installed, p.Healthy, orDash(p.UnhealthyFor), "`"+p.Package+"`", shortDigest(p.Digest, false), orDash(string(p.Finding))); err != nil {
 			return err
 		}
 	}
