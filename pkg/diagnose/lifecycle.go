@@ -406,10 +406,11 @@ func explainPaused(c *pkgCase, g *causeGroup, f *findings.Finding) {
 	}
 	f.Message = fmt.Sprintf("%s is paused (%s: \"true\")%s: %s; its other conditions and events are from before the pause and are not current", obj, cluster.AnnotationPaused, c.ageNote(conditionTime(sync)), what)
 	ev := []string{fmt.Sprintf("%s carries the annotation %s: \"true\"", obj, cluster.AnnotationPaused)}
-	if sync != nil && sync.Reason == "ReconcilePaused" {
-		ev = append(ev, fmt.Sprintf("condition Synced=%s (ReconcilePaused)%s", sync.Status, c.ageNote(sync.LastTransitionTime)))
-	} else {
+	switch {
+	case sync == nil || sync.Reason != "ReconcilePaused":
 		ev = append(ev, "no Synced=False (ReconcilePaused) condition yet: Crossplane has not reconciled it since the annotation was set")
+	case len(f.Evidence) == 0:
+		ev = append(ev, fmt.Sprintf("condition Synced=%s (ReconcilePaused)%s", sync.Status, c.ageNote(sync.LastTransitionTime)))
 	}
 	if id := c.pkg.CurrentIdentifier; c.pkg.Paused && id != "" && id != c.pkg.Package {
 		f.Message += fmt.Sprintf("; spec.package was changed to %s while paused (Crossplane last installed %s): it installs it only when unpaused", c.pkg.Package, id)
@@ -576,7 +577,7 @@ func (c *pkgCase) history() {
 	if int64(len(inactive)) <= limit {
 		return
 	}
-	why := "Crossplane deletes the oldest one on each reconcile of the package; if they stay, its log says why"
+	why := fmt.Sprintf("Crossplane deletes the oldest one on each reconcile of the package; if they stay, its log says why (kubectl -n %s logs deploy/crossplane | grep %s)", c.s.CrossplaneNamespace, c.pkg.Name)
 	switch {
 	case c.pkg.Paused:
 		why = "the package is paused, and Crossplane collects old revisions only when it reconciles the package"
@@ -793,12 +794,12 @@ func orphanFindings(in Input) []findings.Finding {
 		}
 		f.Message = fmt.Sprintf("%s %s (%s, desiredState %s) belongs to no %s: %s, and %s", r.Kind, r.Name, r.Image, state, kind, label, owner)
 		if r.DesiredState == "Active" && r.Objects > 0 {
-			f.Message += fmt.Sprintf("; it still controls the %d objects it installed, so a package that installs them under another name fails with OwnershipConflict", r.Objects)
+			f.Message += fmt.Sprintf("; it still controls the %d object(s) it installed, so a package that installs them under another name fails with OwnershipConflict", r.Objects)
 		}
 		if r.Terminating() {
 			f.Message += "; it is being deleted, held by " + strings.Join(r.Finalizers, ", ")
 		}
-		f.Evidence = []string{fmt.Sprintf("%s %s: label %s=%q, ownerReferences %s, %d objects (status.objectRefs)", r.Kind, r.Name, cluster.LabelParent, r.Parent, ownersLine(r.Owners), r.Objects)}
+		f.Evidence = []string{fmt.Sprintf("%s %s: label %s=%q, ownerReferences %s, %d object(s) in status.objectRefs", r.Kind, r.Name, cluster.LabelParent, r.Parent, ownersLine(r.Owners), r.Objects)}
 		res := strings.ToLower(r.Kind)
 		f.Remediation = fmt.Sprintf("install its package again to adopt it (a %s named %s with spec.package %s: Crossplane takes over a revision of that label without a controller), or delete it:\n  kubectl delete %s %s", kind, orUnknown(r.Parent), r.Image, res, r.Name)
 		if r.Objects > 0 {
