@@ -268,7 +268,7 @@ func TestRevisionOrphaned(t *testing.T) {
 	if f.Subject != (findings.Subject{Kind: "ProviderRevision", Name: "gone-111111111111"}) {
 		t.Errorf("subject %v", f.Subject)
 	}
-	has(t, "message", f.Message, "belongs to no Provider: its label pkg.crossplane.io/package names gone, which does not exist", "controller Provider gone (UID uid-gone) does not exist either", "still controls the 3 objects")
+	has(t, "message", f.Message, "belongs to no Provider: its label pkg.crossplane.io/package names gone, which does not exist", "controller Provider gone (UID uid-gone) does not exist either", "still controls the 3 object(s)")
 	has(t, "fix", f.Remediation, "kubectl delete providerrevision gone-111111111111 --cascade=orphan")
 
 	// A dump without Providers says nothing about them.
