@@ -57,6 +57,9 @@ type Package struct {
 	ControllerConfigRef string `json:"controllerConfigRef,omitempty"`
 	// RuntimeConfigRef is spec.runtimeConfigRef.name (Provider and Function, v1.14+).
 	RuntimeConfigRef string `json:"runtimeConfigRef,omitempty"`
+	// pull is what Crossplane pulls when resolvedPackage is stale: spec.package
+	// through the snapshot's ImageConfigs (set by Finish).
+	pull string
 	// RevisionHistoryLimit is spec.revisionHistoryLimit; nil when unset
 	// (the CRD defaults it to 1; 0 keeps every revision).
 	RevisionHistoryLimit *int64 `json:"revisionHistoryLimit,omitempty"`
@@ -104,12 +107,27 @@ type Owner struct {
 // (pkg/meta/meta.go@v1.20.0 AnnotationKeyReconciliationPaused).
 const AnnotationPaused = "crossplane.io/paused"
 
-// Source is the reference Crossplane pulls: the resolved one when known.
+// Source is the reference Crossplane pulls: status.resolvedPackage (after
+// ImageConfig rewrites) unless that is stale, else spec.package as the
+// snapshot's ImageConfigs rewrite it.
 func (p Package) Source() string {
-	if p.ResolvedPackage != "" {
+	if p.pull != "" {
+		return p.pull
+	}
+	if p.ResolvedPackage != "" && !p.ResolvedStale() {
 		return p.ResolvedPackage
 	}
 	return p.Package
+}
+
+// ResolvedStale tells whether status.resolvedPackage may name an earlier
+// spec.package: Crossplane sets status.currentIdentifier to spec.package once
+// it has made a revision of it, and v2.2+ sets resolvedPackage only after it
+// has fetched the package (manager/reconciler.go@v2.3.4; v1.20 and v2.1 set
+// it before: @v1.20.0, @v2.1.3), so while a new spec.package fails to unpack
+// (or the package is paused), resolvedPackage still names the previous one.
+func (p Package) ResolvedStale() bool {
+	return p.CurrentIdentifier != "" && p.CurrentIdentifier != p.Package
 }
 
 // Condition returns the condition of a type, or nil.
@@ -478,6 +496,11 @@ func (s *Snapshot) Finish() {
 	})
 	if s.CrossplaneNamespace == "" {
 		s.CrossplaneNamespace = DefaultNamespace
+	}
+	for i, p := range s.Packages {
+		if p.ResolvedStale() {
+			s.Packages[i].pull, _ = s.RewriteImage(p.Package)
+		}
 	}
 }
 

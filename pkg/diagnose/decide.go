@@ -174,7 +174,9 @@ func (c *pkgCase) observe() {
 		return
 	}
 	c.obs = c.observeObject(c.pkg.Kind, c.pkg.Name, c.pkg.Conditions)
-	if c.rev != nil {
+	// A revision that is healthy now (the one that still serves while a new
+	// spec.package fails to unpack) has only history to tell.
+	if c.rev != nil && !revisionHealthy(c.rev) {
 		c.obs = append(c.obs, c.observeObject(c.rev.Kind, c.rev.Name, c.rev.Conditions)...)
 	}
 }

@@ -603,33 +603,39 @@ func (c *pkgCase) history() {
 // defect: Crossplane pulls the rewritten reference, which is the one
 // xpdoctor judges (Package.Source).
 func (c *pkgCase) imageConfigRewrite() {
-	if c.pkg.ResolvedPackage == "" || c.pkg.ResolvedPackage == c.pkg.Package {
+	if c.source == "" || c.source == c.pkg.Package {
 		return
 	}
 	name := ""
-	for _, a := range c.pkg.AppliedImageConfigs {
-		if n, ok := strings.CutSuffix(a, " (RewriteImage)"); ok {
-			name = n
+	if !c.pkg.ResolvedStale() {
+		for _, a := range c.pkg.AppliedImageConfigs {
+			if n, ok := strings.CutSuffix(a, " (RewriteImage)"); ok {
+				name = n
+			}
 		}
 	}
 	now, nowName := c.s.RewriteImage(c.pkg.Package)
 	if name == "" {
 		name = nowName
 	}
-	f := findings.Finding{Code: findings.ImageConfigRewritten, Severity: findings.Info, Image: c.pkg.ResolvedPackage, Digest: c.row.Digest,
-		Evidence:    []string{fmt.Sprintf("spec.package %s, status.resolvedPackage %s", c.pkg.Package, c.pkg.ResolvedPackage)},
+	f := findings.Finding{Code: findings.ImageConfigRewritten, Severity: findings.Info, Image: c.source, Digest: c.row.Digest,
 		Remediation: "nothing to fix: the rewritten image is the one Crossplane pulls and the one judged"}
+	if c.pkg.ResolvedPackage == c.source {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("spec.package %s, status.resolvedPackage %s", c.pkg.Package, c.pkg.ResolvedPackage))
+	} else if c.pkg.ResolvedPackage != "" {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("status.resolvedPackage %s is from before spec.package changed (status.currentIdentifier %s): Crossplane pulls %s", c.pkg.ResolvedPackage, c.pkg.CurrentIdentifier, c.source))
+	}
 	if name == "" {
-		f.Message = fmt.Sprintf("Crossplane pulls %s for spec.package %s: an ImageConfig rewrote it, and none in the input names itself in status.appliedImageConfigRefs or matches it now", c.pkg.ResolvedPackage, c.pkg.Package)
+		f.Message = fmt.Sprintf("Crossplane pulls %s for spec.package %s: an ImageConfig rewrote it, and none in the input names itself in status.appliedImageConfigRefs or matches it now", c.source, c.pkg.Package)
 	} else {
-		f.Message = fmt.Sprintf("ImageConfig %s rewrites spec.package %s to %s, which Crossplane pulls", name, c.pkg.Package, c.pkg.ResolvedPackage)
+		f.Message = fmt.Sprintf("ImageConfig %s rewrites spec.package %s to %s, which Crossplane pulls", name, c.pkg.Package, c.source)
 		for _, ic := range c.s.ImageConfigs {
 			if ic.Name == name {
 				f.Evidence = append(f.Evidence, fmt.Sprintf("ImageConfig %s: matchImages %s, rewriteImage.prefix %s", ic.Name, strings.Join(ic.Prefixes, ", "), ic.RewritePrefix))
 			}
 		}
 	}
-	if nowName != "" && now != c.pkg.ResolvedPackage {
+	if nowName != "" && now != c.source {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("the ImageConfigs now rewrite it to %s (ImageConfig %s): Crossplane resolves it again on its next reconcile of the package", now, nowName))
 	}
 	if c.img != nil {

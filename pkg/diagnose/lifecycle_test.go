@@ -367,3 +367,33 @@ func TestDependencyCounts(t *testing.T) {
 	f = one(t, by, findings.DependencyUnresolvable, findings.Error)
 	has(t, "evidence", strings.Join(f.Evidence, "\n"), "installedDependencies 1")
 }
+
+// While a new spec.package fails to unpack on v2.2+, status.resolvedPackage
+// still names the previous image and the serving revision has old Warning
+// events: xpdoctor judges the new image and ignores the healthy revision's
+// history (seen on real v2.3.4 in test/e2e TestCrossplaneLifecycle).
+func TestUpgradeJudgesTheNewImage(t *testing.T) {
+	msg := "cannot unpack package: cannot extract package content from r.io/p:v2: package.yaml not found in package"
+	s := &cluster.Snapshot{CrossplaneNamespace: "crossplane-system",
+		Packages: []cluster.Package{{Kind: "Provider", Name: "p", Package: "r.io/p:v2", ResolvedPackage: "r.io/p:v1", CurrentRevision: "p-111111111111", CurrentIdentifier: "r.io/p:v1",
+			Conditions: []cluster.Condition{cond("Installed", "False", "UnpackingPackage", msg, ago(time.Minute)), cond("Healthy", "False", "UnhealthyPackageRevision", msg, ago(time.Minute))}}},
+		Revisions: []cluster.Revision{rev("p-111111111111", "p", "r.io/p:v1", "Active", 1,
+			cond("RevisionHealthy", "True", "", "", ago(time.Hour)), cond("RuntimeHealthy", "True", "", "", ago(time.Hour)))},
+		Deployments: []cluster.Deployment{available("p-111111111111")},
+		// revision/reconciler.go@v2.3.4 errEstablishControl around establisher.go errWebhookSecretNotPresent, from the first install.
+		Events: []cluster.Event{{Kind: "ProviderRevision", Name: "p-111111111111", Type: "Warning", Reason: "SyncPackage", Count: 1, Last: ago(time.Hour),
+			Message: "cannot establish control of object: waiting for package runtime controller to set revision's webhook TLS secret"}},
+	}
+	s.Finish()
+	if src := s.Packages[0].Source(); src != "r.io/p:v2" {
+		t.Fatalf("Crossplane pulls r.io/p:v2, not the stale resolvedPackage: %s", src)
+	}
+	by, _ := lifecycle(t, s, "")
+	if len(by[findings.WebhookTLSNotReady]) != 0 {
+		t.Errorf("a healthy revision's old event is no cause: %+v", by[findings.WebhookTLSNotReady])
+	}
+	has(t, "cause", one(t, by, findings.PackageYAMLNotFound, findings.Error).Message, "r.io/p:v2")
+	if len(by[findings.ImageConfigRewritten]) != 0 {
+		t.Errorf("a stale resolvedPackage is no rewrite: %+v", by[findings.ImageConfigRewritten])
+	}
+}
