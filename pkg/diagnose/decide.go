@@ -373,7 +373,7 @@ func (c *pkgCase) mirrorDamage() {
 // unclassifiedStep: nothing matched. Say so, with the verbatim messages, the
 // objects they sat on and the checks to run next.
 func (c *pkgCase) unclassifiedStep() {
-	if hasSeverity(c.out, findings.Error) || c.healthy() || c.paused || c.explained {
+	if c.hasCause() || c.healthy() || c.paused || c.explained {
 		return
 	}
 	if c.row.Healthy != "False" && c.row.Installed != "False" && len(c.unclassified) == 0 {
@@ -405,17 +405,20 @@ func (c *pkgCase) nextChecks() string {
 	return b.String()
 }
 
-// rootCause is the first error finding, else the first warning:
-// information (a rewrite by an ImageConfig, what is not current) is no
-// cause.
+// rootCause is the first error finding that names a cause, else the first
+// error (a lifecycle state), else the first warning: information (a
+// rewrite by an ImageConfig, what is not current) is no cause.
 func (c *pkgCase) rootCause() {
-	for _, sev := range []findings.Severity{findings.Error, findings.Warning} {
+	pick := func(ok func(findings.Finding) bool) {
 		for _, f := range c.out {
-			if f.Severity == sev && c.row.Finding == "" {
+			if c.row.Finding == "" && ok(f) {
 				c.row.Finding = f.Code
 			}
 		}
 	}
+	pick(func(f findings.Finding) bool { return f.Severity == findings.Error && !slices.Contains(lifecycleCodes, f.Code) })
+	pick(func(f findings.Finding) bool { return f.Severity == findings.Error })
+	pick(func(f findings.Finding) bool { return f.Severity == findings.Warning })
 	if c.row.Digest == "" {
 		c.row.Digest = runningDigest(c.pods)
 	}

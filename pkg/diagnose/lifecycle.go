@@ -36,6 +36,20 @@ const pausedMessage = "Reconciliation (including deletion) is paused via the pau
 // v1.Inactive().WithMessage("Package is inactive")).
 const inactiveMessage = "Package is inactive"
 
+// lifecycleCodes say what a cause does to the package, never why.
+var lifecycleCodes = []findings.Code{findings.UpgradeStuck, findings.RevisionAwaitingActivation, findings.PackagePaused,
+	findings.PackageTerminating, findings.RevisionHistoryExceeded, findings.ImageConfigRewritten}
+
+// hasCause tells whether an error finding names a cause.
+func (c *pkgCase) hasCause() bool {
+	for _, f := range c.out {
+		if f.Severity == findings.Error && !slices.Contains(lifecycleCodes, f.Code) {
+			return true
+		}
+	}
+	return false
+}
+
 // revisions are the package's revisions as Crossplane's package manager
 // finds them (by the label pkg.crossplane.io/package: manager/reconciler.go
 // @v2.3.4 MatchingLabels), highest revision number first.
@@ -149,6 +163,8 @@ func (c *pkgCase) ageNote(t time.Time) string {
 
 // causeSummary names the error causes found so far, for a lifecycle finding
 // that is about what they do rather than about why.
+// A message no rule knows is a failure too: PackageUnhealthy (added later)
+// quotes it.
 func (c *pkgCase) causeSummary() (summary string, codes string) {
 	var parts, cs []string
 	for _, f := range c.out {
@@ -156,6 +172,9 @@ func (c *pkgCase) causeSummary() (summary string, codes string) {
 			parts = append(parts, fmt.Sprintf("%s: %s", f.Code, f.Message))
 			cs = append(cs, string(f.Code))
 		}
+	}
+	if len(parts) == 0 && len(c.unclassified) > 0 {
+		return "no known cause: " + c.unclassified[0].String(), string(findings.PackageUnhealthy)
 	}
 	return strings.Join(parts, "; "), strings.Join(cs, ", ")
 }
@@ -843,7 +862,7 @@ func (s Selector) selectsRevision(kind string, r cluster.Revision) bool {
 // changes: crossplane-runtime apis/common/v1/condition.go@v1.20.0
 // SetConditions).
 func unhealthySince(p cluster.Package) time.Time {
-	if p.Healthy() && !p.Paused {
+	if p.Healthy() {
 		return time.Time{}
 	}
 	var t time.Time

@@ -397,3 +397,23 @@ func TestUpgradeJudgesTheNewImage(t *testing.T) {
 		t.Errorf("a stale resolvedPackage is no rewrite: %+v", by[findings.ImageConfigRewritten])
 	}
 }
+
+// A new revision that failed with a message no rule knows is stuck, not in
+// progress, and the message is still quoted as PackageUnhealthy.
+func TestUpgradeStuckUnknownCause(t *testing.T) {
+	s := &cluster.Snapshot{
+		Packages: []cluster.Package{{Kind: "Provider", Name: "p", Package: "r.io/p:v2", CurrentRevision: "p-222222222222", CurrentIdentifier: "r.io/p:v2",
+			Conditions: []cluster.Condition{cond("Installed", "True", "", "", ago(time.Hour)), cond("Healthy", "False", "", "", ago(time.Hour))}}},
+		Revisions: []cluster.Revision{
+			rev("p-111111111111", "p", "r.io/p:v1", "Inactive", 1, cond("Healthy", "True", "", "", ago(5*time.Hour))),
+			// The wrapper is revision/reconciler.go@v2.1.3 errInitParserBackend; the inner text is one no rule knows.
+			rev("p-222222222222", "p", "r.io/p:v2", "Active", 2, cond("Healthy", "False", "UnhealthyPackageRevision", "cannot initialize parser backend: a new failure", ago(time.Hour))),
+		},
+	}
+	by, rows := lifecycle(t, s, "v2.1.3")
+	has(t, "message", one(t, by, findings.UpgradeStuck, findings.Error).Message, "is stuck for 1h", "no known cause: ProviderRevision p-222222222222 condition Healthy=False")
+	one(t, by, findings.PackageUnhealthy, findings.Error)
+	if rows["p"].Finding != findings.PackageUnhealthy {
+		t.Errorf("the row names %s, want the unknown cause", rows["p"].Finding)
+	}
+}
