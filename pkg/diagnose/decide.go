@@ -416,7 +416,9 @@ func (c *pkgCase) rootCause() {
 			}
 		}
 	}
-	pick(func(f findings.Finding) bool { return f.Severity == findings.Error && !slices.Contains(lifecycleCodes, f.Code) })
+	pick(func(f findings.Finding) bool {
+		return f.Severity == findings.Error && !slices.Contains(lifecycleCodes, f.Code)
+	})
 	pick(func(f findings.Finding) bool { return f.Severity == findings.Error })
 	pick(func(f findings.Finding) bool { return f.Severity == findings.Warning })
 	if c.row.Digest == "" {
