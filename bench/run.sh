@@ -139,6 +139,7 @@ crane_down=$(curl -fs "http://$sp/__down")
 # to end against envtest (built by make envtest) with API request counts.
 gobench=$(go test ./pkg/xpkg -run '^$' -bench 'Inspect' -benchtime 5x 2>&1 | grep '^Benchmark'; \
   go test ./pkg/inspect -run '^$' -bench 'InspectPackages' -benchtime 3x 2>&1 | grep '^Benchmark'; \
+  go test ./pkg/cluster -run '^$' -bench 'ReadDump' -benchtime 1x 2>&1 | grep '^Benchmark'; \
   envtest=${XPDOCTOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xpdoctor}/envtest; \
   if [ -x "$envtest/kube-apiserver" ]; then KUBEBUILDER_ASSETS=$envtest go test ./pkg/cmd -run '^$' -bench 'Diagnose' -benchtime 3x 2>&1 | grep '^Benchmark'; fi)
 

@@ -230,3 +230,92 @@ func FlipBlobBytes(match func(*http.Request) bool) func(http.Handler) http.Handl
 		})
 	}
 }
+
+// Token is the Docker token flow (distribution's docs/spec/auth/token.md)
+// in front of a registry: /token answers {"token", "access_token"} for the
+// Basic credentials User:Password (GET realm?scope=&service=) or for the
+// refresh token IdentityToken (the OAuth2 POST form, oauth.md), and every
+// other request needs "Authorization: Bearer" with the token issued or
+// RegistryToken, else 401 with a Bearer challenge naming the realm.
+type Token struct {
+	User, Password string
+	IdentityToken  string
+	RegistryToken  string
+	// Issued is the token /token hands out.
+	Issued string
+}
+
+// Wrap is a handler wrapper for InProcess.
+func (tk Token) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/token" {
+			u, p, ok := r.BasicAuth()
+			granted := ok && u == tk.User && p == tk.Password
+			if r.Method == http.MethodPost {
+				_ = r.ParseForm()
+				granted = tk.IdentityToken != "" && r.PostForm.Get("grant_type") == "refresh_token" && r.PostForm.Get("refresh_token") == tk.IdentityToken
+			}
+			if !granted {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusUnauthorized)
+				_, _ = io.WriteString(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"token":%q,"access_token":%q,"refresh_token":%q,"expires_in":300}`, tk.Issued, tk.Issued, tk.IdentityToken)
+			return
+		}
+		if a := r.Header.Get("Authorization"); a == "Bearer "+tk.Issued || (tk.RegistryToken != "" && a == "Bearer "+tk.RegistryToken) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="http://%s/token",service="testregistry",scope="repository:x:pull"`, r.Host))
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = io.WriteString(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`)
+	})
+}
+
+// EchoCredentials answers manifest requests with 403 and an error body that
+// quotes the Authorization header it got, as some registries and proxies
+// do in their error details.
+func EchoCredentials(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.Contains(r.URL.Path, "/manifests/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprintf(w, `{"errors":[{"code":"DENIED","message":"credentials %q are not allowed to pull","detail":{"authorization":%q}}]}`, r.Header.Get("Authorization"), r.Header.Get("Authorization"))
+	})
+}
+
+// SignedRedirect redirects blob GETs to target (a pre-signed storage URL,
+// which the test makes fail), as ECR and S3-backed registries do.
+func SignedRedirect(target string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
+				http.Redirect(w, r, target, http.StatusTemporaryRedirect)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// ServeBlob answers GETs of the blob digest with body instead of what the
+// registry stores: a registry or proxy substituting content.
+func ServeBlob(digest string, body []byte) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/blobs/"+digest) {
+				w.Header().Set("Content-Type", "application/octet-stream")
+				_, _ = w.Write(body)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}

@@ -73,7 +73,7 @@ func conditions(obj map[string]any) []Condition {
 	var out []Condition
 	for _, c := range slice(obj, "status", "conditions") {
 		out = append(out, Condition{Type: str(c, "type"), Status: str(c, "status"), Reason: str(c, "reason"),
-			Message: str(c, "message"), LastTransitionTime: timeOf(str(c, "lastTransitionTime"))})
+			Message: CapMessage(str(c, "message")), LastTransitionTime: timeOf(str(c, "lastTransitionTime"))})
 	}
 	return out
 }
@@ -227,13 +227,13 @@ func deploymentFrom(u *unstructured.Unstructured) Deployment {
 func podFrom(u *unstructured.Unstructured) Pod {
 	o := u.Object
 	p := Pod{Namespace: u.GetNamespace(), Name: u.GetName(), Revision: u.GetLabels()[LabelRevision], Phase: str(o, "status", "phase"),
-		Reason: str(o, "status", "reason"), Message: str(o, "status", "message")}
+		Reason: str(o, "status", "reason"), Message: CapMessage(str(o, "status", "message"))}
 	for _, c := range slice(o, "status", "containerStatuses") {
 		ct := Container{Name: str(c, "name"), Image: str(c, "image"), ImageID: str(c, "imageID"), Ready: boolean(c, "ready"),
-			RestartCount: num(c, "restartCount"), Waiting: str(c, "state", "waiting", "reason"), WaitingMessage: str(c, "state", "waiting", "message")}
+			RestartCount: num(c, "restartCount"), Waiting: str(c, "state", "waiting", "reason"), WaitingMessage: CapMessage(str(c, "state", "waiting", "message"))}
 		if r := str(c, "lastState", "terminated", "reason"); r != "" {
 			ct.LastTermination = r
-			if m := str(c, "lastState", "terminated", "message"); m != "" {
+			if m := CapMessage(str(c, "lastState", "terminated", "message")); m != "" {
 				ct.LastTermination += ": " + m
 			}
 			ct.ExitCode = num(c, "lastState", "terminated", "exitCode")
@@ -249,7 +249,7 @@ func eventFrom(u *unstructured.Unstructured) Event {
 	e := Event{Namespace: u.GetNamespace(), Type: str(o, "type"), Reason: str(o, "reason")}
 	if u.GetAPIVersion() == "events.k8s.io/v1" {
 		e.Kind, e.Name = str(o, "regarding", "kind"), str(o, "regarding", "name")
-		e.Message = str(o, "note")
+		e.Message = CapMessage(str(o, "note"))
 		e.Count = num(o, "deprecatedCount")
 		if c := num(o, "series", "count"); c > 0 {
 			e.Count = c
@@ -264,7 +264,7 @@ func eventFrom(u *unstructured.Unstructured) Event {
 		e.Source = str(o, "reportingController")
 	} else {
 		e.Kind, e.Name = str(o, "involvedObject", "kind"), str(o, "involvedObject", "name")
-		e.Message = str(o, "message")
+		e.Message = CapMessage(str(o, "message"))
 		e.Count = num(o, "count")
 		if c := num(o, "series", "count"); c > e.Count {
 			e.Count = c

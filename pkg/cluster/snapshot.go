@@ -6,6 +6,7 @@
 package cluster
 
 import (
+	"hash/maphash"
 	"sort"
 	"strings"
 	"time"
@@ -366,9 +367,60 @@ type Snapshot struct {
 	// imageconfigs, ...) to the API version discovery found it under
 	// (Function is v1beta1 up to Crossplane v1.16); empty for a dump.
 	Served map[string]string `json:"served,omitempty"`
+	// DroppedEvents counts the Warning events not kept because the snapshot
+	// reached MaxKeptBytes.
+	DroppedEvents int `json:"droppedEvents,omitempty"`
 
-	events       map[string]int
-	eventObjects map[string]bool
+	keptEvents, keptObjects int64
+	overflowed              bool
+	// maxKept replaces MaxKeptBytes in tests.
+	maxKept int64
+
+	// events indexes Events by a hash of what merges them (addEvent);
+	// eventObjects holds a hash of each Event object's namespace and name.
+	// A dump of a large cluster holds hundreds of thousands of events:
+	// hashes keep these indexes at a few bytes per event.
+	seed         maphash.Seed
+	events       map[uint64][]int32
+	eventObjects map[uint64]struct{}
+	// interned shares the strings events repeat (kinds, reasons, names).
+	interned map[string]string
+}
+
+func (s *Snapshot) hash(parts ...string) uint64 {
+	if s.events == nil {
+		s.seed = maphash.MakeSeed()
+		s.events, s.eventObjects, s.interned = map[uint64][]int32{}, map[uint64]struct{}{}, map[string]string{}
+	}
+	var h maphash.Hash
+	h.SetSeed(s.seed)
+	for _, p := range parts {
+		h.WriteString(p)
+		h.WriteByte(0)
+	}
+	return h.Sum64()
+}
+
+func (s *Snapshot) intern(v string) string {
+	if i, ok := s.interned[v]; ok {
+		return i
+	}
+	s.interned[v] = v
+	return v
+}
+
+// eventKinds are the objects whose events diagnose reads: packages,
+// revisions and their runtime pods (diagnose.observe, runtimeFindings).
+var eventKinds = map[string]bool{
+	"Provider": true, "ProviderRevision": true, "Function": true, "FunctionRevision": true,
+	"Configuration": true, "ConfigurationRevision": true, "Pod": true,
+}
+
+// KeepsEvent reports whether diagnose reads an event of this type about an
+// object of this kind: only Warnings say why something fails. A dump of a
+// large cluster is mostly other events; they are dropped as they are read.
+func KeepsEvent(eventType, involvedKind string) bool {
+	return eventType == "Warning" && eventKinds[involvedKind]
 }
 
 // APIVersion is the group/version the cluster serves a pkg.crossplane.io
@@ -416,10 +468,15 @@ func (s *Snapshot) Add(u *unstructured.Unstructured) {
 	}
 	switch {
 	case group == PkgGroup && isPackageKind(u.GetKind()):
-		s.Packages = append(s.Packages, packageFrom(u))
+		p := packageFrom(u)
+		s.keep(objectCost + conditionsCost(p.Conditions))
+		s.Packages = append(s.Packages, p)
 	case group == PkgGroup && isRevisionKind(u.GetKind()):
-		s.Revisions = append(s.Revisions, revisionFrom(u))
+		r := revisionFrom(u)
+		s.keep(objectCost + conditionsCost(r.Conditions))
+		s.Revisions = append(s.Revisions, r)
 	case group == PkgGroup && u.GetKind() == "ImageConfig":
+		s.keep(objectCost)
 		s.ImageConfigs = append(s.ImageConfigs, imageConfigFrom(u))
 	case group == PkgGroup && u.GetKind() == "Lock":
 		// Crossplane keeps exactly one Lock, named lock (resolver/reconciler.go@v2.3.4 lockName).
@@ -427,6 +484,7 @@ func (s *Snapshot) Add(u *unstructured.Unstructured) {
 			s.Lock = lockFrom(u)
 		}
 	case group == PkgGroup && u.GetKind() == "DeploymentRuntimeConfig":
+		s.keep(eventCost)
 		s.RuntimeConfigs = append(s.RuntimeConfigs, u.GetName())
 	case group == "apiextensions.crossplane.io" && u.GetKind() == "Composition":
 		s.Compositions = append(s.Compositions, compositionFrom(u))
@@ -443,13 +501,16 @@ func (s *Snapshot) Add(u *unstructured.Unstructured) {
 			return
 		}
 		if d.Revision != "" {
+			s.keep(objectCost + conditionsCost(d.Conditions))
 			s.Deployments = append(s.Deployments, d)
 		}
 	case group == "" && u.GetKind() == "Pod":
 		switch p := podFrom(u); {
 		case p.Revision != "":
+			s.keep(podCost(p))
 			s.Pods = append(s.Pods, p)
 		case isCrossplanePod(u):
+			s.keep(podCost(p))
 			s.CrossplanePods = append(s.CrossplanePods, p)
 		}
 	case group == "" && u.GetKind() == "ServiceAccount":
@@ -466,15 +527,18 @@ func (s *Snapshot) Add(u *unstructured.Unstructured) {
 	case (group == "" || group == "events.k8s.io") && u.GetKind() == "Event":
 		// core/v1 and events.k8s.io/v1 serve the same objects: a dump that
 		// holds both must count each event once.
-		key := u.GetNamespace() + "/" + u.GetName()
-		if s.eventObjects == nil {
-			s.eventObjects = map[string]bool{}
-		}
-		if s.eventObjects[key] {
+		e := eventFrom(u)
+		if !KeepsEvent(e.Type, e.Kind) {
 			return
 		}
-		s.eventObjects[key] = true
-		s.addEvent(eventFrom(u))
+		// Two objects whose names hash alike would count as one: at 64 bits,
+		// about once in 10^9 dumps of 200,000 events.
+		key := s.hash(u.GetNamespace(), u.GetName())
+		if _, seen := s.eventObjects[key]; seen {
+			return
+		}
+		s.eventObjects[key] = struct{}{}
+		s.addEvent(e)
 	}
 }
 
@@ -514,21 +578,74 @@ func kindOrder(k string) int {
 	return 2
 }
 
+// Memory a Snapshot may keep. Add estimates what it keeps: events may use
+// three quarters of MaxKeptBytes, after which further events are not kept
+// (DroppedEvents counts them); packages, revisions, deployments and pods the
+// rest, after which the snapshot is Overflowed. Reading a dump of any
+// content thus stays within its memory bound (file.go).
+const (
+	MaxKeptBytes = 96 << 20
+	objectCost   = 1 << 10
+	eventCost    = 256
+)
+
+func (s *Snapshot) budget() (events, objects int64) {
+	total := int64(MaxKeptBytes)
+	if s.maxKept > 0 {
+		total = s.maxKept
+	}
+	return total / 4 * 3, total / 4
+}
+
+func (s *Snapshot) keep(n int) {
+	s.keptObjects += int64(n)
+	if _, limit := s.budget(); s.keptObjects > limit {
+		s.overflowed = true
+	}
+}
+
+// Overflowed reports that the snapshot kept more than MaxKeptBytes of
+// objects other than events: the dump is not one cluster's Crossplane state.
+func (s *Snapshot) Overflowed() bool { return s.overflowed }
+
+func podCost(p Pod) int {
+	n := objectCost + len(p.Message)
+	for _, c := range p.Containers {
+		n += len(c.WaitingMessage) + len(c.LastTermination)
+	}
+	return n
+}
+
+func conditionsCost(cs []Condition) int {
+	n := 0
+	for _, c := range cs {
+		n += len(c.Message)
+	}
+	return n
+}
+
 // addEvent merges events with the same subject, reason and message.
 func (s *Snapshot) addEvent(e Event) {
-	if s.events == nil {
-		s.events = map[string]int{}
-	}
-	key := strings.Join([]string{e.Kind, e.Namespace, e.Name, e.Type, e.Reason, e.Message}, "\x00")
-	if i, ok := s.events[key]; ok {
+	key := s.hash(e.Kind, e.Namespace, e.Name, e.Type, e.Reason, e.Message)
+	for _, i := range s.events[key] {
 		old := &s.Events[i]
-		old.Count += e.Count
-		if e.Last.After(old.Last) {
-			old.Last = e.Last
+		if old.Kind == e.Kind && old.Namespace == e.Namespace && old.Name == e.Name && old.Type == e.Type && old.Reason == e.Reason && old.Message == e.Message {
+			old.Count += e.Count
+			if e.Last.After(old.Last) {
+				old.Last = e.Last
+			}
+			return
 		}
-		return
 	}
-	s.events[key] = len(s.Events)
+	limit, _ := s.budget()
+	if cost := int64(eventCost + len(e.Message) + len(e.Name)); s.keptEvents+cost > limit {
+		s.DroppedEvents++
+		return
+	} else {
+		s.keptEvents += cost
+	}
+	e.Kind, e.Namespace, e.Name, e.Type, e.Reason, e.Source = s.intern(e.Kind), s.intern(e.Namespace), s.intern(e.Name), s.intern(e.Type), s.intern(e.Reason), s.intern(e.Source)
+	s.events[key] = append(s.events[key], int32(len(s.Events)))
 	s.Events = append(s.Events, e)
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/xpdoctor/xpdoctor/pkg/cluster"
 	"github.com/xpdoctor/xpdoctor/pkg/diagnose"
 	"github.com/xpdoctor/xpdoctor/pkg/doctor"
 	"github.com/xpdoctor/xpdoctor/pkg/findings"
@@ -45,10 +46,11 @@ func newDiagnoseFlags() *diagnoseFlags {
 	return &diagnoseFlags{kube: kubeflags.NewConfigFlags(true), now: func() time.Time { return clock() }}
 }
 
-func (f *diagnoseFlags) add(c *cobra.Command) {
-	f.registryFlags.add(c, 2*time.Minute)
+func (f *diagnoseFlags) add(c *cobra.Command, s IOStreams) {
+	f.registryFlags.add(c, 2*time.Minute, s)
 	f.kube.AddFlags(c.Flags())
-	c.Flags().StringVar(&f.FromFile, "from-file", "", "read a support dump (kubectl get providers,providerrevisions,functions,functionrevisions,configurations,configurationrevisions,locks,deploymentruntimeconfigs,deployments,pods,events -A -o yaml) instead of a cluster")
+	c.Flags().StringVar(&f.FromFile, "from-file", "", fmt.Sprintf("read a support dump (kubectl get providers,providerrevisions,functions,functionrevisions,configurations,configurationrevisions,locks,deploymentruntimeconfigs,deployments,pods,events -A -o yaml) instead of a cluster; "+
+		"dumps up to %d MiB are read as a stream in under 256 MiB of memory, values longer than %d KiB are cut and marked", cluster.MaxDumpBytes>>20, cluster.MaxValueBytes>>10))
 	c.Flags().StringVar(&f.Kind, "kind", "", "only packages of this kind: Provider, Function or Configuration")
 	c.Flags().StringVarP(&f.Output, "output", "o", "table", "output format: table, wide, json, yaml or markdown")
 	c.Flags().BoolVar(&f.ExitZero, "exit-zero", false, "exit 0 even when there are findings")
@@ -89,7 +91,7 @@ func newDiagnoseCommand(s IOStreams, f *diagnoseFlags) *cobra.Command {
 		ValidArgsFunction: f.completeNames,
 		RunE:              func(c *cobra.Command, args []string) error { return f.run(c.Context(), s, args) },
 	}
-	f.add(c)
+	f.add(c, s)
 	return c
 }
 
@@ -100,8 +102,10 @@ func (f *diagnoseFlags) completeNames(c *cobra.Command, _ []string, _ string) ([
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	var names []string
+	text := report.Text{Redactor: f.redactor}
 	for _, p := range snap.Packages {
-		names = append(names, p.Name+"\t"+p.Kind)
+		// Shells print completions: a name from a dump is outside text.
+		names = append(names, text.Line(p.Name)+"\t"+p.Kind)
 	}
 	return names, cobra.ShellCompDirectiveNoFileComp
 }
@@ -111,7 +115,7 @@ func (f *diagnoseFlags) options(maps []xpkg.Mapping, kind string) doctor.Options
 	o := doctor.Options{
 		FromFile: f.FromFile, Kube: f.kube, CrossplaneNamespace: f.CrossplaneNS, ReadPullSecrets: f.ReadSecrets,
 		CrossplaneVersion: f.CrossplaneVersion, Inspect: doctor.InspectMode(f.Inspect), Upstreams: maps,
-		Registry: f.registryFlags.options(), Now: f.now(), WrapTransport: wrapKubeTransport,
+		Registry: f.registryFlags.options(), Redactor: f.redactor, Now: f.now(), WrapTransport: wrapKubeTransport,
 		Select: diagnose.Selector{Kind: kind},
 	}
 	if f.kube.Context != nil {
@@ -174,7 +178,10 @@ func (f *diagnoseFlags) run(ctx context.Context, s IOStreams, names []string) er
 	if err != nil {
 		return err
 	}
-	if err := report.Diagnose(s.Out, format, d.Report); err != nil {
+	if err := stopped(ctx, f.Timeout); err != nil {
+		return err
+	}
+	if err := (report.Printer{Format: format, Redactor: f.redactor}).Diagnose(s.Out, d.Report); err != nil {
 		return err
 	}
 	if len(d.Snapshot.Denied) > 0 {

@@ -66,7 +66,7 @@ made first; nothing is written to the cluster without --apply and --yes.`,
 			return o.run(c.Context(), s)
 		},
 	}
-	f.diagnoseFlags.add(c)
+	f.diagnoseFlags.add(c, s)
 	// Fix copies whole images: give it mirror's default time.
 	f.Timeout = 30 * time.Minute
 	c.Flags().Lookup("timeout").DefValue = f.Timeout.String()
@@ -113,10 +113,13 @@ func (o *fixOptions) run(ctx context.Context, s IOStreams) error {
 	if err != nil {
 		return err
 	}
+	if err := stopped(ctx, o.f.Timeout); err != nil {
+		return err
+	}
 	ui := o.ui
-	ui.out, ui.errOut = s.Out, s.ErrOut
+	ui.out, ui.errOut, ui.redactor = s.Out, s.ErrOut, s.Redactor
 	if ui.format != report.Table {
-		ui.out = s.Out
+		ui.out = s.structuredOut()
 	}
 	human := s.Out
 	if ui.format != report.Table {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
 	"github.com/xpdoctor/xpdoctor/pkg/inspect"
+	"github.com/xpdoctor/xpdoctor/pkg/redact"
 	"github.com/xpdoctor/xpdoctor/pkg/report"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
 )
@@ -19,21 +20,28 @@ type registryFlags struct {
 	Timeout  time.Duration
 	Verbose  int
 	cmd      *cobra.Command
+	// redactor receives every credential the client resolves or sends.
+	redactor *redact.Redactor
 }
 
-func (f *registryFlags) add(c *cobra.Command, timeout time.Duration) {
-	f.cmd = c
+func (f *registryFlags) add(c *cobra.Command, timeout time.Duration, s IOStreams) {
+	f.cmd, f.redactor = c, s.Redactor
 	c.Flags().StringSliceVar(&f.Insecure, "insecure-registry", nil, "registry host[:port] that may use plain HTTP or an unverified TLS certificate (repeatable; loopback hosts always may use HTTP)")
 	c.Flags().DurationVar(&f.Timeout, "timeout", timeout, "give up after this long")
 	c.Flags().IntVarP(&f.Verbose, "v", "v", 0, "log level: 1 and above log every registry request to stderr (never headers or credentials)")
 }
 
-// options are the registry client options the flags say.
+// options are the registry client options the flags say: the run's
+// Redactor, warnings (a registry rate limiting) and, with -v, the request
+// log, both to the root's stderr, which is a report.SafeWriter.
 func (f *registryFlags) options() []xpkg.Option {
-	opts := []xpkg.Option{xpkg.WithInsecureRegistries(f.Insecure...)}
-	if f.Verbose > 0 && f.cmd != nil {
+	opts := []xpkg.Option{xpkg.WithInsecureRegistries(f.Insecure...), xpkg.WithRedactor(f.redactor)}
+	if f.cmd != nil {
 		w := f.cmd.ErrOrStderr()
-		opts = append(opts, xpkg.WithLogger(func(format string, args ...any) { fmt.Fprintf(w, "registry: "+format+"\n", args...) }))
+		opts = append(opts, xpkg.WithWarnings(func(format string, args ...any) { fmt.Fprintf(w, "warning: "+format+"\n", args...) }))
+		if f.Verbose > 0 {
+			opts = append(opts, xpkg.WithLogger(func(format string, args ...any) { fmt.Fprintf(w, "registry: "+format+"\n", args...) }))
+		}
 	}
 	return opts
 }
@@ -60,7 +68,7 @@ type inspectOptions struct {
 	requests  []inspect.Request
 	judge     inspect.Options
 	read      xpkg.ReadOptions
-	format    report.Format
+	printer   report.Printer
 	exitZero  bool
 	timeout   time.Duration
 	newClient func() *xpkg.Client
@@ -107,7 +115,7 @@ Exit status: 0 when every verdict is BaseLayer and no finding is an error,
 			return o.run(c.Context(), s)
 		},
 	}
-	f.registryFlags.add(c, 2*time.Minute)
+	f.registryFlags.add(c, 2*time.Minute, s)
 	c.Flags().StringVar(&f.Upstream, "upstream", "", "upstream reference to compare a single mirrored image with")
 	c.Flags().StringSliceVar(&f.UpstreamRegistries, "upstream-registry", nil, "MIRROR=UPSTREAM prefix mapping, or HOST[/PREFIX] for the upstream of every image (repeatable)")
 	c.Flags().StringSliceVar(&f.CrossplaneVersions, "crossplane-version", nil, "judge only these Crossplane versions (e.g. v1.20.0, v2.3.4; repeatable); default: every generation")
@@ -150,7 +158,7 @@ func (f *inspectFlags) toOptions(args []string) (*inspectOptions, error) {
 		maps = append(maps, mp)
 	}
 	o := &inspectOptions{
-		format: format, exitZero: f.ExitZero, timeout: f.Timeout, newClient: func() *xpkg.Client { return f.client() },
+		printer: report.Printer{Format: format, Redactor: f.redactor}, exitZero: f.ExitZero, timeout: f.Timeout, newClient: func() *xpkg.Client { return f.client() },
 		judge: inspect.Options{Targets: targets, Judge: crossplane.JudgeOptions{Bandwidth: int64(f.BandwidthMBps * 1e6)}},
 		read:  xpkg.ReadOptions{AllPlatforms: f.AllPlatforms},
 	}
@@ -187,7 +195,10 @@ func (o *inspectOptions) run(ctx context.Context, s IOStreams) error {
 	if err != nil {
 		return err
 	}
-	if err := report.Inspect(s.Out, o.format, rep); err != nil {
+	if err := stopped(ctx, o.timeout); err != nil {
+		return err
+	}
+	if err := o.printer.Inspect(s.Out, rep); err != nil {
 		return err
 	}
 	for _, img := range rep.Images {

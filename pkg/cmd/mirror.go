@@ -17,6 +17,7 @@ import (
 	"github.com/xpdoctor/xpdoctor/pkg/closure"
 	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
 	"github.com/xpdoctor/xpdoctor/pkg/inspect"
+	"github.com/xpdoctor/xpdoctor/pkg/redact"
 	"github.com/xpdoctor/xpdoctor/pkg/report"
 	"github.com/xpdoctor/xpdoctor/pkg/transfer"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
@@ -106,7 +107,7 @@ read up to 4 MiB and 10,000 references.`,
 			return o.run(c.Context(), s)
 		},
 	}
-	f.registryFlags.add(c, 30*time.Minute)
+	f.registryFlags.add(c, 30*time.Minute, s)
 	c.Flags().StringVar(&f.FromFile, "from-file", "", "file of 'SRC DST' lines ('-' for stdin; # starts a comment)")
 	c.Flags().BoolVar(&f.Closure, "closure", false, "SRC DST-PREFIX: mirror SRC and every package it depends on (dependsOn, recursively, versions resolved as Crossplane does) under DST-PREFIX, keeping repository paths")
 	c.Flags().StringVar(&f.EmitImageConfig, "emit-imageconfig", "", "with --closure to a registry: write the ImageConfig that makes Crossplane v1.20+ pull the closure from the mirror, as YAML that kubectl apply -f accepts (the alternative for older versions as comments), to stdout (then everything else goes to stderr) or to the file named with --emit-imageconfig=FILE")
@@ -287,7 +288,10 @@ func (o *mirrorOptions) run(ctx context.Context, s IOStreams) error {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	ui := o.ui
-	ui.out, ui.errOut = s.Out, s.ErrOut
+	ui.out, ui.errOut, ui.redactor = s.Out, s.ErrOut, s.Redactor
+	if ui.format != report.Table {
+		ui.out = s.structuredOut()
+	}
 	if o.emit == emitStdout {
 		// stdout carries only the YAML.
 		ui.out = s.ErrOut
@@ -432,9 +436,15 @@ func writeNew(path string, b []byte) error {
 type transferUI struct {
 	out, errOut io.Writer
 	format      report.Format
-	quiet, yes  bool
+	// redactor holds the run's credentials, for what is printed.
+	redactor   *redact.Redactor
+	quiet, yes bool
 	// judge returns the Crossplane verdicts of a registry reference.
 	judge func(ctx context.Context, ref string) (string, error)
+}
+
+func (ui transferUI) printer() report.Printer {
+	return report.Printer{Format: ui.format, Redactor: ui.redactor}
 }
 
 // transfer plans reqs, shows the plan, and with --yes executes it. It
@@ -451,7 +461,7 @@ func (ui transferUI) execute(ctx context.Context, eng *transfer.Engine, plan *tr
 	// The plan is the output of a run without --yes; with --yes, -q and
 	// -o json keep only the result.
 	if !ui.yes || (!ui.quiet && ui.format == report.Table) {
-		if err := report.TransferPlan(ui.out, ui.format, plan); err != nil {
+		if err := ui.printer().TransferPlan(ui.out, plan); err != nil {
 			return nil, err
 		}
 	}
@@ -506,7 +516,7 @@ func (ui transferUI) execute(ctx context.Context, eng *transfer.Engine, plan *tr
 	if err != nil {
 		return res, err
 	}
-	if err := report.TransferResult(ui.out, ui.format, res, verdicts, ui.quiet); err != nil {
+	if err := ui.printer().TransferResult(ui.out, res, verdicts, ui.quiet); err != nil {
 		return res, err
 	}
 	if plan.Conflicts() > 0 {

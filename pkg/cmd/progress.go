@@ -10,6 +10,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
+	"github.com/xpdoctor/xpdoctor/pkg/report"
 	"github.com/xpdoctor/xpdoctor/pkg/transfer"
 )
 
@@ -20,8 +21,13 @@ func transferProgress(w io.Writer, quiet bool, total int64) (func(transfer.Event
 	if quiet {
 		return func(transfer.Event) {}, func() {}
 	}
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		bar := progressbar.NewOptions64(total, progressbar.OptionSetWriter(w), progressbar.OptionShowBytes(true),
+	raw := w
+	if sw, ok := w.(*report.SafeWriter); ok {
+		// The bar writes its own control sequences to the terminal.
+		raw = sw.Unwrap()
+	}
+	if f, ok := raw.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		bar := progressbar.NewOptions64(total, progressbar.OptionSetWriter(raw), progressbar.OptionShowBytes(true),
 			progressbar.OptionSetDescription("copying"), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100_000_000))
 		var mu sync.Mutex
 		return func(e transfer.Event) {

@@ -14,8 +14,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/xpdoctor/xpdoctor/pkg/redact"
+	"github.com/xpdoctor/xpdoctor/pkg/report"
 )
 
 // Exit codes, as in `kubectl diff`: 0 clean, 1 findings, 2 errors.
@@ -25,11 +29,43 @@ const (
 	ExitError    = 2
 )
 
-// IOStreams are the command's standard streams.
+// IOStreams are the command's standard streams, and the Redactor that
+// holds the credentials this run uses: every text printed is redacted with
+// it (report.Printer for reports, report.SafeWriter for plain lines).
 type IOStreams struct {
 	In     io.Reader
 	Out    io.Writer
 	ErrOut io.Writer
+	// Redactor is made by NewRootCommand when nil.
+	Redactor *redact.Redactor
+}
+
+// plain is s for commands that print plain lines (plans, summaries): their
+// stdout is redacted and escaped line by line, as stderr always is.
+func (s IOStreams) plain() IOStreams {
+	s.Out = report.NewSafeWriter(s.Out, s.Redactor)
+	return s
+}
+
+// structuredOut is stdout as given, for JSON and YAML: their encoders
+// escape, and every value must stay exact (report.Printer redacts them).
+func (s IOStreams) structuredOut() io.Writer {
+	if sw, ok := s.Out.(*report.SafeWriter); ok {
+		return sw.Unwrap()
+	}
+	return s.Out
+}
+
+// stopped turns xpdoctor's own --timeout or an interrupt into an error
+// (exit 2): a report cut short by it would blame the registry.
+func stopped(ctx context.Context, timeout time.Duration) error {
+	switch ctx.Err() {
+	case context.DeadlineExceeded:
+		return fmt.Errorf("xpdoctor's --timeout %s ran out before every registry answered: %w", timeout, ctx.Err())
+	case context.Canceled:
+		return fmt.Errorf("interrupted: %w", ctx.Err())
+	}
+	return nil
 }
 
 // errFindings ends a run that found problems: exit 1, nothing more to print.
@@ -60,7 +96,13 @@ func Main(args []string, in io.Reader, out, errOut io.Writer) int {
 	case errors.Is(err, errFindings):
 		return ExitFindings
 	}
-	fmt.Fprintf(errOut, "error: %s\n", err)
+	hint := ""
+	if errors.Is(err, context.DeadlineExceeded) {
+		hint = " (raise --timeout)"
+	}
+	// The error may quote a registry, a cluster or a file: root's stderr
+	// is a SafeWriter.
+	fmt.Fprintf(root.ErrOrStderr(), "error: %s%s\n", err, hint)
 	return ExitError
 }
 
@@ -101,6 +143,10 @@ func displayName() string {
 
 // NewRootCommand builds the whole command tree; it keeps no global state.
 func NewRootCommand(s IOStreams) *cobra.Command {
+	if s.Redactor == nil {
+		s.Redactor = redact.New()
+	}
+	s.ErrOut = report.NewSafeWriter(s.ErrOut, s.Redactor)
 	root := &cobra.Command{
 		// The program's name, so that `completion bash` (and zsh, fish,
 		// powershell) registers the name users run; help shows displayName.
@@ -126,11 +172,11 @@ finding code and evidence, and re-mirrors broken packages byte-for-byte.`,
 	root.SetErr(s.ErrOut)
 	// `kubectl xpdoctor` alone is `kubectl xpdoctor diagnose`.
 	rootDiag := newDiagnoseFlags()
-	rootDiag.add(root)
+	rootDiag.add(root, s)
 	root.Args = cobra.ArbitraryArgs
 	root.ValidArgsFunction = rootDiag.completeNames
 	root.RunE = func(c *cobra.Command, args []string) error { return rootDiag.run(c.Context(), s, args) }
-	root.AddCommand(newDiagnoseCommand(s, newDiagnoseFlags()), newInspectCommand(s), newMirrorCommand(s), newFixCommand(s), newDemoCommand(s), newVersionCommand(s))
+	root.AddCommand(newDiagnoseCommand(s, newDiagnoseFlags()), newInspectCommand(s), newMirrorCommand(s.plain()), newFixCommand(s.plain()), newDemoCommand(s.plain()), newVersionCommand(s))
 	setUpCompletion(root, s)
 	return root
 }

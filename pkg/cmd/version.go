@@ -32,7 +32,7 @@ func newVersionCommand(s IOStreams) *cobra.Command {
 			}
 			v := version.Get()
 			if f != report.Table {
-				return report.Structured(s.Out, f, versionReport{APIVersion: inspect.APIVersion, Kind: "Version", Info: v})
+				return report.Printer{Format: f}.Structured(s.Out, versionReport{APIVersion: inspect.APIVersion, Kind: "Version", Info: v})
 			}
 			_, err = fmt.Fprintf(s.Out, "xpdoctor %s (commit %s, built %s, %s, %s)\n", v.Version, v.Commit, v.BuildDate, v.GoVersion, v.Platform)
 			return err

@@ -94,6 +94,11 @@ func Judge(t Target, r *xpkg.Report, o JudgeOptions) Verdict {
 		return out
 	}
 	ref := r.Reference
+	if e := stoppedErr(r); e != nil {
+		// xpdoctor's own --timeout or an interrupt says nothing about the package.
+		out.Outcome, out.Message = OutcomeUnknown, "xpdoctor stopped before it could read the image: "+e.Detail
+		return out
+	}
 	if r.Err != nil {
 		tmpl, stage, exact, vars := resolveFailure(t, r)
 		return fail(reasonFor(r.Err), stage, tmpl, exact, vars)
@@ -320,6 +325,17 @@ func judgeContents(t Target, p *xpkg.PackageFile, ref string) *contentFailure {
 	return nil
 }
 
+// stoppedErr is the report's error when it is xpdoctor's own limit.
+func stoppedErr(r *xpkg.Report) *xpkg.RegistryError {
+	if r.Err.Stopped() {
+		return r.Err
+	}
+	if img := r.SelectedImage(); img != nil && img.Err.Stopped() {
+		return img.Err
+	}
+	return nil
+}
+
 // objectGroups are the API groups of Crossplane's package schemes: the meta
 // scheme and the object scheme every package is parsed with
 // (internal/xpkg/scheme.go@v1.20.0 and @v2.1.3 BuildMetaScheme and
@@ -372,6 +388,10 @@ func reasonFor(e *xpkg.RegistryError) findings.Code {
 		return findings.RegistryTLSUntrusted
 	case xpkg.ErrUnreachable, xpkg.ErrPlainHTTP:
 		return findings.RegistryUnreachable
+	case xpkg.ErrRateLimited:
+		return findings.RegistryRateLimited
+	case xpkg.ErrContentMismatch:
+		return findings.RegistryContentMismatch
 	}
 	return findings.ManifestInvalid
 }

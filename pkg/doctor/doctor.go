@@ -23,6 +23,7 @@ import (
 	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
 	"github.com/xpdoctor/xpdoctor/pkg/diagnose"
 	"github.com/xpdoctor/xpdoctor/pkg/inspect"
+	"github.com/xpdoctor/xpdoctor/pkg/redact"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
 )
 
@@ -69,6 +70,9 @@ type Options struct {
 	Upstreams []xpkg.Mapping
 	// Registry are the registry client's options (insecure hosts, logging).
 	Registry []xpkg.Option
+	// Redactor receives the credentials the run holds: the kubeconfig's and
+	// every pull secret read (nil: none are registered).
+	Redactor *redact.Redactor
 	// Now dates event ages; zero is time.Now.
 	Now time.Time
 	// WrapTransport wraps the Kubernetes client's transport (tests count requests).
@@ -126,7 +130,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	client := registryClient(snap, o.Registry...)
+	if snap.DroppedEvents > 0 {
+		notes = append(notes, fmt.Sprintf("%d Warning events of the dump were not read: they are more than xpdoctor keeps in memory, so their evidence may be missing", snap.DroppedEvents))
+	}
+	client := registryClient(snap, o.Redactor, o.Registry...)
 	images, skipped, err := inspectImages(ctx, client, snap, targets, o)
 	if err != nil {
 		return nil, err
@@ -155,6 +162,7 @@ func Snapshot(ctx context.Context, o Options) (*cluster.Snapshot, error) {
 		return nil, fmt.Errorf("cannot load a kubeconfig (set --kubeconfig or KUBECONFIG, or use --from-file): %w", err)
 	}
 	cfg.QPS, cfg.Burst = 50, 100
+	o.Redactor.Add(cfg.BearerToken, cfg.Password, string(cfg.KeyData))
 	if o.WrapTransport != nil {
 		cfg.Wrap(o.WrapTransport)
 	}
@@ -221,11 +229,13 @@ func noteOf(t crossplane.Target) []string {
 
 // registryClient reads with the pull secrets Crossplane uses, then the
 // local docker config.
-func registryClient(snap *cluster.Snapshot, opts ...xpkg.Option) *xpkg.Client {
+func registryClient(snap *cluster.Snapshot, r *redact.Redactor, opts ...xpkg.Option) *xpkg.Client {
 	var secrets [][]byte
 	for _, b := range snap.Secrets {
 		secrets = append(secrets, b)
 	}
+	// The run holds every pull secret it read, used or not.
+	r.Add(xpkg.DockerConfigCredentials(secrets...)...)
 	kc := authn.NewMultiKeychain(xpkg.KeychainFromDockerConfigs(secrets...), authn.DefaultKeychain)
 	return xpkg.NewClient(append(append([]xpkg.Option{}, opts...), xpkg.WithKeychain(kc))...)
 }

@@ -14,14 +14,18 @@ import (
 )
 
 // Diagnose renders a diagnose report.
-func Diagnose(w io.Writer, f Format, r *diagnose.Report) error {
-	switch f {
+func (p Printer) Diagnose(w io.Writer, r *diagnose.Report) error {
+	switch p.Format {
 	case JSON, YAML:
-		return Structured(w, f, r)
+		return p.Structured(w, r)
 	case Markdown:
-		return diagnoseMarkdown(w, r)
+		return p.diagnoseMarkdown(p.human(w), r)
 	}
-	wide := f == Wide
+	return p.diagnoseTable(p.human(w), r)
+}
+
+func (p Printer) diagnoseTable(w io.Writer, r *diagnose.Report) error {
+	wide, t := p.Format == Wide, p.text()
 	tab := newTabWriter(w)
 	// SINCE is how long a package that is not healthy has been in its state.
 	if wide {
@@ -29,19 +33,25 @@ func Diagnose(w io.Writer, f Format, r *diagnose.Report) error {
 	} else {
 		fmt.Fprintln(tab, "KIND\tNAME\tINSTALLED\tHEALTHY\tSINCE\tPACKAGE\tDIGEST\tFINDING")
 	}
-	for _, p := range r.Packages {
+	for _, pk := range r.Packages {
+		cells := []string{pk.Kind, pk.Name, pk.Installed, pk.Healthy, orDash(pk.UnhealthyFor), pk.Package}
 		if wide {
-			fmt.Fprintf(tab, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Kind, p.Name, p.Installed, p.Healthy, orDash(p.UnhealthyFor), p.Package, orDash(p.Revision), orDash(p.Digest), orDash(string(p.Finding)))
+			cells = append(cells, orDash(pk.Revision), orDash(pk.Digest))
 		} else {
-			fmt.Fprintf(tab, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Kind, p.Name, p.Installed, p.Healthy, orDash(p.UnhealthyFor), p.Package, shortDigest(p.Digest, false), orDash(string(p.Finding)))
+			cells = append(cells, shortDigest(pk.Digest, false))
 		}
+		cells = append(cells, orDash(string(pk.Finding)))
+		for i := range cells {
+			cells[i] = t.Line(cells[i])
+		}
+		fmt.Fprintln(tab, strings.Join(cells, "\t"))
 	}
 	if err := tab.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\nCrossplane %s. ", r.CrossplaneVersion)
+	fmt.Fprintf(w, "\nCrossplane %s. ", t.Line(r.CrossplaneVersion))
 	for _, n := range r.Notes {
-		fmt.Fprintf(w, "Note: %s.\n", n)
+		fmt.Fprintf(w, "Note: %s.\n", t.Line(n))
 	}
 	if len(r.Findings) == 0 {
 		fmt.Fprintln(w, "No findings.")
@@ -53,23 +63,23 @@ func Diagnose(w io.Writer, f Format, r *diagnose.Report) error {
 		if subject == "" {
 			subject = "cluster"
 		}
-		fmt.Fprintf(w, "\n%d. %s %s [%s]\n", i+1, fd.Code, subject, fd.Severity)
-		fmt.Fprintf(w, "   %s\n", fd.Message)
+		fmt.Fprintf(w, "\n%d. %s %s [%s]\n", i+1, fd.Code, t.Line(subject), fd.Severity)
+		fmt.Fprintf(w, "   %s\n", t.Line(fd.Message))
 		if fd.Image != "" {
 			img := fd.Image
 			if fd.Digest != "" {
 				img += " (" + shortDigest(fd.Digest, wide) + ")"
 			}
-			fmt.Fprintf(w, "   image: %s\n", img)
+			fmt.Fprintf(w, "   image: %s\n", t.Line(img))
 		}
 		for _, e := range fd.Evidence {
-			fmt.Fprintf(w, "   evidence: %s\n", e)
+			fmt.Fprintf(w, "   evidence: %s\n", t.Line(e))
 		}
 		if len(fd.Alternatives) > 0 {
 			fmt.Fprintf(w, "   also possible: %s\n", codeList(fd.Alternatives))
 		}
 		if fd.Remediation != "" {
-			fmt.Fprintf(w, "   fix: %s\n", indent(fd.Remediation, "        "))
+			fmt.Fprintf(w, "   fix: %s\n", indent(t.Lines(strings.TrimSpace(fd.Remediation)), "        "))
 		}
 	}
 	return nil
@@ -88,25 +98,27 @@ func indent(s, pad string) string {
 }
 
 // diagnoseMarkdown is for pasting into an incident ticket.
-func diagnoseMarkdown(w io.Writer, r *diagnose.Report) error {
-	fmt.Fprintf(w, "### xpdoctor: Crossplane %s\n\n", r.CrossplaneVersion)
+func (p Printer) diagnoseMarkdown(w io.Writer, r *diagnose.Report) error {
+	t := p.text()
+	fmt.Fprintf(w, "### xpdoctor: Crossplane %s\n\n", t.Markdown(r.CrossplaneVersion))
 	for _, n := range r.Notes {
-		fmt.Fprintf(w, "> %s.\n\n", n)
+		fmt.Fprintf(w, "> %s.\n\n", t.MarkdownCell(n))
 	}
-	t := tablewriter.NewTable(w,
+	tbl := tablewriter.NewTable(w,
 		tablewriter.WithRenderer(renderer.NewMarkdown()),
 		tablewriter.WithHeaderAutoFormat(tw.Off),
 		tablewriter.WithRowAutoWrap(tw.WrapNone),
 		tablewriter.WithHeaderAlignment(tw.AlignLeft),
 		tablewriter.WithRowAlignment(tw.AlignLeft),
 	)
-	t.Header("Kind", "Name", "Installed", "Healthy", "Since", "Package", "Digest", "Finding")
-	for _, p := range r.Packages {
-		if err := t.Append(p.Kind, p.Name, p.Installed, p.Healthy, orDash(p.UnhealthyFor), "`"+p.Package+"`", shortDigest(p.Digest, false), orDash(string(p.Finding))); err != nil {
+	tbl.Header("Kind", "Name", "Installed", "Healthy", "Since", "Package", "Digest", "Finding")
+	for _, pk := range r.Packages {
+		if err := tbl.Append(t.MarkdownCell(pk.Kind), t.MarkdownCell(pk.Name), t.MarkdownCell(pk.Installed), t.MarkdownCell(pk.Healthy), t.MarkdownCell(orDash(pk.UnhealthyFor)),
+			t.MarkdownCode(pk.Package, true), t.MarkdownCell(shortDigest(pk.Digest, false)), t.MarkdownCell(orDash(string(pk.Finding)))); err != nil {
 			return err
 		}
 	}
-	if err := t.Render(); err != nil {
+	if err := tbl.Render(); err != nil {
 		return err
 	}
 	if len(r.Findings) == 0 {
@@ -119,25 +131,25 @@ func diagnoseMarkdown(w io.Writer, r *diagnose.Report) error {
 		if subject == "" {
 			subject = "cluster"
 		}
-		fmt.Fprintf(w, "#### `%s` %s (%s)\n\n%s\n\n", fd.Code, subject, fd.Severity, fd.Message)
+		fmt.Fprintf(w, "#### %s %s (%s)\n\n%s\n\n", t.MarkdownCode(string(fd.Code), false), t.Markdown(subject), fd.Severity, t.Markdown(fd.Message))
 		if fd.Image != "" {
-			fmt.Fprintf(w, "- image: `%s`", fd.Image)
+			fmt.Fprintf(w, "- image: %s", t.MarkdownCode(fd.Image, false))
 			if fd.Digest != "" {
-				fmt.Fprintf(w, " (`%s`)", fd.Digest)
+				fmt.Fprintf(w, " (%s)", t.MarkdownCode(fd.Digest, false))
 			}
 			fmt.Fprintln(w)
 		}
 		for _, e := range fd.Evidence {
-			fmt.Fprintf(w, "- evidence: `%s`\n", strings.ReplaceAll(e, "`", "'"))
+			fmt.Fprintf(w, "- evidence: %s\n", t.MarkdownCode(e, false))
 		}
 		if len(fd.Alternatives) > 0 {
 			fmt.Fprintf(w, "- also possible: %s\n", codeList(fd.Alternatives))
 		}
-		if fd.Remediation != "" {
-			if strings.Contains(fd.Remediation, "\n") {
-				fmt.Fprintf(w, "\nFix:\n\n```\n%s\n```\n", fd.Remediation)
+		if rem := strings.TrimSpace(fd.Remediation); rem != "" {
+			if strings.Contains(rem, "\n") {
+				fmt.Fprintf(w, "\nFix:\n\n%s", t.MarkdownBlock(rem))
 			} else {
-				fmt.Fprintf(w, "\nFix: %s\n", fd.Remediation)
+				fmt.Fprintf(w, "\nFix: %s\n", t.MarkdownSpans(rem))
 			}
 		}
 		fmt.Fprintln(w)

@@ -19,7 +19,7 @@ func TestDiagnoseNotesAndAlternatives(t *testing.T) {
 			Message: "the registry refused it", Alternatives: []findings.Code{findings.ManifestNotFound}, Remediation: "tell the two apart"}}}
 	for _, f := range []Format{Table, Markdown} {
 		var b bytes.Buffer
-		if err := Diagnose(&b, f, r); err != nil {
+		if err := (Printer{Format: f}).Diagnose(&b, r); err != nil {
 			t.Fatal(err)
 		}
 		out := b.String()
@@ -30,7 +30,7 @@ func TestDiagnoseNotesAndAlternatives(t *testing.T) {
 		}
 	}
 	var b bytes.Buffer
-	if err := Diagnose(&b, JSON, r); err != nil {
+	if err := (Printer{Format: JSON}).Diagnose(&b, r); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(b.String(), `"alternatives": [`) || !strings.Contains(b.String(), `"notes": [`) {
@@ -52,7 +52,7 @@ func TestDiagnoseSince(t *testing.T) {
 		JSON:     {`"unhealthySince": "2026-11-27T03:00:00Z"`, `"unhealthyFor": "3h"`},
 	} {
 		var b bytes.Buffer
-		if err := Diagnose(&b, f, r); err != nil {
+		if err := (Printer{Format: f}).Diagnose(&b, r); err != nil {
 			t.Fatal(err)
 		}
 		for _, w := range want {

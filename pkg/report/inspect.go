@@ -6,16 +6,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"text/tabwriter"
-	"unicode"
 
 	"sigs.k8s.io/yaml"
 
 	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
 	"github.com/xpdoctor/xpdoctor/pkg/findings"
 	"github.com/xpdoctor/xpdoctor/pkg/inspect"
+	"github.com/xpdoctor/xpdoctor/pkg/redact"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
 )
 
@@ -53,13 +52,30 @@ func newTabWriter(w io.Writer) *tabwriter.Writer {
 	return tabwriter.NewWriter(w, 6, 4, 3, ' ', 0)
 }
 
-// Structured writes v as JSON or YAML.
-func Structured(w io.Writer, f Format, v any) error {
+// Printer renders reports in one format. Every text that comes from
+// outside xpdoctor is redacted with Redactor and escaped for the format
+// (safe.go); nil Redactor redacts with the patterns only.
+type Printer struct {
+	Format   Format
+	Redactor *redact.Redactor
+}
+
+func (p Printer) text() Text { return Text{Redactor: p.Redactor} }
+
+// human wraps w for a table, markdown or plain lines: the per-field
+// escaping is the rule, the SafeWriter catches anything printed around it.
+func (p Printer) human(w io.Writer) io.Writer { return NewSafeWriter(w, p.Redactor) }
+
+// Structured writes v as JSON or YAML, every string redacted. The encoders
+// escape control characters, so the values stay exact.
+func (p Printer) Structured(w io.Writer, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	if f == YAML {
+	b = redactJSON(b, p.Redactor)
+	if p.Format == YAML {
+		b = escapeForYAML(b)
 		if b, err = yaml.JSONToYAML(b); err != nil {
 			return err
 		}
@@ -71,33 +87,36 @@ func Structured(w io.Writer, f Format, v any) error {
 }
 
 // Inspect renders an inspect report.
-func Inspect(w io.Writer, f Format, r *inspect.Report) error {
-	switch f {
+func (p Printer) Inspect(w io.Writer, r *inspect.Report) error {
+	switch p.Format {
 	case JSON, YAML:
-		return Structured(w, f, r)
+		return p.Structured(w, r)
 	}
+	w = p.human(w)
 	for i, img := range r.Images {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
-		if err := inspectImage(w, f == Wide, img); err != nil {
+		if err := p.inspectImage(w, img); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func inspectImage(w io.Writer, wide bool, img inspect.Image) error {
+func (p Printer) inspectImage(w io.Writer, img inspect.Image) error {
+	wide, t := p.Format == Wide, p.text()
+	safe := t.Line
 	tw := newTabWriter(w)
 	fmt.Fprintf(tw, "IMAGE\t%s\n", safe(img.Reference))
 	if img.Error != "" {
 		fmt.Fprintf(tw, "ERROR\t%s\n", safe(img.Error))
 	} else {
-		what := xpkg.ShortMediaType(img.MediaType)
+		what := safe(xpkg.ShortMediaType(img.MediaType))
 		if img.IsIndex {
 			what = fmt.Sprintf("%s, %d platforms", what, len(img.Platforms))
 		}
-		fmt.Fprintf(tw, "DIGEST\t%s (%s)\n", img.Digest, what)
+		fmt.Fprintf(tw, "DIGEST\t%s (%s)\n", safe(img.Digest), what)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -106,17 +125,17 @@ func inspectImage(w io.Writer, wide bool, img inspect.Image) error {
 		fmt.Fprintln(w)
 		tw = newTabWriter(w)
 		fmt.Fprintln(tw, "PLATFORM\tDIGEST\tMEDIA TYPE\tLAYERS\tSIZE\tBASE LAYER\tXPKG LABELS\tPACKAGE.YAML")
-		for _, p := range img.Platforms {
+		for _, pl := range img.Platforms {
 			mark := " "
-			if p.Selected {
+			if pl.Selected {
 				mark = "*"
 			}
-			if p.ImageReport == nil {
+			if pl.ImageReport == nil {
 				continue
 			}
-			fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, orDash(p.Platform), shortDigest(p.Digest, wide),
-				xpkg.ShortMediaType(p.MediaType), layersCol(p.ImageReport), crossplane.HumanBytes(p.CompressedSize()),
-				baseCol(p.ImageReport), labelsCol(p.ImageReport), safe(packageCol(p.ImageReport)))
+			fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, orDash(safe(pl.Platform)), safe(shortDigest(pl.Digest, wide)),
+				safe(xpkg.ShortMediaType(pl.MediaType)), layersCol(pl.ImageReport), crossplane.HumanBytes(pl.CompressedSize()),
+				baseCol(pl.ImageReport), labelsCol(pl.ImageReport), safe(packageCol(pl.ImageReport)))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -125,10 +144,10 @@ func inspectImage(w io.Writer, wide bool, img inspect.Image) error {
 			fmt.Fprintln(w, "(* = the image Crossplane reads: the first linux/amd64 child)")
 		}
 	}
-	if p := img.Package; p != nil && p.Meta != nil {
+	if pf := img.Package; pf != nil && pf.Meta != nil {
 		fmt.Fprintln(w)
 		tw = newTabWriter(w)
-		m := p.Meta
+		m := pf.Meta
 		fmt.Fprintf(tw, "PACKAGE\t%s/%s\n", safe(m.Kind), safe(m.Name))
 		fmt.Fprintf(tw, "CROSSPLANE\t%s\n", safe(orDash(m.Crossplane)))
 		deps := make([]string, 0, len(m.DependsOn))
@@ -136,11 +155,11 @@ func inspectImage(w io.Writer, wide bool, img inspect.Image) error {
 			deps = append(deps, strings.TrimSpace(fmt.Sprintf("%s %s %s", d.Kind, d.Package, d.Version)))
 		}
 		fmt.Fprintf(tw, "DEPENDS ON\t%s\n", safe(orDash(strings.Join(deps, "; "))))
-		if len(p.Groups) > 0 {
-			fmt.Fprintf(tw, "API GROUPS\t%s\n", safe(strings.Join(p.Groups, ", ")))
+		if len(pf.Groups) > 0 {
+			fmt.Fprintf(tw, "API GROUPS\t%s\n", safe(strings.Join(pf.Groups, ", ")))
 		}
 		if ob := selectedOtherBase(img); ob != nil {
-			fmt.Fprintf(tw, "OTHER BASE LAYER\t%s\n", safe(otherBaseCol(ob, p)))
+			fmt.Fprintf(tw, "OTHER BASE LAYER\t%s\n", safe(otherBaseCol(ob, pf)))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -155,7 +174,7 @@ func inspectImage(w io.Writer, wide bool, img inspect.Image) error {
 			fmt.Fprintln(tw, "CROSSPLANE\tOUTCOME\tSTAGE\tREVISION\tMESSAGE")
 		}
 		for _, v := range img.Verdicts {
-			cols := []string{v.Crossplane, string(v.Outcome), orDash(string(v.Stage)), revisionCol(v)}
+			cols := []string{safe(v.Crossplane), string(v.Outcome), orDash(string(v.Stage)), revisionCol(v)}
 			if wide {
 				cols = append(cols, yesNo(v.Exact))
 			}
@@ -164,19 +183,19 @@ func inspectImage(w io.Writer, wide bool, img inspect.Image) error {
 		if err := tw.Flush(); err != nil {
 			return err
 		}
-		if err := dependencyTable(w, img.Verdicts); err != nil {
+		if err := p.dependencyTable(w, img.Verdicts); err != nil {
 			return err
 		}
 	}
 	if u := img.Upstream; u != nil {
 		fmt.Fprintln(w)
-		fmt.Fprintf(w, "UPSTREAM %s (%s)\n", u.Upstream, u.UpstreamDigest)
+		fmt.Fprintf(w, "UPSTREAM %s (%s)\n", safe(u.Upstream), safe(u.UpstreamDigest))
 		fmt.Fprintf(w, "  %s\n", safe(u.Cause))
 		for _, d := range u.Differences {
 			fmt.Fprintf(w, "  - %s\n", safe(d))
 		}
 	}
-	if err := findingsTable(w, wide, img.Findings); err != nil {
+	if err := p.findingsTable(w, img.Findings); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\nFetched %s from the registry.\n", crossplane.HumanBytes(img.BytesFetched))
@@ -203,7 +222,8 @@ func yesNo(b bool) string {
 
 // dependencyTable shows how each dependsOn resolves, one row per answer
 // shared by the versions judged.
-func dependencyTable(w io.Writer, vs []crossplane.Verdict) error {
+func (p Printer) dependencyTable(w io.Writer, vs []crossplane.Verdict) error {
+	safe := p.text().Line
 	type row struct {
 		dv       crossplane.DependencyVerdict
 		versions []string
@@ -278,7 +298,8 @@ func otherBaseCol(ob *xpkg.OtherBaseLayer, first *xpkg.PackageFile) string {
 	return s
 }
 
-func findingsTable(w io.Writer, wide bool, fs []findings.Finding) error {
+func (p Printer) findingsTable(w io.Writer, fs []findings.Finding) error {
+	wide, safe := p.Format == Wide, p.text().Line
 	fmt.Fprintln(w)
 	if len(fs) == 0 {
 		fmt.Fprintln(w, "No findings.")
@@ -364,30 +385,14 @@ func packageCol(i *xpkg.ImageReport) string {
 		if i.Package != nil && i.Package.NotRegular != "" {
 			s += ", not a regular file"
 		}
+		if !scan.Verified {
+			s += fmt.Sprintf(", not verified (xpdoctor checks the digest of layers up to %s beyond package.yaml)", crossplane.HumanBytes(xpkg.MaxVerifiedLayerBytes))
+		}
 		return s
 	case scan.Truncated != "":
 		return where + ": " + scan.Truncated
 	}
 	return fmt.Sprintf("%s: not found in %d entries", where, scan.Entries)
-}
-
-// safe escapes control characters (tabs and newlines included) in text
-// from registries and packages, so that it can neither break a table nor
-// drive the terminal.
-func safe(s string) string {
-	if strings.IndexFunc(s, unicode.IsControl) < 0 {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			q := strconv.QuoteRune(r)
-			b.WriteString(q[1 : len(q)-1])
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 func shortDigest(d string, wide bool) string {

@@ -19,7 +19,7 @@ func TestInspectEscapesOutsideText(t *testing.T) {
 		Findings: []findings.Finding{{Code: findings.ManifestInvalid, Severity: findings.Error, Message: hostile, Evidence: []string{hostile}, Remediation: hostile}}}}}
 	for _, f := range []Format{Table, Wide} {
 		var b bytes.Buffer
-		if err := Inspect(&b, f, rep); err != nil {
+		if err := (Printer{Format: f}).Inspect(&b, rep); err != nil {
 			t.Fatal(err)
 		}
 		out := b.String()

@@ -31,11 +31,13 @@ type transferResultDoc struct {
 }
 
 // TransferPlan renders a plan: one block per reference, then what a run
-// with --yes would send in all.
-func TransferPlan(w io.Writer, f Format, p *transfer.Plan) error {
-	if f == JSON || f == YAML {
-		return Structured(w, f, transferPlanDoc{APIVersion: TransferAPIVersion, Kind: "TransferPlan", Plan: p})
+// with --yes would send in all. Its lines quote registry answers (a
+// conflict): they go through a SafeWriter.
+func (pr Printer) TransferPlan(w io.Writer, p *transfer.Plan) error {
+	if pr.Format == JSON || pr.Format == YAML {
+		return pr.Structured(w, transferPlanDoc{APIVersion: TransferAPIVersion, Kind: "TransferPlan", Plan: p})
 	}
+	w = pr.human(w)
 	for _, it := range p.Items {
 		fmt.Fprintf(w, "PLAN %s -> %s\n", it.Source, it.Destination)
 		switch it.Action {
@@ -69,10 +71,11 @@ func TransferPlan(w io.Writer, f Format, p *transfer.Plan) error {
 
 // TransferResult renders what an execution did: a line per reference
 // (unless quiet) and a summary that counts what happened.
-func TransferResult(w io.Writer, f Format, r *transfer.Result, verdicts map[string]string, quiet bool) error {
-	if f == JSON || f == YAML {
-		return Structured(w, f, transferResultDoc{APIVersion: TransferAPIVersion, Kind: "TransferResult", Result: r, Verdicts: verdicts})
+func (pr Printer) TransferResult(w io.Writer, r *transfer.Result, verdicts map[string]string, quiet bool) error {
+	if pr.Format == JSON || pr.Format == YAML {
+		return pr.Structured(w, transferResultDoc{APIVersion: TransferAPIVersion, Kind: "TransferResult", Result: r, Verdicts: verdicts})
 	}
+	w = pr.human(w)
 	if !quiet {
 		for _, it := range r.Items {
 			v := ""

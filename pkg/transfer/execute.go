@@ -397,11 +397,15 @@ func (e *Engine) copyBlob(ctx context.Context, it *Item, b *Blob) (bool, error) 
 			}()
 		}
 		if from, ok := e.holder(reg, repo, b.Digest); ok {
+			// A mount only saves an upload: when it fails, upload instead, as
+			// crane does (go-containerregistry#1404, #1679). If the failure
+			// is the destination's (no push rights, no repository), the
+			// upload reports it with its advice.
 			mounted, err := it.dst.mount(ctx, b, from)
-			if err != nil {
+			if err != nil && ctx.Err() != nil {
 				return false, e.explain(it, fmt.Errorf("mounting blob %s into %s: %w", b.Digest, it.Destination, err))
 			}
-			if mounted {
+			if err == nil && mounted {
 				e.remember(reg, repo, b.Digest)
 				return true, nil
 			}
@@ -428,7 +432,7 @@ func (e *Engine) copyBlob(ctx context.Context, it *Item, b *Blob) (bool, error) 
 			return false, refused
 		}
 		var re *xpkg.RegistryError
-		if !errors.As(err, &re) || re.Kind != xpkg.ErrUnreachable || ctx.Err() != nil {
+		if !errors.As(err, &re) || !re.Transient() || ctx.Err() != nil {
 			break
 		}
 	}
@@ -472,7 +476,9 @@ func (e *Engine) streamBlob(ctx context.Context, it *Item, b *Blob) (*DigestErro
 	if de := v.failed(); de != nil {
 		return de, de
 	}
-	if err != nil && openErr != nil {
+	// A source read that failed because the destination's failure canceled
+	// it says nothing: the destination's error is the cause.
+	if err != nil && openErr != nil && !errors.Is(openErr, context.Canceled) {
 		return nil, fmt.Errorf("reading blob %s from %s: %w", b.Digest, it.Source, openErr)
 	}
 	return nil, err

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -142,6 +143,46 @@ func TestFamilyMountsSharedBlobs(t *testing.T) {
 				t.Fatalf("the shared layer was uploaded more than once: %d bytes", tot.BytesCopied)
 			}
 		})
+	}
+}
+
+// A mount only saves an upload: a destination that fails every mount (500)
+// still gets every blob, uploaded, as crane does (go-containerregistry#1404).
+func TestFailedMountFallsBackToUpload(t *testing.T) {
+	var mounts atomic.Int64
+	failMounts := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost && r.URL.Query().Get("mount") != "" {
+				mounts.Add(1)
+				http.Error(w, "mount broken", http.StatusInternalServerError)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	src := testregistry.InProcess(t)
+	dst := testregistry.InProcess(t, failMounts)
+	shared := xpkgtest.RandomLayer(7, 64<<10)
+	var reqs []transfer.Request
+	for i := 0; i < 3; i++ {
+		p := xpkgtest.Package{Kind: "Provider", Name: fmt.Sprintf("provider-m%d", i), Runtime: []v1.Layer{shared}}
+		ref := fmt.Sprintf("%s/upbound/provider-m%d:v1", src.Host, i)
+		push(t, ref, p.Image(amd64))
+		reqs = append(reqs, reg(ref, fmt.Sprintf("%s/upbound/provider-m%d:v1", dst.Host, i)))
+	}
+	eng := transfer.New(xpkg.NewClient(), transfer.Options{})
+	defer eng.Close()
+	res := copyAll(t, eng, reqs...)
+	if mounts.Load() == 0 {
+		t.Fatal("no mount was attempted: the test proves nothing")
+	}
+	if tot := res.Totals(); tot.BlobsMounted != 0 || res.Count(transfer.TagCreated) != 3 {
+		t.Fatalf("result %+v", tot)
+	}
+	// A fresh plan of the same copies finds everything there.
+	again := copyAll(t, transfer.New(xpkg.NewClient(), transfer.Options{}), reqs...)
+	if again.Count(transfer.TagUnchanged) != 3 {
+		t.Fatalf("after the fallback uploads, a repeat copy is not up to date: %+v", again.Totals())
 	}
 }
 

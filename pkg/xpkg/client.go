@@ -22,6 +22,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/xpdoctor/xpdoctor/pkg/redact"
 )
 
 // Limits on what xpdoctor reads into memory.
@@ -58,6 +60,9 @@ type Client struct {
 	pings *pingCache
 
 	logf func(format string, args ...any)
+	// warnf tells the user about waits they would otherwise not see (retry.go).
+	warnf    func(format string, args ...any)
+	redactor *redact.Redactor
 }
 
 // Option configures a Client.
@@ -87,6 +92,12 @@ func WithLogger(logf func(format string, args ...any)) Option {
 	return func(c *Client) { c.logf = logf }
 }
 
+// WithWarnings receives what the user should know while it happens, at any
+// verbosity: a registry rate limiting and how long it asks to wait.
+func WithWarnings(warnf func(format string, args ...any)) Option {
+	return func(c *Client) { c.warnf = warnf }
+}
+
 // WithUserAgent sets the User-Agent.
 func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua } }
 
@@ -107,7 +118,11 @@ func NewClient(opts ...Option) *Client {
 	if c.logf != nil {
 		c.base = &loggingTransport{inner: c.base, logf: c.logf}
 	}
-	c.base = newRetryTransport(c.base)
+	c.base = newRetryTransport(c.base, c.warnf)
+	if c.redactor != nil {
+		c.base = &credentialCapture{inner: c.base, r: c.redactor}
+		c.keychain = redactingKeychain{inner: c.keychain, r: c.redactor}
+	}
 	c.pings = newPingCache()
 	return c
 }
@@ -265,7 +280,7 @@ func (c *Client) getManifest(ctx context.Context, ref name.Reference, t http.Rou
 	sum := sha256.Sum256(raw)
 	dgst := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(sum[:])}
 	if d, ok := ref.(name.Digest); ok && d.DigestStr() != dgst.String() {
-		return nil, &RegistryError{Kind: ErrInvalid, Ref: ref.String(), Detail: fmt.Sprintf("manifest digest mismatch: asked for %s, got bytes hashing to %s", d.DigestStr(), dgst)}
+		return nil, &RegistryError{Kind: ErrContentMismatch, Ref: ref.String(), Detail: fmt.Sprintf("manifest digest mismatch: asked for %s, got bytes hashing to %s", d.DigestStr(), dgst)}
 	}
 	mt := types.MediaType(strings.TrimSpace(strings.Split(resp.Header.Get("Content-Type"), ";")[0]))
 	mt, err = sniffMediaType(mt, raw)
@@ -316,7 +331,7 @@ func (c *Client) readBlob(ctx context.Context, repo name.Repository, digest stri
 	}
 	sum := sha256.Sum256(b)
 	if got := "sha256:" + hex.EncodeToString(sum[:]); got != digest {
-		return nil, &RegistryError{Kind: ErrInvalid, Ref: repo.String() + "@" + digest, Detail: "blob content hashes to " + got}
+		return nil, &RegistryError{Kind: ErrContentMismatch, Ref: repo.String() + "@" + digest, Detail: "blob content hashes to " + got}
 	}
 	return b, nil
 }
@@ -413,28 +428,9 @@ func (t *loggingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	u := *r.URL
 	u.RawQuery, u.User, u.Fragment = "", nil, ""
 	if err != nil {
-		t.logf("%s %s: %v (%s)", r.Method, u.String(), redactURLs(err.Error()), time.Since(start).Round(time.Millisecond))
+		t.logf("%s %s: %v (%s)", r.Method, u.String(), redact.Patterns(err.Error()), time.Since(start).Round(time.Millisecond))
 		return resp, err
 	}
 	t.logf("%s %s -> %d (%s)", r.Method, u.String(), resp.StatusCode, time.Since(start).Round(time.Millisecond))
 	return resp, nil
-}
-
-// redactURLs drops query strings from URLs inside an error text.
-func redactURLs(s string) string {
-	out := []byte{}
-	inQuery := false
-	for i := 0; i < len(s); i++ {
-		switch {
-		case s[i] == '?' && i > 0:
-			inQuery = true
-			out = append(out, "?<redacted>"...)
-		case inQuery && (s[i] == ' ' || s[i] == '"' || s[i] == ':'):
-			inQuery = false
-			out = append(out, s[i])
-		case !inQuery:
-			out = append(out, s[i])
-		}
-	}
-	return string(out)
 }

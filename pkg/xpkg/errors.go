@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/xpdoctor/xpdoctor/pkg/redact"
 )
 
 // ErrorKind says what went wrong talking to a registry.
@@ -25,7 +27,26 @@ const (
 	ErrInvalid      ErrorKind = "Invalid"
 	ErrTooLarge     ErrorKind = "TooLarge"
 	ErrPlainHTTP    ErrorKind = "PlainHTTPRefused"
+	ErrRateLimited  ErrorKind = "RateLimited"
+	// ErrContentMismatch: the bytes served do not hash to the digest asked for.
+	ErrContentMismatch ErrorKind = "ContentMismatch"
+	// ErrDeadline and ErrCanceled are xpdoctor's own limits (--timeout, an
+	// interrupt), not the registry's fault.
+	ErrDeadline ErrorKind = "DeadlineExceeded"
+	ErrCanceled ErrorKind = "Canceled"
 )
+
+// Transient reports whether trying the same request again later may work:
+// the registry was unreachable or rate limiting.
+func (e *RegistryError) Transient() bool {
+	return e != nil && (e.Kind == ErrUnreachable || e.Kind == ErrRateLimited)
+}
+
+// Stopped reports whether the error is xpdoctor's own --timeout or an
+// interrupt rather than something the registry did.
+func (e *RegistryError) Stopped() bool {
+	return e != nil && (e.Kind == ErrDeadline || e.Kind == ErrCanceled)
+}
 
 // RegistryError is a failure to read something from a registry, with the
 // reference involved and what to do about it.
@@ -62,6 +83,14 @@ func (e *RegistryError) Advice() string {
 		return "name the host with --insecure-registry to allow plain HTTP"
 	case ErrTooLarge:
 		return "the registry served more than a package manifest or config can hold; check the reference points at a Crossplane package"
+	case ErrRateLimited:
+		return "wait for the registry's rate limit window, authenticate (anonymous pulls have the lowest limits), or raise --timeout"
+	case ErrContentMismatch:
+		return "the registry or a proxy in front of it serves other bytes than the digest names: re-push the image and check the proxy"
+	case ErrDeadline:
+		return "xpdoctor's --timeout ran out before the registry answered: raise --timeout"
+	case ErrCanceled:
+		return "the run was interrupted"
 	default:
 		return "check the reference points at a Crossplane package (an OCI or Docker v2 image or index)"
 	}
@@ -76,7 +105,9 @@ func classify(ref string, err error) *RegistryError {
 	if errors.As(err, &re) {
 		return re
 	}
-	out := &RegistryError{Ref: ref, Detail: err.Error(), err: err, Kind: ErrInvalid}
+	// Registry answers and redirect URLs can carry credentials (signed
+	// storage URLs, echoed tokens): strip what looks like one at the source.
+	out := &RegistryError{Ref: ref, Detail: redact.Patterns(strings.TrimSpace(err.Error())), err: err, Kind: ErrInvalid}
 	var terr *transport.Error
 	var uaErr x509.UnknownAuthorityError
 	var hostErr x509.HostnameError
@@ -101,13 +132,17 @@ func classify(ref string, err error) *RegistryError {
 			out.Kind = ErrUnauthorized
 		case http.StatusNotFound:
 			out.Kind = ErrNotFound
+		case http.StatusTooManyRequests:
+			out.Kind = ErrRateLimited
 		default:
-			if terr.StatusCode >= 500 || terr.StatusCode == http.StatusTooManyRequests {
+			if terr.StatusCode >= 500 {
 				out.Kind = ErrUnreachable
 			}
 		}
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		out.Kind = ErrUnreachable
+	case errors.Is(err, context.DeadlineExceeded):
+		out.Kind = ErrDeadline
+	case errors.Is(err, context.Canceled):
+		out.Kind = ErrCanceled
 	case errors.As(err, &netErr):
 		out.Kind = ErrUnreachable
 	}

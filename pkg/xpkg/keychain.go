@@ -14,6 +14,9 @@ type dockerConfig struct {
 		Auth     string `json:"auth"`
 		Username string `json:"username"`
 		Password string `json:"password"`
+		// IdentityToken and RegistryToken are only listed for redaction.
+		IdentityToken string `json:"identitytoken"`
+		RegistryToken string `json:"registrytoken"`
 	} `json:"auths"`
 }
 

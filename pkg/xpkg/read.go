@@ -2,9 +2,14 @@ package xpkg
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"io"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 )
@@ -157,32 +162,47 @@ func (c *Client) readImage(ctx context.Context, repo name.Repository, m *Manifes
 	return out
 }
 
+// MaxVerifiedLayerBytes bounds what is read beyond package.yaml to check a
+// layer's digest before anything read from it is trusted. Package layers are
+// far smaller (package.yaml and an icon: kilobytes to a few MB), so they are
+// always read whole; of a larger layer only package.yaml is read, and the
+// report says it was not verified.
+const MaxVerifiedLayerBytes = 16 << 20
+
 // scan finds package.yaml: in the first annotated layer if there is one
 // (Crossplane never falls back to flattening when a layer is annotated,
 // imageback.go@v2.1.3), else in the flattened filesystem, top layer first.
+// What it reads is trusted only once the layer's digest matched: a registry
+// serving other bytes under the digest is an error, and no metadata from
+// those bytes is kept.
 func (c *Client) scan(ctx context.Context, repo name.Repository, ir *ImageReport, o ReadOptions) error {
 	if len(ir.BaseLayers) > 0 {
 		i := ir.BaseLayers[0]
 		s := newScanner(true, o.MaxUncompressedBytes)
-		err := c.withLayer(ctx, repo, ir.Layers[i], o, func(r io.Reader) error { return s.scanLayer(i, r) })
+		verified, err := c.withLayer(ctx, repo, ir.Layers[i], s.scan, func(r io.Reader) error { return s.scanLayer(i, r) })
+		if err != nil {
+			return err
+		}
+		s.scan.Verified = verified
 		ir.BaseScan, ir.Package = s.scan, s.pkg
-		if err == nil && len(ir.BaseLayers) > 1 {
+		if len(ir.BaseLayers) > 1 {
 			ir.OtherBase = c.scanOtherBase(ctx, repo, ir, o)
 		}
-		return err
+		return nil
 	}
 	f := newFlattener(o.MaxUncompressedBytes)
+	f.scan.Verified = true
 	for i := len(ir.Layers) - 1; i >= 0; i-- {
 		var stop bool
-		err := c.withLayer(ctx, repo, ir.Layers[i], o, func(r io.Reader) error {
+		verified, err := c.withLayer(ctx, repo, ir.Layers[i], f.scan, func(r io.Reader) error {
 			var err error
 			stop, err = f.scanLayer(i, r)
 			return err
 		})
 		if err != nil {
-			ir.FlattenScan, ir.Package = f.scan, f.pkg
 			return err
 		}
+		f.scan.Verified = f.scan.Verified && verified
 		if stop {
 			break
 		}
@@ -212,21 +232,70 @@ func (c *Client) scanOtherBase(ctx context.Context, repo name.Repository, ir *Im
 	s := newScanner(true, o.MaxUncompressedBytes)
 	s.compareTo = ir.Package
 	s.stopAtBaseName = true
-	if err := c.withLayer(ctx, repo, ir.Layers[last], o, func(r io.Reader) error { return s.scanLayer(last, r) }); err != nil {
-		s.scan.Err = err.Error()
+	verified, err := c.withLayer(ctx, repo, ir.Layers[last], s.scan, func(r io.Reader) error { return s.scanLayer(last, r) })
+	if err != nil {
+		// Nothing read from bytes that do not match their digest is kept.
+		s.scan.Err, s.pkg = err.Error(), nil
 	}
+	s.scan.Verified = verified
 	out.Scan, out.Package = s.scan, s.pkg
 	return out
 }
 
-func (c *Client) withLayer(ctx context.Context, repo name.Repository, l Layer, o ReadOptions, fn func(io.Reader) error) error {
+// withLayer streams a layer to fn, hashing what it reads, then reads the
+// rest of it (when that is at most MaxVerifiedLayerBytes) and checks the
+// digest. It reports whether the digest was checked; bytes that do not
+// match it are an ErrContentMismatch.
+// A layer that ends before its descriptor's size is not verified; if the
+// scan found no error in what it got, that is a mismatch too.
+func (c *Client) withLayer(ctx context.Context, repo name.Repository, l Layer, scan *TarScan, fn func(io.Reader) error) (bool, error) {
+	ref := repo.String() + "@" + l.Digest
 	rc, err := c.OpenBlob(ctx, repo, l.Digest)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer rc.Close()
+	h := newDigester(l.Digest)
+	size := max(l.Size, 0)
 	// A blob never yields more than its descriptor's size.
-	return fn(&ctxReader{ctx: ctx, r: io.LimitReader(rc, max(l.Size, 0))})
+	var w io.Writer = io.Discard
+	if h != nil {
+		w = h
+	}
+	counted := &countingReader{r: io.TeeReader(io.LimitReader(rc, size), w)}
+	r := &ctxReader{ctx: ctx, r: counted}
+	if err := fn(r); err != nil {
+		return false, err
+	}
+	if size-counted.n > MaxVerifiedLayerBytes {
+		return false, nil
+	}
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return false, classify(ref, err)
+	}
+	switch {
+	case counted.n < size && scan.Err != "":
+		return false, nil
+	case counted.n < size:
+		return false, &RegistryError{Kind: ErrContentMismatch, Ref: ref, Detail: fmt.Sprintf("the registry sent %d of the layer's %d bytes", counted.n, size)}
+	case h == nil:
+		return false, nil
+	}
+	if got := h.digest(); got != l.Digest {
+		return false, &RegistryError{Kind: ErrContentMismatch, Ref: ref, Detail: "layer content hashes to " + got + ", not to the digest the manifest names"}
+	}
+	return true, nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // ctxReader stops a read when the context ends.
@@ -241,3 +310,30 @@ func (g *ctxReader) Read(p []byte) (int, error) {
 	}
 	return g.r.Read(p)
 }
+
+// digester hashes a blob with its digest's algorithm.
+type digester struct {
+	algorithm string
+	hash.Hash
+}
+
+// newDigester returns nil for an algorithm xpdoctor cannot check.
+func newDigester(digest string) *digester {
+	alg, _, _ := strings.Cut(digest, ":")
+	switch alg {
+	case "sha256":
+		return &digester{alg, sha256.New()}
+	case "sha512":
+		return &digester{alg, sha512.New()}
+	}
+	return nil
+}
+
+func (d *digester) Write(p []byte) (int, error) {
+	if d == nil {
+		return len(p), nil
+	}
+	return d.Hash.Write(p)
+}
+
+func (d *digester) digest() string { return d.algorithm + ":" + hex.EncodeToString(d.Sum(nil)) }

@@ -156,6 +156,10 @@ type TarScan struct {
 	Err string `json:"error,omitempty"`
 	// Truncated is true when xpdoctor stopped early because of its own limits.
 	Truncated string `json:"truncated,omitempty"`
+	// Verified is true when every layer read hashed to its digest, so what
+	// the scan found is what the registry stores under that digest. Layers
+	// larger than MaxVerifiedLayerBytes that the scan left early are not.
+	Verified bool `json:"verified"`
 }
 
 // PackageFile is what package.yaml holds.

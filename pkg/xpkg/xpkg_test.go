@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"testing"
@@ -261,7 +262,113 @@ func TestStallAfterHeadersEndsAtTimeout(t *testing.T) {
 	c := xpkg.NewClient()
 	ref, _ := name.ParseReference(reg.Host + "/x/y:v1")
 	r := c.Read(ctx, ref, xpkg.ReadOptions{})
-	if r.Err == nil || r.Err.Kind != xpkg.ErrUnreachable {
+	// The deadline is the caller's (xpdoctor's --timeout), not the registry
+	// being unreachable: it is reported as such.
+	if r.Err == nil || r.Err.Kind != xpkg.ErrDeadline || !r.Err.Stopped() {
 		t.Fatalf("err = %+v", r.Err)
+	}
+}
+
+func layerBytes(t *testing.T, l v1.Layer) (string, []byte) {
+	t.Helper()
+	d, _ := l.Digest()
+	rc, err := l.Compressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, _ := io.ReadAll(rc)
+	return d.String(), b
+}
+
+func packageLayer(t *testing.T, img v1.Image, annotated bool) v1.Layer {
+	t.Helper()
+	m, _ := img.Manifest()
+	ls, _ := img.Layers()
+	for i, d := range m.Layers {
+		if (d.Annotations[xpkg.AnnotationKey] == xpkg.PackageAnnotation) == annotated {
+			return ls[i]
+		}
+	}
+	return ls[len(ls)-1]
+}
+
+// What a registry serves under a layer's digest is trusted only once it
+// hashes to that digest: another package's layer served in its place is a
+// content mismatch, and nothing read from it is reported.
+func TestLayerContentIsVerified(t *testing.T) {
+	genuine := xpkgtest.Package{Kind: "Provider", Name: "provider-genuine"}
+	impostor := xpkgtest.Package{Kind: "Provider", Name: "provider-impostor-with-a-longer-name"}
+	sameSize := xpkgtest.Package{Kind: "Provider", Name: "provider-genuinX"}
+	for _, c := range []struct {
+		name      string
+		annotated bool
+		with      xpkgtest.Package
+	}{
+		{"annotated layer, another package's", true, impostor},
+		{"annotated layer, same size", true, sameSize},
+		{"flattened image, another package's top layer", false, impostor},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			img, other := genuine.Image(amd64), c.with.Image(amd64)
+			if !c.annotated {
+				img, other = noAnnotations(t, img), noAnnotations(t, other)
+			}
+			digest, _ := layerBytes(t, packageLayer(t, img, c.annotated))
+			_, with := layerBytes(t, packageLayer(t, other, c.annotated))
+			reg := testregistry.InProcess(t, testregistry.ServeBlob(digest, with))
+			ref := reg.Host + "/upbound/provider-genuine:v1"
+			push(t, ref, img)
+			sel := read(t, ref, xpkg.ReadOptions{}).SelectedImage()
+			if sel == nil || sel.Err == nil || sel.Err.Kind != xpkg.ErrContentMismatch || sel.Package != nil || sel.BaseScan != nil || sel.FlattenScan != nil {
+				t.Fatalf("read %+v", sel)
+			}
+			t.Log(sel.Err.Detail)
+		})
+	}
+	t.Run("genuine", func(t *testing.T) {
+		reg := testregistry.InProcess(t)
+		ref := reg.Host + "/upbound/provider-genuine:v1"
+		push(t, ref, genuine.Image(amd64))
+		sel := read(t, ref, xpkg.ReadOptions{}).SelectedImage()
+		if sel.Err != nil || sel.Package == nil || !sel.BaseScan.Verified {
+			t.Fatalf("read %+v", sel)
+		}
+	})
+}
+
+// noAnnotations is img as docker pull/tag/push leaves it: no layer annotations.
+func noAnnotations(t *testing.T, img v1.Image) v1.Image {
+	t.Helper()
+	ls, _ := img.Layers()
+	out, err := mutate.AppendLayers(empty.Image, ls...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// An annotated layer that holds more than package.yaml and an icon is read
+// only up to package.yaml, and the scan says its digest was not checked.
+func TestLargeAnnotatedLayerIsNotVerified(t *testing.T) {
+	meta := xpkgtest.Package{Kind: "Provider", Name: "provider-big-layer"}.PackageYAML()
+	big := make([]byte, xpkg.MaxVerifiedLayerBytes+(4<<20))
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range big {
+		big[i] = byte(rng.Uint32())
+	}
+	layer := xpkgtest.Layer(xpkgtest.File{Name: "package.yaml", Body: meta}, xpkgtest.File{Name: "extra.bin", Body: big})
+	img, err := mutate.Append(empty.Image, mutate.Addendum{Layer: layer, Annotations: map[string]string{xpkg.AnnotationKey: xpkg.PackageAnnotation}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := testregistry.InProcess(t)
+	ref := reg.Host + "/upbound/provider-big-layer:v1"
+	push(t, ref, img)
+	r := read(t, ref, xpkg.ReadOptions{})
+	sel := r.SelectedImage()
+	size, _ := layer.Size()
+	if sel.Err != nil || sel.Package == nil || sel.Package.Meta.Name != "provider-big-layer" || sel.BaseScan.Verified || r.BytesFetched >= size {
+		t.Fatalf("fetched %d of a %d-byte layer; scan %+v", r.BytesFetched, size, sel.BaseScan)
 	}
 }

@@ -184,7 +184,7 @@ func cases() []hostileCase {
 			w.Header().Set("Content-Type", string(types.OCIImageIndex))
 			fmt.Fprintf(w, `{"schemaVersion":2,"mediaType":%q,"manifests":[{"mediaType":%q,"digest":"sha256:%s","size":10,"platform":{"os":"linux","architecture":"amd64"}}]}`,
 				types.OCIImageIndex, types.OCIImageIndex, strings.Repeat("a", 64))
-		}), want: "ManifestInvalid"},
+		}), want: "RegistryContentMismatch"}, // the child asked for by digest comes back as other bytes
 		{name: "manifest over 4 MiB", handler: serveFor(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", string(types.OCIManifestSchema1))
 			_, _ = io.WriteString(w, `{"layers":[`+strings.Repeat(" ", 5<<20))
@@ -207,12 +207,28 @@ func cases() []hostileCase {
 			w.WriteHeader(http.StatusOK)
 			w.(http.Flusher).Flush()
 			<-r.Context().Done()
-		}), want: "RegistryUnreachable"},
+		}), want: "Unknown"}, // xpdoctor's own timeout ends it: not a verdict on the package
+
 		{name: "500 on every request", handler: serveFor(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) }), want: "RegistryUnreachable"},
 		{name: "401", handler: testregistry.BasicAuth("u", "p"), want: "RegistryUnauthorized"},
-		{name: "config digest does not match its blob", handler: corruptBlobs(func(b []byte) []byte { return append([]byte{}, append(b, ' ')...) }, true), want: "ManifestInvalid"},
+		{name: "config digest does not match its blob", handler: corruptBlobs(func(b []byte) []byte { return append([]byte{}, append(b, ' ')...) }, true), want: "RegistryContentMismatch"},
 		{name: "truncated layer blob", handler: corruptBlobs(func(b []byte) []byte { return b[:len(b)/2] }, false), want: "LayerInvalid"},
+		{name: "another package's layer under the annotated digest", image: func() v1.Image {
+			return annotated(xpkgtest.Layer(file("package.yaml", 0, meta, "")))
+		}, handler: corruptBlobs(func([]byte) []byte { return impostorLayer() }, false), want: "RegistryContentMismatch"},
 	}
+}
+
+// impostorLayer is the compressed package layer of another package.
+func impostorLayer() []byte {
+	l := xpkgtest.Layer(xpkgtest.File{Name: "package.yaml", Body: []byte(strings.Replace(meta, "name: p", "name: impostor", 1))})
+	rc, err := l.Compressed()
+	if err != nil {
+		panic(err)
+	}
+	defer rc.Close()
+	b, _ := io.ReadAll(rc)
+	return b
 }
 
 // serveFor answers /v2/ normally and everything else with h.
