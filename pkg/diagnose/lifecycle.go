@@ -162,9 +162,8 @@ func (c *pkgCase) ageNote(t time.Time) string {
 }
 
 // causeSummary names the error causes found so far, for a lifecycle finding
-// that is about what they do rather than about why.
-// A message no rule knows is a failure too: PackageUnhealthy (added later)
-// quotes it.
+// that is about what they do rather than about why. A message no rule
+// knows is a failure too: PackageUnhealthy (added later) quotes it.
 func (c *pkgCase) causeSummary() (summary string, codes string) {
 	var parts, cs []string
 	for _, f := range c.out {
