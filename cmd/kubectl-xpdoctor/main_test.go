@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -219,5 +220,143 @@ printf '%s\n' "${COMPREPLY[@]}"
 		if err != nil || string(out) != c.want {
 			t.Errorf("%q<TAB>: %q (%v), want %q", c.line, out, err, c.want)
 		}
+	}
+}
+
+// The built binary speaks MCP over stdio to a client that is not the SDK:
+// newline-delimited JSON-RPC on stdin and stdout, nothing else on stdout;
+// initialize, tools/list and a tools/call whose result is what
+// `kubectl-xpdoctor -o json` prints for the same input; closing stdin ends
+// it with exit 0.
+func TestMCPOverStdio(t *testing.T) {
+	dump := filepath.Join(t.TempDir(), "dump.yaml")
+	if err := os.WriteFile(dump, []byte(`apiVersion: v1
+kind: List
+items:
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata: {name: crossplane, namespace: crossplane-system}
+  spec: {template: {spec: {containers: [{name: crossplane, image: "xpkg.crossplane.io/crossplane/crossplane:v2.1.3"}]}}}
+- apiVersion: pkg.crossplane.io/v1
+  kind: Provider
+  metadata: {name: provider-runtime}
+  spec: {package: "ecr.example.com/mirror/upbound/provider-runtime:v1.6.0"}
+  status:
+    conditions:
+    - {type: Installed, status: "True", reason: ActivePackageRevision}
+    - type: Healthy
+      status: "False"
+      reason: UnhealthyPackageRevision
+      message: 'cannot initialize parser backend: couldn''t find "package.yaml" file after checking 1 files in the archive (annotated layer: false): EOF'
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), "DOCKER_CONFIG="+t.TempDir())
+	cli := exec.Command(bin, "--from-file", dump, "--inspect", "none", "-o", "json")
+	cli.Env = env
+	want, _ := cli.Output()
+	if !bytes.Contains(want, []byte(`"PackageYAMLNotFound"`)) {
+		t.Fatalf("the CLI's report: %s", want)
+	}
+
+	cmd := exec.Command(bin, "mcp", "--from-file", dump)
+	cmd.Env = env
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 4<<20)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	type response struct {
+		JSONRPC string          `json:"jsonrpc"`
+		ID      int             `json:"id"`
+		Result  json.RawMessage `json:"result"`
+		Error   json.RawMessage `json:"error"`
+	}
+	call := func(id int, method string, params any) json.RawMessage {
+		t.Helper()
+		req, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+		if _, err := stdin.Write(append(req, '\n')); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case line, ok := <-lines:
+			var r response
+			if !ok || json.Unmarshal([]byte(line), &r) != nil || r.JSONRPC != "2.0" || r.ID != id || r.Error != nil {
+				t.Fatalf("%s: not a JSON-RPC answer: %q\nstderr: %s", method, line, stderr.String())
+			}
+			return r.Result
+		case <-time.After(time.Minute):
+			_ = cmd.Process.Kill()
+			t.Fatalf("%s: no answer in a minute; stderr: %s", method, stderr.String())
+		}
+		return nil
+	}
+	var hello struct {
+		ProtocolVersion string
+		ServerInfo      struct{ Name, Description string }
+		Instructions    string
+	}
+	if err := json.Unmarshal(call(1, "initialize", map[string]any{"protocolVersion": "2025-06-18", "capabilities": map[string]any{},
+		"clientInfo": map[string]any{"name": "raw-client", "version": "0"}}), &hello); err != nil {
+		t.Fatal(err)
+	}
+	if hello.ProtocolVersion != "2025-06-18" || hello.ServerInfo.Name != "xpdoctor" || !strings.Contains(hello.ServerInfo.Description, "Read-only") {
+		t.Fatalf("initialize: %+v", hello)
+	}
+	if _, err := stdin.Write([]byte(`{"jsonrpc":"2.0","method":"notifications/initialized"}` + "\n")); err != nil {
+		t.Fatal(err)
+	}
+	var list struct{ Tools []struct{ Name string } }
+	if err := json.Unmarshal(call(2, "tools/list", map[string]any{}), &list); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tl := range list.Tools {
+		names = append(names, tl.Name)
+	}
+	if strings.Join(names, ",") != "diagnose,explain,inspect,preflight" {
+		t.Fatalf("tools: %v", names)
+	}
+	var res struct {
+		IsError bool
+		Content []struct{ Type, Text string }
+	}
+	if err := json.Unmarshal(call(3, "tools/call", map[string]any{"name": "diagnose", "arguments": map[string]any{"inspect": "none", "detail": true}}), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.IsError || len(res.Content) != 1 || res.Content[0].Type != "text" || res.Content[0].Text != string(want) {
+		t.Fatalf("diagnose over stdio: %+v\nwant the CLI's:\n%s", res, want)
+	}
+	stdin.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("the server ended with %v when stdin closed; stderr: %s", err, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("the server kept running after stdin closed")
+	}
+	if extra, ok := <-lines; ok {
+		t.Errorf("stdout holds more than the answers: %q", extra)
 	}
 }

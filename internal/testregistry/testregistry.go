@@ -319,3 +319,46 @@ func ServeBlob(digest string, body []byte) func(http.Handler) http.Handler {
 		})
 	}
 }
+
+// Requests records every request a registry receives, as "METHOD PATH";
+// tests assert on it (what a read-only client sends).
+type Requests struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+// Wrap is a handler wrapper for InProcess.
+func (rq *Requests) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rq.mu.Lock()
+		rq.seen = append(rq.seen, r.Method+" "+r.URL.Path)
+		rq.mu.Unlock()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Seen returns the requests received so far, in order.
+func (rq *Requests) Seen() []string {
+	rq.mu.Lock()
+	defer rq.mu.Unlock()
+	return append([]string(nil), rq.seen...)
+}
+
+// Count counts the requests received whose method starts with prefix and
+// whose path contains contains.
+func (rq *Requests) Count(prefix, contains string) int {
+	n := 0
+	for _, s := range rq.Seen() {
+		if strings.HasPrefix(s, prefix) && strings.Contains(s, contains) {
+			n++
+		}
+	}
+	return n
+}
+
+// Reset forgets the requests received so far.
+func (rq *Requests) Reset() {
+	rq.mu.Lock()
+	rq.seen = nil
+	rq.mu.Unlock()
+}

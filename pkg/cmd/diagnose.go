@@ -47,21 +47,28 @@ func newDiagnoseFlags() *diagnoseFlags {
 }
 
 func (f *diagnoseFlags) add(c *cobra.Command, s IOStreams) {
+	f.addInput(c, s)
+	c.Flags().StringVar(&f.Kind, "kind", "", "only packages of this kind: Provider, Function or Configuration")
+	c.Flags().StringVarP(&f.Output, "output", "o", "table", "output format: table, wide, json, yaml or markdown")
+	c.Flags().BoolVar(&f.ExitZero, "exit-zero", false, "exit 0 even when there are findings")
+	c.Flags().StringVar(&f.CrossplaneVersion, "crossplane-version", "", "judge as this Crossplane version (default: the tag of Crossplane's image)")
+	c.Flags().StringVar(&f.Inspect, "inspect", "problems", "which package images to inspect in their registry: problems, all or none")
+	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "wide", "json", "yaml", "markdown"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions([]string{"Provider", "Function", "Configuration"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("inspect", cobra.FixedCompletions([]string{"problems", "all", "none"}, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// addInput registers the flags that say what is read and how: kubectl's
+// connection flags, the registry flags, the support dump, Crossplane's
+// namespace, upstreams and pull secrets. The mcp command has these only.
+func (f *diagnoseFlags) addInput(c *cobra.Command, s IOStreams) {
 	f.registryFlags.add(c, 2*time.Minute, s)
 	f.kube.AddFlags(c.Flags())
 	c.Flags().StringVar(&f.FromFile, "from-file", "", fmt.Sprintf("read a support dump (kubectl get providers,providerrevisions,functions,functionrevisions,configurations,configurationrevisions,locks,deploymentruntimeconfigs,deployments,pods,events -A -o yaml) instead of a cluster; "+
 		"dumps up to %d MiB are read as a stream in under 256 MiB of memory, values longer than %d KiB are cut and marked", cluster.MaxDumpBytes>>20, cluster.MaxValueBytes>>10))
-	c.Flags().StringVar(&f.Kind, "kind", "", "only packages of this kind: Provider, Function or Configuration")
-	c.Flags().StringVarP(&f.Output, "output", "o", "table", "output format: table, wide, json, yaml or markdown")
-	c.Flags().BoolVar(&f.ExitZero, "exit-zero", false, "exit 0 even when there are findings")
 	c.Flags().StringVar(&f.CrossplaneNS, "crossplane-namespace", "", "Crossplane's namespace (default: where the crossplane Deployment runs, else crossplane-system)")
-	c.Flags().StringVar(&f.CrossplaneVersion, "crossplane-version", "", "judge as this Crossplane version (default: the tag of Crossplane's image)")
 	c.Flags().StringSliceVar(&f.UpstreamRegistries, "upstream-registry", nil, "MIRROR=UPSTREAM: compare mirrored packages with their upstream (repeatable)")
-	c.Flags().StringVar(&f.Inspect, "inspect", "problems", "which package images to inspect in their registry: problems, all or none")
 	c.Flags().BoolVar(&f.ReadSecrets, "read-pull-secrets", true, "read the pull secrets Crossplane uses so images are inspected with its credentials (kept in memory only)")
-	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "wide", "json", "yaml", "markdown"}, cobra.ShellCompDirectiveNoFileComp))
-	_ = c.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions([]string{"Provider", "Function", "Configuration"}, cobra.ShellCompDirectiveNoFileComp))
-	_ = c.RegisterFlagCompletionFunc("inspect", cobra.FixedCompletions([]string{"problems", "all", "none"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
 const diagnoseLong = `Diagnose reads Crossplane's packages, revisions, runtime Deployments and Pods
@@ -116,7 +123,7 @@ func (f *diagnoseFlags) options(maps []xpkg.Mapping, kind string) doctor.Options
 		FromFile: f.FromFile, Kube: f.kube, CrossplaneNamespace: f.CrossplaneNS, ReadPullSecrets: f.ReadSecrets,
 		CrossplaneVersion: f.CrossplaneVersion, Inspect: doctor.InspectMode(f.Inspect), Upstreams: maps,
 		Registry: f.registryFlags.options(), Redactor: f.redactor, Now: f.now(), WrapTransport: wrapKubeTransport,
-		Select: diagnose.Selector{Kind: kind},
+		Select: diagnose.Selector{Kind: kind}, ReadOnly: f.readOnly,
 	}
 	if f.kube.Context != nil {
 		o.KubeContext = *f.kube.Context
@@ -167,18 +174,27 @@ func (f *diagnoseFlags) doctorOptions(names []string) (doctor.Options, error) {
 	return o, nil
 }
 
+// diagnosis runs the diagnosis within --timeout.
+func (f *diagnoseFlags) diagnosis(ctx context.Context, names []string) (*doctor.Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, f.Timeout)
+	defer cancel()
+	d, err := f.collect(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	if err := stopped(ctx, f.Timeout); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
 func (f *diagnoseFlags) run(ctx context.Context, s IOStreams, names []string) error {
 	format, err := report.ParseFormat(f.Output, report.Table, report.Wide, report.JSON, report.YAML, report.Markdown)
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, f.Timeout)
-	defer cancel()
-	d, err := f.collect(ctx, names)
+	d, err := f.diagnosis(ctx, names)
 	if err != nil {
-		return err
-	}
-	if err := stopped(ctx, f.Timeout); err != nil {
 		return err
 	}
 	if err := (report.Printer{Format: format, Redactor: f.redactor}).Diagnose(s.Out, d.Report); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,11 +34,12 @@ func create(t testing.TB, cfg *rest.Config, stream string) {
 }
 
 // incidentCluster starts envtest and a registry and recreates the incident
-// of testdata/cluster.yaml. It returns the kubeconfig and the registry host.
-func incidentCluster(t *testing.T) (*testenv.Env, dynamic.Interface, string) {
+// of testdata/cluster.yaml. It returns the kubeconfig and the registry host;
+// wrap are the registry's handler wrappers (testregistry.InProcess).
+func incidentCluster(t *testing.T, wrap ...func(http.Handler) http.Handler) (*testenv.Env, dynamic.Interface, string) {
 	t.Helper()
 	env := testenv.Start(t, false)
-	reg := testregistry.InProcess(t)
+	reg := testregistry.InProcess(t, wrap...)
 	host := reg.Host
 	amd64 := v1.Platform{OS: "linux", Architecture: "amd64"}
 	pushes := []struct {
@@ -213,28 +215,35 @@ func supportDump(t *testing.T, dyn dynamic.Interface) []byte {
 	return b
 }
 
-func TestDiagnoseLeastPrivilege(t *testing.T) {
-	pinClock(t)
-	env, _, host := incidentCluster(t)
+// bindReadOnlyRoles creates the roles of docs/rbac.yaml, which only read,
+// and binds them to user.
+func bindReadOnlyRoles(t *testing.T, cfg *rest.Config, user string) {
+	t.Helper()
 	rbac, err := os.ReadFile(filepath.Join("..", "..", "docs", "rbac.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	create(t, env.Config, string(rbac)+`
+	create(t, cfg, string(rbac)+strings.ReplaceAll(`
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
-metadata: {name: alice}
+metadata: {name: USER}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: xpdoctor-diagnose}
-subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: alice}]
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: USER}]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
-metadata: {name: alice, namespace: crossplane-system}
+metadata: {name: USER, namespace: crossplane-system}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: xpdoctor-pull-secrets}
-subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: alice}]
----
-apiVersion: rbac.authorization.k8s.io/v1
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: USER}]
+`, "USER", user))
+}
+
+func TestDiagnoseLeastPrivilege(t *testing.T) {
+	pinClock(t)
+	env, _, host := incidentCluster(t)
+	bindReadOnlyRoles(t, env.Config, "alice")
+	create(t, env.Config, `apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata: {name: no-events}
 rules:

@@ -22,6 +22,9 @@ type registryFlags struct {
 	cmd      *cobra.Command
 	// redactor receives every credential the client resolves or sends.
 	redactor *redact.Redactor
+	// readOnly makes every client the flags build refuse writes before
+	// they are sent (the mcp command sets it).
+	readOnly bool
 }
 
 func (f *registryFlags) add(c *cobra.Command, timeout time.Duration, s IOStreams) {
@@ -36,6 +39,9 @@ func (f *registryFlags) add(c *cobra.Command, timeout time.Duration, s IOStreams
 // log, both to the root's stderr, which is a report.SafeWriter.
 func (f *registryFlags) options() []xpkg.Option {
 	opts := []xpkg.Option{xpkg.WithInsecureRegistries(f.Insecure...), xpkg.WithRedactor(f.redactor)}
+	if f.readOnly {
+		opts = append(opts, xpkg.WithReadOnly())
+	}
 	if f.cmd != nil {
 		w := f.cmd.ErrOrStderr()
 		opts = append(opts, xpkg.WithWarnings(func(format string, args ...any) { fmt.Fprintf(w, "warning: "+format+"\n", args...) }))
@@ -73,6 +79,12 @@ type inspectOptions struct {
 	timeout   time.Duration
 	newClient func() *xpkg.Client
 }
+
+// Defaults of inspect's flags, which the mcp command's inspect tool uses too.
+const (
+	defaultBandwidthMBps = 10
+	defaultDependencies  = true
+)
 
 func newInspectCommand(s IOStreams) *cobra.Command {
 	f := &inspectFlags{}
@@ -122,8 +134,8 @@ Exit status: 0 when every verdict is BaseLayer and no finding is an error,
 	c.Flags().StringVarP(&f.Output, "output", "o", "table", "output format: table, wide, json or yaml")
 	c.Flags().BoolVar(&f.ExitZero, "exit-zero", false, "exit 0 even when there are findings")
 	c.Flags().BoolVar(&f.AllPlatforms, "all-platforms", false, "look for package.yaml in every platform of an index, not only the one Crossplane reads")
-	c.Flags().BoolVar(&f.Dependencies, "dependencies", true, "check that each dependsOn exists where Crossplane's dependency resolver looks and that a tag satisfies its constraint (one level; --dependencies=false skips it)")
-	c.Flags().Float64Var(&f.BandwidthMBps, "assumed-bandwidth", 10, "registry throughput in MB/s assumed when judging whether the flatten fallback fits Crossplane's deadline (0: do not judge)")
+	c.Flags().BoolVar(&f.Dependencies, "dependencies", defaultDependencies, "check that each dependsOn exists where Crossplane's dependency resolver looks and that a tag satisfies its constraint (one level; --dependencies=false skips it)")
+	c.Flags().Float64Var(&f.BandwidthMBps, "assumed-bandwidth", defaultBandwidthMBps, "registry throughput in MB/s assumed when judging whether the flatten fallback fits Crossplane's deadline (0: do not judge)")
 	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "wide", "json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
 	return c
 }
@@ -188,14 +200,23 @@ func (f *inspectFlags) toOptions(args []string) (*inspectOptions, error) {
 	return o, nil
 }
 
-func (o *inspectOptions) run(ctx context.Context, s IOStreams) error {
+// report reads and judges the images, within the timeout.
+func (o *inspectOptions) report(ctx context.Context) (*inspect.Report, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	rep, err := inspect.Run(ctx, o.newClient(), o.requests, o.judge, o.read)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := stopped(ctx, o.timeout); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+func (o *inspectOptions) run(ctx context.Context, s IOStreams) error {
+	rep, err := o.report(ctx)
+	if err != nil {
 		return err
 	}
 	if err := o.printer.Inspect(s.Out, rep); err != nil {

@@ -77,6 +77,11 @@ type Options struct {
 	Now time.Time
 	// WrapTransport wraps the Kubernetes client's transport (tests count requests).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// ReadOnly makes the Kubernetes client refuse every request but GET and
+	// HEAD before it is sent (cluster.ReadOnly), whatever the kubeconfig's
+	// user may do. Registry clients are made read-only by their own option
+	// in Registry (xpkg.WithReadOnly).
+	ReadOnly bool
 }
 
 // Result is one collected and decided run.
@@ -151,9 +156,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 // Snapshot reads the support dump, or the cluster: Run's first step, on
 // its own for shell completion of package names.
 func Snapshot(ctx context.Context, o Options) (*cluster.Snapshot, error) {
-	if o.FromFile != "" {
-		return cluster.ReadFile(o.FromFile)
-	}
+	return snapshot(ctx, o, false)
+}
+
+// RESTConfig is the Kubernetes client config every read of a run uses:
+// the kubeconfig and kubectl's flags, client-side rate limits, the
+// credentials registered with the Redactor, WrapTransport, and ReadOnly.
+func RESTConfig(o Options) (*rest.Config, error) {
 	if o.Kube == nil {
 		return nil, errors.New("no cluster to read: give a kubeconfig, or a support dump with --from-file")
 	}
@@ -161,10 +170,28 @@ func Snapshot(ctx context.Context, o Options) (*cluster.Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot load a kubeconfig (set --kubeconfig or KUBECONFIG, or use --from-file): %w", err)
 	}
+	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = 50, 100
 	o.Redactor.Add(cfg.BearerToken, cfg.Password, string(cfg.KeyData))
 	if o.WrapTransport != nil {
 		cfg.Wrap(o.WrapTransport)
+	}
+	if o.ReadOnly {
+		// Last, so it is outermost: nothing a test or logger wraps sees a write.
+		cfg.Wrap(cluster.ReadOnly)
+	}
+	return cfg, nil
+}
+
+// snapshot reads the dump or the cluster; compositions also lists the
+// Compositions (preflight needs them, diagnose's RBAC does not grant them).
+func snapshot(ctx context.Context, o Options, compositions bool) (*cluster.Snapshot, error) {
+	if o.FromFile != "" {
+		return cluster.ReadFile(o.FromFile)
+	}
+	cfg, err := RESTConfig(o)
+	if err != nil {
+		return nil, err
 	}
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
@@ -174,7 +201,7 @@ func Snapshot(ctx context.Context, o Options) (*cluster.Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &cluster.Reader{Dynamic: dyn, Discovery: disc, Namespace: o.CrossplaneNamespace, ReadSecrets: o.ReadPullSecrets}
+	r := &cluster.Reader{Dynamic: dyn, Discovery: disc, Namespace: o.CrossplaneNamespace, ReadSecrets: o.ReadPullSecrets, ReadCompositions: compositions}
 	snap, err := r.Read(ctx)
 	if errors.Is(err, cluster.ErrCrossplaneNotInstalled) {
 		return nil, err

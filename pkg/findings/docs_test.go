@@ -20,13 +20,21 @@ func TestEveryCodeIsDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Docs parses the embedded copy of the same file: every code heading
+	// must parse, with its severity and a text.
+	headings := regexp.MustCompile(`(?m)^### `).FindAllString(string(raw), -1)
+	if len(Docs()) != len(headings) {
+		t.Errorf("docs/findings.md has %d code headings, Docs parses %d: write them as \"### Code (severity)\"", len(headings), len(Docs()))
+	}
 	documented := map[Code]bool{}
-	for _, m := range regexp.MustCompile(`(?m)^### (\w+)`).FindAllStringSubmatch(string(raw), -1) {
-		c := Code(m[1])
-		if documented[c] {
-			t.Errorf("docs/findings.md documents %s twice", c)
+	for _, d := range Docs() {
+		if documented[d.Code] {
+			t.Errorf("docs/findings.md documents %s twice", d.Code)
 		}
-		documented[c] = true
+		documented[d.Code] = true
+		if d.Severity == "" || d.Text == "" || d.Side == "" {
+			t.Errorf("%s: section without severity, text or side: %+v", d.Code, d)
+		}
 	}
 	var missing, extra []string
 	for c, spec := range Catalogue {

@@ -21,6 +21,8 @@ package preflight
 import (
 	"fmt"
 
+	"github.com/Masterminds/semver/v3"
+
 	"github.com/xpdoctor/xpdoctor/pkg/cluster"
 	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
 	"github.com/xpdoctor/xpdoctor/pkg/findings"
@@ -200,16 +202,31 @@ func ImageReferences(s *cluster.Snapshot, running string) map[string]string {
 	return out
 }
 
-// Run judges every installed package against the target version. The only
-// error is a target version it cannot read or does not model.
-func Run(in Input) (*Report, error) {
-	target, err := crossplane.ParseVersion(in.Target)
+// CheckTarget returns Run's error for a target version it cannot judge,
+// so that a caller refuses it before reading anything.
+func CheckTarget(target string) error {
+	_, _, err := parseTarget(target)
+	return err
+}
+
+func parseTarget(s string) (*semver.Version, crossplane.Generation, error) {
+	target, err := crossplane.ParseVersion(s)
 	if err != nil {
-		return nil, err
+		return nil, crossplane.Generation{}, err
 	}
 	gen, older := crossplane.ForVersion(target)
 	if older {
-		return nil, fmt.Errorf("crossplane %s is older than v1.13, the oldest release xpdoctor models: preflight cannot judge an upgrade to it", in.Target)
+		return nil, crossplane.Generation{}, fmt.Errorf("crossplane %s is older than v1.13, the oldest release xpdoctor models: preflight cannot judge an upgrade to it", s)
+	}
+	return target, gen, nil
+}
+
+// Run judges every installed package against the target version. The only
+// error is a target version it cannot read or does not model.
+func Run(in Input) (*Report, error) {
+	target, gen, err := parseTarget(in.Target)
+	if err != nil {
+		return nil, err
 	}
 	if in.Snapshot == nil {
 		in.Snapshot = &cluster.Snapshot{}

@@ -67,7 +67,8 @@ func (p Printer) text() Text { return Text{Redactor: p.Redactor} }
 func (p Printer) human(w io.Writer) io.Writer { return NewSafeWriter(w, p.Redactor) }
 
 // Structured writes v as JSON or YAML, every string redacted. The encoders
-// escape control characters, so the values stay exact.
+// (and escapeForJSON) escape control and format characters, so the values
+// stay exact and nothing a terminal interprets is written raw.
 func (p Printer) Structured(w io.Writer, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
@@ -82,7 +83,7 @@ func (p Printer) Structured(w io.Writer, v any) error {
 		_, err = w.Write(b)
 		return err
 	}
-	_, err = fmt.Fprintf(w, "%s\n", b)
+	_, err = fmt.Fprintf(w, "%s\n", escapeForJSON(b))
 	return err
 }
 

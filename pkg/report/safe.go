@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/xpdoctor/xpdoctor/pkg/redact"
@@ -220,13 +221,37 @@ func (s *SafeWriter) Unwrap() io.Writer { return s.w }
 // occur inside string literals, whose value does not change; the YAML
 // emitter then writes them escaped.
 func escapeForYAML(b []byte) []byte {
+	return escapeInJSON(b, func(r rune) bool { return r == 0x7f || (r >= 0x80 && r <= 0x9f) || r == 0xfffe || r == 0xffff })
+}
+
+// escapeForJSON writes as \u escapes what encoding/json leaves raw and a
+// terminal or a reader would interpret: DEL, the C1 controls (U+009B is a
+// CSI), and Unicode's format and separator characters (Cf, Zl, Zp:
+// bidirectional overrides and isolates, zero-width characters, the tag
+// characters U+E0000-U+E007F that hide text from a reader). A JSON reader
+// decodes the same value, so JSON stays exact and `-o json` is safe to cat.
+func escapeForJSON(b []byte) []byte {
+	return escapeInJSON(b, func(r rune) bool {
+		return r == 0x7f || (r >= 0x80 && r <= 0x9f) || r == 0xfffe || r == 0xffff || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)
+	})
+}
+
+// escapeInJSON writes every rune of b that escape selects as a JSON \u
+// escape (a UTF-16 surrogate pair beyond the BMP, RFC 8259 s.7). b is
+// encoding/json's output: such runes only occur inside string literals.
+func escapeInJSON(b []byte, escape func(rune) bool) []byte {
 	var out []byte
 	last := 0
 	for i := 0; i < len(b); {
 		r, size := utf8.DecodeRune(b[i:])
-		if r == 0x7f || (r >= 0x80 && r <= 0x9f) || r == 0xfffe || r == 0xffff {
+		if r >= 0x7f && escape(r) {
 			out = append(out, b[last:i]...)
-			out = fmt.Appendf(out, `\u%04x`, r)
+			if r > 0xffff {
+				hi, lo := utf16.EncodeRune(r)
+				out = fmt.Appendf(out, `\u%04x\u%04x`, hi, lo)
+			} else {
+				out = fmt.Appendf(out, `\u%04x`, r)
+			}
 			last = i + size
 		}
 		i += size

@@ -104,3 +104,37 @@ func TestSafeWriter(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// JSON output writes every control and format character as a \u escape
+// (tag characters beyond the BMP as surrogate pairs), and decodes to the
+// exact values.
+func TestJSONEscapesWhatTerminalsInterpret(t *testing.T) {
+	in := map[string]string{
+		"controls": "\x1b[2J\u009b2J\u0085\x7f",
+		"bidi":     "\u202eexe.tset\u202c \u2066i\u2069 \u200b\u200d\ufeff\u2028\u2029",
+		"tags":     "hidden\U000E0041\U000E0042\U000E007F text",
+		"keeps":    "é, 日本, 🙂, \uFFFD, <b>&",
+	}
+	var b bytes.Buffer
+	if err := (Printer{Format: JSON}).Structured(&b, in); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, r := range out {
+		if r == 0x7f || r >= 0x80 && r <= 0x9f || r == 0x202e || r == 0x200b || r == 0xfeff || r >= 0xe0000 && r <= 0xe007f {
+			t.Errorf("raw %U in %s", r, out)
+		}
+	}
+	if !strings.Contains(out, `\udb40\udc41`) || !strings.Contains(out, "é, 日本, 🙂") {
+		t.Errorf("escapes: %s", out)
+	}
+	var back map[string]string
+	if err := json.Unmarshal(b.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range in {
+		if back[k] != v {
+			t.Errorf("%s: decoded %q, want %q", k, back[k], v)
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -44,40 +43,13 @@ func copyAll(t testing.TB, eng *transfer.Engine, reqs ...transfer.Request) *tran
 	return res
 }
 
-// requestLog records method and path of every request a registry gets.
-type requestLog struct {
-	mu   sync.Mutex
-	reqs []string
-}
-
-func (l *requestLog) wrap(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		l.mu.Lock()
-		l.reqs = append(l.reqs, r.Method+" "+r.URL.Path)
-		l.mu.Unlock()
-		next.ServeHTTP(w, r)
-	})
-}
-
-func (l *requestLog) count(prefix, contains string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, r := range l.reqs {
-		if strings.HasPrefix(r, prefix) && strings.Contains(r, contains) {
-			n++
-		}
-	}
-	return n
-}
-
 // Round trips: one ping per registry whatever the number of repositories,
 // one HEAD per blob and repository (the plan), no HEAD before an upload or
 // in verification, and the tag pushed once.
 func TestRoundTrips(t *testing.T) {
-	var srcLog, dstLog requestLog
-	src := testregistry.InProcess(t, srcLog.wrap)
-	dst := testregistry.InProcess(t, dstLog.wrap)
+	var srcLog, dstLog testregistry.Requests
+	src := testregistry.InProcess(t, srcLog.Wrap)
+	dst := testregistry.InProcess(t, dstLog.Wrap)
 	var reqs []transfer.Request
 	for i := 0; i < 3; i++ {
 		p := xpkgtest.Package{Kind: "Provider", Name: fmt.Sprintf("provider-%d", i), Runtime: []v1.Layer{xpkgtest.RandomLayer(uint64(i), 4096)}}
@@ -85,7 +57,8 @@ func TestRoundTrips(t *testing.T) {
 		push(t, ref, p.Index())
 		reqs = append(reqs, reg(ref, fmt.Sprintf("%s/mirror/provider-%d:v1", dst.Host, i)))
 	}
-	srcLog.reqs, dstLog.reqs = nil, nil
+	srcLog.Reset()
+	dstLog.Reset()
 	eng := transfer.New(xpkg.NewClient(), transfer.Options{})
 	defer eng.Close()
 	res := copyAll(t, eng, reqs...)
@@ -93,25 +66,26 @@ func TestRoundTrips(t *testing.T) {
 	if tot.BlobsCopied == 0 || res.Count(transfer.TagCreated) != 3 {
 		t.Fatalf("result %+v", tot)
 	}
-	if n := srcLog.count("GET", "/v2/") - srcLog.count("GET", "/v2/upbound"); n != 1 {
+	if n := srcLog.Count("GET", "/v2/") - srcLog.Count("GET", "/v2/upbound"); n != 1 {
 		t.Errorf("%d pings to the source, want 1", n)
 	}
-	if n := dstLog.count("GET", "/v2/") - dstLog.count("GET", "/v2/mirror"); n != 1 {
+	if n := dstLog.Count("GET", "/v2/") - dstLog.Count("GET", "/v2/mirror"); n != 1 {
 		t.Errorf("%d pings to the destination, want 1", n)
 	}
-	if n, want := dstLog.count("HEAD", "/blobs/"), tot.BlobsCopied+tot.BlobsPresent+tot.BlobsMounted; n != want {
+	if n, want := dstLog.Count("HEAD", "/blobs/"), tot.BlobsCopied+tot.BlobsPresent+tot.BlobsMounted; n != want {
 		t.Errorf("%d blob HEADs for %d blobs: one per blob is enough", n, want)
 	}
-	if n := dstLog.count("PUT", "/manifests/v1"); n != 3 {
+	if n := dstLog.Count("PUT", "/manifests/v1"); n != 3 {
 		t.Errorf("%d tag pushes, want 3", n)
 	}
 	// A repeat copy reads the two top manifests and nothing else.
-	srcLog.reqs, dstLog.reqs = nil, nil
+	srcLog.Reset()
+	dstLog.Reset()
 	res = copyAll(t, eng, reqs...)
-	if res.Count(transfer.TagUnchanged) != 3 || dstLog.count("HEAD", "") != 0 || dstLog.count("PUT", "") != 0 || dstLog.count("POST", "") != 0 {
-		t.Errorf("repeat copy: %+v, destination requests %v", res.Totals(), dstLog.reqs)
+	if res.Count(transfer.TagUnchanged) != 3 || dstLog.Count("HEAD", "") != 0 || dstLog.Count("PUT", "") != 0 || dstLog.Count("POST", "") != 0 {
+		t.Errorf("repeat copy: %+v, destination requests %v", res.Totals(), dstLog.Seen())
 	}
-	if n := srcLog.count("GET", "/manifests/sha256:"); n != 0 {
+	if n := srcLog.Count("GET", "/manifests/sha256:"); n != 0 {
 		t.Errorf("a repeat copy read %d child manifests", n)
 	}
 }

@@ -63,6 +63,8 @@ type Client struct {
 	// warnf tells the user about waits they would otherwise not see (retry.go).
 	warnf    func(format string, args ...any)
 	redactor *redact.Redactor
+	// readOnly refuses every write (WithReadOnly).
+	readOnly bool
 }
 
 // Option configures a Client.
@@ -122,6 +124,10 @@ func NewClient(opts ...Option) *Client {
 	if c.redactor != nil {
 		c.base = &credentialCapture{inner: c.base, r: c.redactor}
 		c.keychain = redactingKeychain{inner: c.keychain, r: c.redactor}
+	}
+	if c.readOnly {
+		// Outermost, so that no retry or capture sees a write.
+		c.base = readOnlyTransport{inner: c.base}
 	}
 	c.pings = newPingCache()
 	return c

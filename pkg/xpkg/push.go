@@ -25,6 +25,9 @@ import (
 // package transfer decides what to send and calls these.
 
 func (c *Client) pushTransport(ctx context.Context, repo name.Repository) (http.RoundTripper, error) {
+	if c.readOnly {
+		return nil, fmt.Errorf("%s: %w", repo, ErrReadOnly)
+	}
 	t, err := c.transportFor(ctx, repo, transport.PushScope)
 	if err != nil {
 		return nil, classify(repo.String(), err)

@@ -1,0 +1,71 @@
+package doctor
+
+import (
+	"context"
+	"errors"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/xpdoctor/xpdoctor/pkg/preflight"
+	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
+)
+
+// Preflight judges an upgrade of the cluster (or dump) to Crossplane
+// target, in the three steps package preflight documents: read the
+// snapshot with the Compositions, read every package image where the
+// running Crossplane pulls it today with the credentials it uses, list the
+// tags of the dependencies no installed package provides (at most
+// maxDependencyLookups), and decide with preflight.Run. CrossplaneVersion
+// overrides the running version; Select, Inspect and Upstreams do not
+// apply. The only errors are a target preflight cannot judge and a
+// cluster or dump that cannot be read.
+func Preflight(ctx context.Context, o Options, target string) (*preflight.Report, error) {
+	if err := preflight.CheckTarget(target); err != nil {
+		return nil, err
+	}
+	if o.FromFile == "" && o.Kube == nil {
+		return nil, errors.New("no cluster to read: give a kubeconfig, or a support dump with --from-file")
+	}
+	snap, err := snapshot(ctx, o, true)
+	if err != nil {
+		return nil, err
+	}
+	running := o.CrossplaneVersion
+	if running == "" {
+		running = snap.CrossplaneVersion()
+	}
+	client := registryClient(snap, o.Redactor, o.Registry...)
+	images := map[string]*xpkg.Report{}
+	for src, ref := range preflight.ImageReferences(snap, running) {
+		r, err := client.ParseReference(ref)
+		if err != nil {
+			// Left out: preflight judges a package without its image Unknown.
+			continue
+		}
+		images[src] = client.Read(ctx, r, xpkg.ReadOptions{})
+	}
+	in := preflight.Input{Snapshot: snap, Images: images, Running: running, Target: target}
+	deps, err := preflight.DependenciesToList(in)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range deps {
+		if len(in.Tags) >= maxDependencyLookups {
+			break
+		}
+		repo, err := name.NewRepository(d)
+		if err != nil {
+			continue
+		}
+		tags, err := client.ListTags(ctx, repo)
+		if err != nil {
+			// Not listed: the dependency check says it could not tell.
+			continue
+		}
+		if in.Tags == nil {
+			in.Tags = map[string][]string{}
+		}
+		in.Tags[d] = tags
+	}
+	return preflight.Run(in)
+}
