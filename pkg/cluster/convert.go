@@ -93,17 +93,43 @@ func packageFrom(u *unstructured.Unstructured) Package {
 	p.RuntimeConfig = str(o, "spec", "runtimeConfigRef", "name")
 	p.ControllerConfigRef = str(o, "spec", "controllerConfigRef", "name")
 	p.RuntimeConfigRef = str(o, "spec", "runtimeConfigRef", "name")
+	if v, ok, _ := unstructured.NestedFieldNoCopy(o, "spec", "revisionHistoryLimit"); ok && v != nil {
+		n := num(o, "spec", "revisionHistoryLimit")
+		p.RevisionHistoryLimit = &n
+	}
+	p.Lifecycle = lifecycleOf(u)
 	return p
+}
+
+// lifecycleOf reads the metadata that tells an object's life.
+func lifecycleOf(u *unstructured.Unstructured) Lifecycle {
+	l := Lifecycle{UID: string(u.GetUID()), Paused: u.GetAnnotations()[AnnotationPaused] == "true", Finalizers: u.GetFinalizers()}
+	if d := u.GetDeletionTimestamp(); d != nil {
+		l.Deleted = d.UTC()
+	}
+	for _, r := range u.GetOwnerReferences() {
+		l.Owners = append(l.Owners, Owner{Kind: r.Kind, Name: r.Name, UID: string(r.UID), Controller: r.Controller != nil && *r.Controller})
+	}
+	return l
 }
 
 func revisionFrom(u *unstructured.Unstructured) Revision {
 	o := u.Object
-	return Revision{Kind: u.GetKind(), Name: u.GetName(), Parent: u.GetLabels()[LabelParent],
+	r := Revision{Kind: u.GetKind(), Name: u.GetName(), Parent: u.GetLabels()[LabelParent],
 		Image: str(o, "spec", "image"), ResolvedImage: str(o, "status", "resolvedImage"),
 		DesiredState: str(o, "spec", "desiredState"), Revision: num(o, "spec", "revision"),
 		Conditions: conditions(o), Family: u.GetLabels()[LabelFamily],
 		SkipDependencyResolution: boolean(o, "spec", "skipDependencyResolution"),
-		PermissionRequests:       len(slice(o, "status", "permissionRequests"))}
+		PermissionRequests:       len(slice(o, "status", "permissionRequests")),
+		Objects:                  len(slice(o, "status", "objectRefs")), Lifecycle: lifecycleOf(u)}
+	for _, f := range []string{"foundDependencies", "installedDependencies", "invalidDependencies"} {
+		if _, ok, _ := unstructured.NestedFieldNoCopy(o, "status", f); ok {
+			r.Dependencies = &DependencyStatus{Found: num(o, "status", "foundDependencies"),
+				Installed: num(o, "status", "installedDependencies"), Invalid: num(o, "status", "invalidDependencies")}
+			break
+		}
+	}
+	return r
 }
 
 func imageConfigFrom(u *unstructured.Unstructured) ImageConfig {

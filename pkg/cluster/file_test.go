@@ -117,6 +117,65 @@ func FuzzReadDump(f *testing.F) {
 	})
 }
 
+// What a package's and a revision's metadata and status say about their
+// life is read from a dump as from a cluster (read_test and pkg/cmd's
+// envtest tests read it live).
+func TestReadDumpLifecycle(t *testing.T) {
+	s, err := ReadDump(strings.NewReader(`apiVersion: v1
+kind: List
+items:
+- apiVersion: pkg.crossplane.io/v1
+  kind: Provider
+  metadata:
+    name: p
+    uid: 0b6f8a44-1111-4d6e-9d2a-3f0c2b1e2a10
+    annotations: {crossplane.io/paused: "true"}
+    deletionTimestamp: "2026-11-27T04:00:00Z"
+    finalizers: [foregroundDeletion]
+  spec: {package: r.io/p:v2, revisionHistoryLimit: 3, revisionActivationPolicy: Manual}
+- apiVersion: pkg.crossplane.io/v1
+  kind: ProviderRevision
+  metadata:
+    name: p-111111111111
+    labels: {pkg.crossplane.io/package: p}
+    annotations: {crossplane.io/paused: "false"}
+    finalizers: [revision.pkg.crossplane.io]
+    ownerReferences:
+    - {apiVersion: pkg.crossplane.io/v1, kind: Provider, name: p, uid: 0b6f8a44-1111-4d6e-9d2a-3f0c2b1e2a10, controller: true, blockOwnerDeletion: true}
+  spec: {image: r.io/p:v1, desiredState: "", revision: 1}
+  status:
+    foundDependencies: 3
+    installedDependencies: 1
+    invalidDependencies: 0
+    objectRefs: [{apiVersion: apiextensions.k8s.io/v1, kind: CustomResourceDefinition, name: a.example.org}]
+- apiVersion: pkg.crossplane.io/v1
+  kind: ProviderRevision
+  metadata: {name: p-222222222222, labels: {pkg.crossplane.io/package: p}}
+  spec: {image: r.io/p:v2, desiredState: Active, revision: 2}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := s.Packages[0]
+	if !p.Paused || p.UID != "0b6f8a44-1111-4d6e-9d2a-3f0c2b1e2a10" || !p.Terminating() || p.Deleted.Hour() != 4 ||
+		len(p.Finalizers) != 1 || p.RevisionHistoryLimit == nil || *p.RevisionHistoryLimit != 3 || p.RevisionActivationPolicy != "Manual" {
+		t.Fatalf("package %+v", p)
+	}
+	r := s.Revisions[0]
+	if r.Paused || r.Terminating() || r.Finalizers[0] != "revision.pkg.crossplane.io" || r.Objects != 1 || r.DesiredState != "" {
+		t.Fatalf("revision %+v", r)
+	}
+	if o := r.Controller(); o == nil || o.Kind != "Provider" || o.Name != "p" || o.UID != p.UID {
+		t.Fatalf("controller %+v", o)
+	}
+	if d := r.Dependencies; d == nil || d.Found != 3 || d.Installed != 1 || d.Invalid != 0 || d.Missing() != 2 {
+		t.Fatalf("dependencies %+v", d)
+	}
+	if r2 := s.Revisions[1]; r2.Dependencies != nil || r2.Controller() != nil {
+		t.Fatalf("a revision without counts or owners has none: %+v", r2)
+	}
+}
+
 // The same objects read the same way whatever form the dump takes: the
 // List kubectl prints as YAML or JSON, an indented items sequence, and a
 // stream of single documents.

@@ -58,14 +58,77 @@ type Package struct {
 	ControllerConfigRef string `json:"controllerConfigRef,omitempty"`
 	// RuntimeConfigRef is spec.runtimeConfigRef.name (Provider and Function, v1.14+).
 	RuntimeConfigRef string `json:"runtimeConfigRef,omitempty"`
+	// pull is what Crossplane pulls when resolvedPackage is stale: spec.package
+	// through the snapshot's ImageConfigs (set by Finish).
+	pull string
+	// RevisionHistoryLimit is spec.revisionHistoryLimit; nil when unset
+	// (the CRD defaults it to 1; 0 keeps every revision).
+	RevisionHistoryLimit *int64 `json:"revisionHistoryLimit,omitempty"`
+	Lifecycle
 }
 
-// Source is the reference Crossplane pulls: the resolved one when known.
+// Lifecycle is what an object's metadata says about its life: its UID,
+// the pause annotation, and a deletion in progress.
+type Lifecycle struct {
+	UID string `json:"uid,omitempty"`
+	// Paused is the annotation crossplane.io/paused: "true", which stops
+	// Crossplane's reconcilers, deletion included (crossplane-runtime
+	// pkg/meta/meta.go@v1.20.0 IsPaused; manager/reconciler.go,
+	// revision/reconciler.go@v1.14.9..v2.3.4).
+	Paused bool `json:"paused,omitempty"`
+	// Deleted is metadata.deletionTimestamp (zero when not being deleted).
+	Deleted    time.Time `json:"deletionTimestamp,omitzero"`
+	Finalizers []string  `json:"finalizers,omitempty"`
+	// Owners are metadata.ownerReferences.
+	Owners []Owner `json:"ownerReferences,omitempty"`
+}
+
+// Terminating tells whether the object is being deleted.
+func (l Lifecycle) Terminating() bool { return !l.Deleted.IsZero() }
+
+// Controller is the owner reference marked controller, or nil.
+func (l Lifecycle) Controller() *Owner {
+	for i := range l.Owners {
+		if l.Owners[i].Controller {
+			return &l.Owners[i]
+		}
+	}
+	return nil
+}
+
+// Owner is one metadata.ownerReferences entry.
+type Owner struct {
+	Kind       string `json:"kind"`
+	Name       string `json:"name"`
+	UID        string `json:"uid,omitempty"`
+	Controller bool   `json:"controller,omitempty"`
+}
+
+// AnnotationPaused is crossplane-runtime's pause annotation
+// (pkg/meta/meta.go@v1.20.0 AnnotationKeyReconciliationPaused).
+const AnnotationPaused = "crossplane.io/paused"
+
+// Source is the reference Crossplane pulls: status.resolvedPackage (after
+// ImageConfig rewrites) unless that is stale, else spec.package as the
+// snapshot's ImageConfigs rewrite it.
 func (p Package) Source() string {
-	if p.ResolvedPackage != "" {
+	if p.pull != "" {
+		return p.pull
+	}
+	if p.ResolvedPackage != "" && !p.ResolvedStale() {
 		return p.ResolvedPackage
 	}
 	return p.Package
+}
+
+// ResolvedStale tells whether status.resolvedPackage may name an earlier
+// spec.package: Crossplane sets status.currentIdentifier to spec.package once
+// it has made a revision of it, and v2.2+ sets resolvedPackage only after it
+// has fetched the package (manager/reconciler.go@v2.3.4; v1.20 and v2.1 set
+// it before: @v1.20.0, @v2.1.3), so while a new spec.package fails to unpack
+// (or the package is paused), resolvedPackage still names the previous one.
+func (p Package) ResolvedStale() bool {
+	return p.CurrentIdentifier != "" && p.CurrentIdentifier != p.Package
 }
 
 // Condition returns the condition of a type, or nil.
@@ -95,7 +158,27 @@ type Revision struct {
 	// PermissionRequests counts status.permissionRequests: the extra RBAC
 	// rules a v1.x provider's package.yaml asks for (gone from v2.0.0).
 	PermissionRequests int `json:"permissionRequests,omitempty"`
+	// Dependencies are status.foundDependencies, installedDependencies and
+	// invalidDependencies; nil when the revision has none of them.
+	Dependencies *DependencyStatus `json:"dependencies,omitempty"`
+	// Objects counts status.objectRefs: the objects (CRDs...) it owns or controls.
+	Objects int `json:"objects,omitempty"`
+	Lifecycle
 }
+
+// DependencyStatus is what Crossplane's dependency manager last counted for
+// a revision (revision/dependency.go@v1.14.9..v2.3.4 Resolve): Found
+// dependencies (direct ones until the revision is in the Lock, then its
+// whole tree), how many of them are Installed, and how many installed ones
+// do not satisfy their constraint (Invalid).
+type DependencyStatus struct {
+	Found     int64 `json:"found"`
+	Installed int64 `json:"installed"`
+	Invalid   int64 `json:"invalid"`
+}
+
+// Missing is how many found dependencies are not installed.
+func (d DependencyStatus) Missing() int64 { return max(d.Found-d.Installed, 0) }
 
 // Condition returns the condition of a type, or nil.
 func (r Revision) Condition(t string) *Condition { return find(r.Conditions, t) }
@@ -483,6 +566,11 @@ func (s *Snapshot) Finish() {
 	})
 	if s.CrossplaneNamespace == "" {
 		s.CrossplaneNamespace = DefaultNamespace
+	}
+	for i, p := range s.Packages {
+		if p.ResolvedStale() {
+			s.Packages[i].pull, _ = s.RewriteImage(p.Package)
+		}
 	}
 }
 

@@ -81,6 +81,12 @@ var wrappers = []wrapper{
 	{prefix: "cannot update package revision object metadata: ", stage: StageAPI},
 	{prefix: "cannot update package revision status: ", stage: StageAPI},
 	{prefix: "cannot apply ClusterRole: ", stage: StageAPI},
+	// manager/reconciler.go@v1.14.9..v2.3.4 errApplyPackageRevision,
+	// errUpdateInactivePackageRevision, errGCPackageRevision: the package
+	// manager writing its revisions.
+	{prefix: "cannot apply package revision: ", stage: StageAPI},
+	{prefix: "cannot update inactive package revision: ", stage: StageAPI},
+	{prefix: "cannot garbage collect old package revision: ", stage: StageAPI},
 }
 
 // healthPrefix is how v2 packages relay their revision's message
@@ -198,6 +204,13 @@ var dependencyFamily = []findings.Code{findings.DependencyNotInLock, findings.De
 // before the generic transport ones that their texts may also contain, and
 // API-server causes before registry ones.
 var Rules = []Rule{
+	// Lifecycle states the package manager writes as conditions (lifecycle.go).
+	{Name: "reconcile-paused", Code: findings.PackagePaused, Any: []string{pausedMessage},
+		Source: "manager/reconciler.go, revision/reconciler.go@v1.14.9..v2.3.4 reconcilePausedMsg (Synced=False, ReconcilePaused)"},
+	{Name: "package-inactive", Code: findings.RevisionAwaitingActivation, Re: regexp.MustCompile(`^` + inactiveMessage + `$`),
+		Source: "manager/reconciler.go@v1.14.9..v2.3.4 v1.Inactive().WithMessage(\"Package is inactive\")"},
+	{Name: "revision-controlled-elsewhere", Code: findings.RevisionOrphaned, Stages: []Stage{StageAPI}, Any: []string{"existing object is not controlled by UID"},
+		Source: "crossplane-runtime pkg/resource/resource.go@v1.20.0 MustBeControllableBy, via manager/reconciler.go@v1.14.9..v2.3.4 errApplyPackageRevision, errUpdateInactivePackageRevision"},
 	// Ownership.
 	{Name: "controlled-by-another", Code: findings.OwnershipConflict, Re: reControlledBy,
 		Source: "crossplane-runtime pkg/meta/meta.go@v2.3.3 AddControllerReference, wrapped by revision/reconciler.go@v1.5.0..v2.3.4 errEstablishControl"},

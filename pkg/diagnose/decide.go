@@ -31,6 +31,13 @@ type pkgCase struct {
 	groups       []*causeGroup
 	unclassified []observation
 	out          []findings.Finding
+
+	// paused: the package or its current revision is paused, so what the
+	// cluster said before is not current (lifecycle.go).
+	paused bool
+	// explained: a lifecycle state explains why the package is not healthy
+	// without an error (a manual activation, an upgrade in progress).
+	explained bool
 }
 
 // observation is a message seen in the cluster, with where it was seen.
@@ -94,9 +101,19 @@ var steps = []step{
 	{"runtime", (*pkgCase).runtime},
 	{"explain", (*pkgCase).explain},
 	{"crossplane-pod", (*pkgCase).crossplanePod},
+	// Lifecycle states (lifecycle.go): they say what the causes above do
+	// to the package, and what is current.
+	{"dependency-counts", (*pkgCase).dependencyCounts},
+	{"stale-owner", (*pkgCase).staleOwners},
+	{"upgrade", (*pkgCase).upgrade},
+	{"activation", (*pkgCase).activation},
+	{"pause", (*pkgCase).pause},
 	{"registry-verdict", (*pkgCase).registryVerdict},
 	{"mirror-damage", (*pkgCase).mirrorDamage},
 	{"unclassified", (*pkgCase).unclassifiedStep},
+	{"terminating", (*pkgCase).terminating},
+	{"history", (*pkgCase).history},
+	{"imageconfig-rewrite", (*pkgCase).imageConfigRewrite},
 	{"root-cause", (*pkgCase).rootCause},
 }
 
@@ -120,6 +137,10 @@ func decidePackage(in Input, p cluster.Package) (PackageRow, []findings.Finding)
 	if img, ok := in.Images[c.source]; ok {
 		c.img = &img
 		c.row.Digest = img.Digest
+	}
+	if t := unhealthySince(p); !t.IsZero() {
+		c.row.UnhealthySince = &t
+		c.row.UnhealthyFor = c.since(t)
 	}
 	for _, st := range steps {
 		st.run(c)
@@ -153,7 +174,9 @@ func (c *pkgCase) observe() {
 		return
 	}
 	c.obs = c.observeObject(c.pkg.Kind, c.pkg.Name, c.pkg.Conditions)
-	if c.rev != nil {
+	// A revision that is healthy now (the one that still serves while a new
+	// spec.package fails to unpack) has only history to tell.
+	if c.rev != nil && !revisionHealthy(c.rev) {
 		c.obs = append(c.obs, c.observeObject(c.rev.Kind, c.rev.Name, c.rev.Conditions)...)
 	}
 }
@@ -350,7 +373,7 @@ func (c *pkgCase) mirrorDamage() {
 // unclassifiedStep: nothing matched. Say so, with the verbatim messages, the
 // objects they sat on and the checks to run next.
 func (c *pkgCase) unclassifiedStep() {
-	if hasSeverity(c.out, findings.Error) || c.healthy() {
+	if c.hasCause() || c.healthy() || c.paused || c.explained {
 		return
 	}
 	if c.row.Healthy != "False" && c.row.Installed != "False" && len(c.unclassified) == 0 {
@@ -382,17 +405,22 @@ func (c *pkgCase) nextChecks() string {
 	return b.String()
 }
 
-// rootCause is the first error finding, else the first finding.
+// rootCause is the first error finding that names a cause, else the first
+// error (a lifecycle state), else the first warning: information (a
+// rewrite by an ImageConfig, what is not current) is no cause.
 func (c *pkgCase) rootCause() {
-	for _, f := range c.out {
-		if f.Severity == findings.Error {
-			c.row.Finding = f.Code
-			break
+	pick := func(ok func(findings.Finding) bool) {
+		for _, f := range c.out {
+			if c.row.Finding == "" && ok(f) {
+				c.row.Finding = f.Code
+			}
 		}
 	}
-	if c.row.Finding == "" && len(c.out) > 0 {
-		c.row.Finding = c.out[0].Code
-	}
+	pick(func(f findings.Finding) bool {
+		return f.Severity == findings.Error && !slices.Contains(lifecycleCodes, f.Code)
+	})
+	pick(func(f findings.Finding) bool { return f.Severity == findings.Error })
+	pick(func(f findings.Finding) bool { return f.Severity == findings.Warning })
 	if c.row.Digest == "" {
 		c.row.Digest = runningDigest(c.pods)
 	}

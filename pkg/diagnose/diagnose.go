@@ -90,6 +90,11 @@ type PackageRow struct {
 	Package   string `json:"package"`
 	Digest    string `json:"digest,omitempty"`
 	Revision  string `json:"revision,omitempty"`
+	// UnhealthySince is when a package that is not healthy entered the
+	// state it is in (its conditions' lastTransitionTime); UnhealthyFor is
+	// how long ago that was, as kubectl prints ages ("3h").
+	UnhealthySince *time.Time `json:"unhealthySince,omitempty"`
+	UnhealthyFor   string     `json:"unhealthyFor,omitempty"`
 	// Finding is the root cause's code ("" when healthy).
 	Finding findings.Code `json:"finding,omitempty"`
 }
@@ -130,6 +135,7 @@ func Diagnose(in Input) *Report {
 			rep.Findings = append(rep.Findings, f)
 		}
 	}
+	rep.Findings = append(rep.Findings, orphanFindings(in)...)
 	rep.Findings = append(rep.Findings, deniedFindings(s)...)
 	findings.Sort(rep.Findings)
 	return rep

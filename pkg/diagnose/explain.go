@@ -40,6 +40,9 @@ func init() {
 		findings.DependencyVersionConflict:   explainVersionConflict,
 		findings.DependencyDigestMismatch:    explainVersionConflict,
 		findings.DependencyGraphInconsistent: explainGraph,
+		findings.PackagePaused:               explainPaused,
+		findings.RevisionAwaitingActivation:  explainActivation,
+		findings.RevisionOrphaned:            explainStaleOwner,
 	}
 }
 

@@ -175,13 +175,20 @@ var Catalogue = map[Code]Spec{
 	PullSecretRejected:     {PullSecretRejected, "the registry refused the credentials of the pull secret Crossplane uses", "refresh the credentials (ECR tokens expire after 12 hours)"},
 	PullSecretUnreferenced: {PullSecretUnreferenced, "a secret that would work exists but this package does not reference it", "add the secret to spec.packagePullSecrets, or to an ImageConfig's pullSecretRef"},
 
-	UpgradeStuck:               {UpgradeStuck, "a new package revision is not becoming healthy", "roll back spec.package to the version that works, or fix the new revision's cause"},
-	RevisionAwaitingActivation: {RevisionAwaitingActivation, "a new revision waits for manual activation (revisionActivationPolicy: Manual)", "activate it: kubectl patch the revision's spec.desiredState to Active"},
-	PackagePaused:              {PackagePaused, "the package is paused: Crossplane will not change it", "remove the crossplane.io/paused annotation"},
-	PackageTerminating:         {PackageTerminating, "the package or revision is being deleted and a finalizer holds it", "see which finalizer remains and what holds it"},
-	RevisionOrphaned:           {RevisionOrphaned, "a revision has no parent package", "delete the orphaned revision"},
-	RevisionHistoryExceeded:    {RevisionHistoryExceeded, "more inactive revisions remain than revisionHistoryLimit allows", "check why Crossplane cannot garbage collect old revisions"},
-	ImageConfigRewritten:       {ImageConfigRewritten, "an ImageConfig rewrote the package source", "nothing to fix: the rewritten image is the one judged"},
+	UpgradeStuck: {UpgradeStuck, "spec.package changed and the new version is not becoming healthy",
+		"roll back spec.package to the version that served (kubectl patch KIND NAME --type merge -p '{\"spec\":{\"package\":\"OLD\"}}'; its revision is kept and becomes active again), or fix the new revision's cause and roll forward"},
+	RevisionAwaitingActivation: {RevisionAwaitingActivation, "the current revision waits for manual activation (revisionActivationPolicy: Manual): nothing of it runs",
+		"activate it: kubectl patch KINDrevision REVISION --type merge -p '{\"spec\":{\"desiredState\":\"Active\"}}'"},
+	PackagePaused: {PackagePaused, "the package is paused (crossplane.io/paused): Crossplane changes nothing about it, and its old errors are not current",
+		"unpause it when Crossplane should act again: kubectl annotate KIND NAME crossplane.io/paused-"},
+	PackageTerminating: {PackageTerminating, "the package or a revision is being deleted and a finalizer keeps it",
+		"make the finalizer's owner finish (the evidence says who removes each and what holds it); remove a finalizer by hand only once its controller is gone for good"},
+	RevisionOrphaned: {RevisionOrphaned, "a revision belongs to no package, or to a previous package of the same name",
+		"adopt it (install its package again, or remove a stale owner reference) or delete it with --cascade=orphan so the CRDs it installed stay"},
+	RevisionHistoryExceeded: {RevisionHistoryExceeded, "more inactive revisions remain than revisionHistoryLimit allows",
+		"see why Crossplane does not collect them (a pause, a deletion that does not finish, a GarbageCollect event) and delete the oldest"},
+	ImageConfigRewritten: {ImageConfigRewritten, "an ImageConfig rewrote the package source: Crossplane pulls the rewritten image",
+		"nothing to fix: the rewritten image is the one Crossplane pulls and the one judged"},
 }
 
 // Subject names the Crossplane package a finding is about.

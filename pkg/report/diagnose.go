@@ -27,13 +27,14 @@ func (p Printer) Diagnose(w io.Writer, r *diagnose.Report) error {
 func (p Printer) diagnoseTable(w io.Writer, r *diagnose.Report) error {
 	wide, t := p.Format == Wide, p.text()
 	tab := newTabWriter(w)
+	// SINCE is how long a package that is not healthy has been in its state.
 	if wide {
-		fmt.Fprintln(tab, "KIND\tNAME\tINSTALLED\tHEALTHY\tPACKAGE\tREVISION\tDIGEST\tFINDING")
+		fmt.Fprintln(tab, "KIND\tNAME\tINSTALLED\tHEALTHY\tSINCE\tPACKAGE\tREVISION\tDIGEST\tFINDING")
 	} else {
-		fmt.Fprintln(tab, "KIND\tNAME\tINSTALLED\tHEALTHY\tPACKAGE\tDIGEST\tFINDING")
+		fmt.Fprintln(tab, "KIND\tNAME\tINSTALLED\tHEALTHY\tSINCE\tPACKAGE\tDIGEST\tFINDING")
 	}
 	for _, pk := range r.Packages {
-		cells := []string{pk.Kind, pk.Name, pk.Installed, pk.Healthy, pk.Package}
+		cells := []string{pk.Kind, pk.Name, pk.Installed, pk.Healthy, orDash(pk.UnhealthyFor), pk.Package}
 		if wide {
 			cells = append(cells, orDash(pk.Revision), orDash(pk.Digest))
 		} else {
@@ -110,9 +111,9 @@ func (p Printer) diagnoseMarkdown(w io.Writer, r *diagnose.Report) error {
 		tablewriter.WithHeaderAlignment(tw.AlignLeft),
 		tablewriter.WithRowAlignment(tw.AlignLeft),
 	)
-	tbl.Header("Kind", "Name", "Installed", "Healthy", "Package", "Digest", "Finding")
+	tbl.Header("Kind", "Name", "Installed", "Healthy", "Since", "Package", "Digest", "Finding")
 	for _, pk := range r.Packages {
-		if err := tbl.Append(t.MarkdownCell(pk.Kind), t.MarkdownCell(pk.Name), t.MarkdownCell(pk.Installed), t.MarkdownCell(pk.Healthy),
+		if err := tbl.Append(t.MarkdownCell(pk.Kind), t.MarkdownCell(pk.Name), t.MarkdownCell(pk.Installed), t.MarkdownCell(pk.Healthy), t.MarkdownCell(orDash(pk.UnhealthyFor)),
 			t.MarkdownCode(pk.Package, true), t.MarkdownCell(shortDigest(pk.Digest, false)), t.MarkdownCell(orDash(string(pk.Finding)))); err != nil {
 			return err
 		}

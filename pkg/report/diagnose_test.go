@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xpdoctor/xpdoctor/pkg/diagnose"
 	"github.com/xpdoctor/xpdoctor/pkg/findings"
@@ -34,5 +35,33 @@ func TestDiagnoseNotesAndAlternatives(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), `"alternatives": [`) || !strings.Contains(b.String(), `"notes": [`) {
 		t.Fatalf("%s", b.String())
+	}
+}
+
+// How long a package has not been healthy is a column of every table and a
+// field of the JSON; a healthy package shows "-".
+func TestDiagnoseSince(t *testing.T) {
+	since := time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
+	r := &diagnose.Report{CrossplaneVersion: "v2.3.4", Packages: []diagnose.PackageRow{
+		{Kind: "Provider", Name: "broken", Installed: "True", Healthy: "False", Package: "r.io/p:v1", UnhealthySince: &since, UnhealthyFor: "3h", Finding: findings.PackageUnhealthy},
+		{Kind: "Provider", Name: "fine", Installed: "True", Healthy: "True", Package: "r.io/q:v1"}}}
+	for f, want := range map[Format][]string{
+		Table:    {"SINCE", "False     3h      r.io/p:v1", "True      -       r.io/q:v1"},
+		Wide:     {"SINCE", "False     3h      r.io/p:v1"},
+		Markdown: {"| Since |", "| False   | 3h    |"},
+		JSON:     {`"unhealthySince": "2026-11-27T03:00:00Z"`, `"unhealthyFor": "3h"`},
+	} {
+		var b bytes.Buffer
+		if err := (Printer{Format: f}).Diagnose(&b, r); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range want {
+			if !strings.Contains(b.String(), w) {
+				t.Errorf("%s lacks %q:\n%s", f, w, b.String())
+			}
+		}
+		if f == JSON && strings.Count(b.String(), "unhealthy") != 2 {
+			t.Errorf("a healthy package has no unhealthy fields:\n%s", b.String())
+		}
 	}
 }
