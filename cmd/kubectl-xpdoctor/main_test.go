@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -358,5 +359,78 @@ items:
 	}
 	if extra, ok := <-lines; ok {
 		t.Errorf("stdout holds more than the answers: %q", extra)
+	}
+}
+
+// serve runs until it is told to stop: SIGTERM (a pod's end) drains it and
+// exits 0. Until a diagnosis succeeds it is alive but not ready, and its
+// logs are JSON lines on stderr that say why.
+func TestServeStopsOnSIGTERM(t *testing.T) {
+	dir := t.TempDir()
+	kc := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(kc, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: serve-test-token-0042}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(bin, "serve", "--kubeconfig", kc, "--listen-address", addr, "--interval", "1h")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill() }()
+	get := func(path string) int {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	deadline := time.Now().Add(time.Minute)
+	for get("/healthz") != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatalf("/healthz never answered; stderr:\n%s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if c := get("/readyz"); c != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz %d before any diagnosis succeeded", c)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("still running 30 s after SIGTERM")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("exit %d after SIGTERM, want 0; stderr:\n%s", code, stderr.String())
+	}
+	var msgs []string
+	for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+		var rec struct{ Level, Msg, Error string }
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("not a JSON log line: %q", line)
+		}
+		msgs = append(msgs, rec.Level+" "+rec.Msg)
+	}
+	got := strings.Join(msgs, "\n")
+	if !strings.Contains(got, "INFO serving") || !strings.HasSuffix(got, "INFO stopped") || strings.Contains(stderr.String(), "serve-test-token-0042") {
+		t.Fatalf("logs:\n%s", stderr.String())
 	}
 }

@@ -32,7 +32,24 @@ type Reader struct {
 	// preflight needs); diagnose does not ask for them, so its RBAC stays
 	// as docs/rbac.yaml has it.
 	ReadCompositions bool
+	// Cache, when set, serves the whole-resource Lists it holds (the
+	// watched pkg.crossplane.io resources of `xpdoctor serve`) instead of
+	// the API server. Everything else is listed as without it.
+	Cache Cache
 }
+
+// Cache holds every object of some resources, kept current by a watch.
+type Cache interface {
+	// Objects returns every object of gvr, and false when the cache does
+	// not hold gvr (not watched, or not synced yet): the Reader lists it.
+	// The objects are shared: the Reader only reads them.
+	Objects(gvr schema.GroupVersionResource) ([]*unstructured.Unstructured, bool)
+}
+
+// CachedResources are the resources a Cache may serve: every
+// pkg.crossplane.io resource the Reader lists whole (never the namespaced,
+// filtered Lists of Deployments, Pods and Events).
+var CachedResources = append(append([]string{}, packageResources...), "imageconfigs", "locks", "deploymentruntimeconfigs")
 
 // compositions is the Composition resource; apiextensions.crossplane.io/v1
 // serves it in every release xpdoctor models.
@@ -43,7 +60,7 @@ var packageResources = []string{"providers", "providerrevisions", "functions", "
 // Read builds a Snapshot. Forbidden reads are recorded as Denials, not errors.
 func (r *Reader) Read(ctx context.Context) (*Snapshot, error) {
 	s := &Snapshot{}
-	served, err := r.pkgResources(ctx)
+	served, err := PackageResources(ctx, r.Discovery)
 	if err != nil {
 		return nil, err
 	}
@@ -153,10 +170,11 @@ func (s *Snapshot) pullSecretNames() []string {
 	return out
 }
 
-// pkgResources finds which version serves each pkg.crossplane.io resource
-// (Function is v1beta1 up to v1.16 and v1 after; ImageConfig only exists from v1.17.3).
-func (r *Reader) pkgResources(ctx context.Context) (map[string]schema.GroupVersionResource, error) {
-	groups, err := r.Discovery.ServerGroups(ctx)
+// PackageResources finds which version serves each pkg.crossplane.io
+// resource (Function is v1beta1 up to v1.16 and v1 after; ImageConfig only
+// exists from v1.17.3). It returns ErrCrossplaneNotInstalled when none is.
+func PackageResources(ctx context.Context, d Discovery) (map[string]schema.GroupVersionResource, error) {
+	groups, err := d.ServerGroups(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("discovering API groups: %w", err)
 	}
@@ -179,7 +197,7 @@ func (r *Reader) pkgResources(ctx context.Context) (map[string]schema.GroupVersi
 	}
 	out := map[string]schema.GroupVersionResource{}
 	for _, v := range versions {
-		list, err := r.Discovery.ServerResourcesForGroupVersion(ctx, PkgGroup+"/"+v)
+		list, err := d.ServerResourcesForGroupVersion(ctx, PkgGroup+"/"+v)
 		if err != nil {
 			return nil, fmt.Errorf("discovering %s/%s: %w", PkgGroup, v, err)
 		}
@@ -199,6 +217,14 @@ func (r *Reader) list(ctx context.Context, s *Snapshot, gvr schema.GroupVersionR
 	limit := r.PageSize
 	if limit <= 0 {
 		limit = 500
+	}
+	if r.Cache != nil && namespace == "" && labels == "" && len(fields) == 0 {
+		if objs, ok := r.Cache.Objects(gvr); ok {
+			for _, u := range objs {
+				s.Add(u)
+			}
+			return nil
+		}
 	}
 	opts := metav1.ListOptions{Limit: limit, LabelSelector: labels}
 	if len(fields) > 0 {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/xpdoctor/xpdoctor/internal/testenv"
@@ -68,12 +70,34 @@ func TestReadLockAndRuntimeConfigs(t *testing.T) {
 	}
 	checkLockAndRuntime(t, s)
 
+	// A Cache serves the whole Lists it holds, and only those.
+	r.Cache = fakeCache{"deploymentruntimeconfigs": {{Object: map[string]any{
+		"apiVersion": "pkg.crossplane.io/v1beta1", "kind": "DeploymentRuntimeConfig", "metadata": map[string]any{"name": "cached"}}}}}
+	if s, err = r.Read(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.RuntimeConfigs) != 1 || s.RuntimeConfigs[0] != "cached" || s.Lock == nil || len(s.Lock.Packages) != 2 {
+		t.Fatalf("from the cache: runtime configs %v, lock %+v", s.RuntimeConfigs, s.Lock)
+	}
+
 	// A support dump of the same objects reads the same.
 	d, err := ReadDump(strings.NewReader(lockAndRuntime))
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkLockAndRuntime(t, d)
+}
+
+// fakeCache holds some resources, by name.
+type fakeCache map[string][]unstructured.Unstructured
+
+func (c fakeCache) Objects(gvr schema.GroupVersionResource) ([]*unstructured.Unstructured, bool) {
+	objs, ok := c[gvr.Resource]
+	out := make([]*unstructured.Unstructured, len(objs))
+	for i := range objs {
+		out[i] = &objs[i]
+	}
+	return out, ok
 }
 
 func checkLockAndRuntime(t *testing.T, s *Snapshot) {

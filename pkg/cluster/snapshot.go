@@ -409,6 +409,10 @@ func (s *Snapshot) intern(v string) string {
 	return v
 }
 
+// ReportingController is the reportingController of the Events xpdoctor
+// records (events.k8s.io/v1; core/v1 shows it as reportingComponent).
+const ReportingController = "xpdoctor"
+
 // eventKinds are the objects whose events diagnose reads: packages,
 // revisions and their runtime pods (diagnose.observe, runtimeFindings).
 var eventKinds = map[string]bool{
@@ -528,7 +532,9 @@ func (s *Snapshot) Add(u *unstructured.Unstructured) {
 		// core/v1 and events.k8s.io/v1 serve the same objects: a dump that
 		// holds both must count each event once.
 		e := eventFrom(u)
-		if !KeepsEvent(e.Type, e.Kind) {
+		// xpdoctor's own events (serve --record-events) are its output,
+		// never its evidence: read back, they would confirm themselves.
+		if !KeepsEvent(e.Type, e.Kind) || e.Source == ReportingController {
 			return
 		}
 		// Two objects whose names hash alike would count as one: at 64 bits,

@@ -51,24 +51,36 @@ func (f *diagnoseFlags) add(c *cobra.Command, s IOStreams) {
 	c.Flags().StringVar(&f.Kind, "kind", "", "only packages of this kind: Provider, Function or Configuration")
 	c.Flags().StringVarP(&f.Output, "output", "o", "table", "output format: table, wide, json, yaml or markdown")
 	c.Flags().BoolVar(&f.ExitZero, "exit-zero", false, "exit 0 even when there are findings")
-	c.Flags().StringVar(&f.CrossplaneVersion, "crossplane-version", "", "judge as this Crossplane version (default: the tag of Crossplane's image)")
-	c.Flags().StringVar(&f.Inspect, "inspect", "problems", "which package images to inspect in their registry: problems, all or none")
+	f.addJudging(c)
 	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "wide", "json", "yaml", "markdown"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions([]string{"Provider", "Function", "Configuration"}, cobra.ShellCompDirectiveNoFileComp))
-	_ = c.RegisterFlagCompletionFunc("inspect", cobra.FixedCompletions([]string{"problems", "all", "none"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
 // addInput registers the flags that say what is read and how: kubectl's
 // connection flags, the registry flags, the support dump, Crossplane's
 // namespace, upstreams and pull secrets. The mcp command has these only.
 func (f *diagnoseFlags) addInput(c *cobra.Command, s IOStreams) {
-	f.registryFlags.add(c, 2*time.Minute, s)
-	f.kube.AddFlags(c.Flags())
+	f.addCluster(c, s, 2*time.Minute)
 	c.Flags().StringVar(&f.FromFile, "from-file", "", fmt.Sprintf("read a support dump (kubectl get providers,providerrevisions,functions,functionrevisions,configurations,configurationrevisions,locks,deploymentruntimeconfigs,deployments,pods,events -A -o yaml) instead of a cluster; "+
 		"dumps up to %d MiB are read as a stream in under 256 MiB of memory, values longer than %d KiB are cut and marked", cluster.MaxDumpBytes>>20, cluster.MaxValueBytes>>10))
+}
+
+// addCluster registers addInput's flags but the support dump: serve reads
+// a live cluster only.
+func (f *diagnoseFlags) addCluster(c *cobra.Command, s IOStreams, timeout time.Duration) {
+	f.registryFlags.add(c, timeout, s)
+	f.kube.AddFlags(c.Flags())
 	c.Flags().StringVar(&f.CrossplaneNS, "crossplane-namespace", "", "Crossplane's namespace (default: where the crossplane Deployment runs, else crossplane-system)")
 	c.Flags().StringSliceVar(&f.UpstreamRegistries, "upstream-registry", nil, "MIRROR=UPSTREAM: compare mirrored packages with their upstream (repeatable)")
 	c.Flags().BoolVar(&f.ReadSecrets, "read-pull-secrets", true, "read the pull secrets Crossplane uses so images are inspected with its credentials (kept in memory only)")
+}
+
+// addJudging registers how a diagnosis judges: the Crossplane version and
+// which images to inspect (diagnose and serve).
+func (f *diagnoseFlags) addJudging(c *cobra.Command) {
+	c.Flags().StringVar(&f.CrossplaneVersion, "crossplane-version", "", "judge as this Crossplane version (default: the tag of Crossplane's image)")
+	c.Flags().StringVar(&f.Inspect, "inspect", "problems", "which package images to inspect in their registry: problems, all or none")
+	_ = c.RegisterFlagCompletionFunc("inspect", cobra.FixedCompletions([]string{"problems", "all", "none"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
 const diagnoseLong = `Diagnose reads Crossplane's packages, revisions, runtime Deployments and Pods

@@ -80,14 +80,19 @@ func usageErrorf(format string, a ...any) error { return &usageError{msg: fmt.Sp
 
 // Main runs the command line and returns the exit code. SIGINT and SIGTERM
 // cancel the run, which then exits 130 or 143 (128 + the signal, as a shell
-// reports kubectl killed by Ctrl-C); a second signal kills at once.
+// reports kubectl killed by Ctrl-C), but for serve, which drains and exits
+// 0; a second signal kills at once.
 func Main(args []string, in io.Reader, out, errOut io.Writer) int {
 	ctx, interrupted, stop := interruptible(context.Background())
 	defer stop()
 	root := NewRootCommand(IOStreams{In: in, Out: out, ErrOut: errOut})
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	ran, err := root.ExecuteContextC(ctx)
 	if sig := interrupted(); sig != 0 {
+		// serve runs until it is told to stop: that is its normal end.
+		if err == nil && ran != nil && ran.Annotations[annotationStopsOnSignal] == "true" {
+			return ExitOK
+		}
 		return 128 + sig
 	}
 	switch {
@@ -176,7 +181,7 @@ finding code and evidence, and re-mirrors broken packages byte-for-byte.`,
 	root.Args = cobra.ArbitraryArgs
 	root.ValidArgsFunction = rootDiag.completeNames
 	root.RunE = func(c *cobra.Command, args []string) error { return rootDiag.run(c.Context(), s, args) }
-	root.AddCommand(newDiagnoseCommand(s, newDiagnoseFlags()), newInspectCommand(s), newMirrorCommand(s.plain()), newFixCommand(s.plain()), newDemoCommand(s.plain()), newVersionCommand(s), newMCPCommand(s))
+	root.AddCommand(newDiagnoseCommand(s, newDiagnoseFlags()), newInspectCommand(s), newMirrorCommand(s.plain()), newFixCommand(s.plain()), newDemoCommand(s.plain()), newServeCommand(s), newVersionCommand(s), newMCPCommand(s))
 	setUpCompletion(root, s)
 	return root
 }

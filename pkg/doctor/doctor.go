@@ -82,6 +82,9 @@ type Options struct {
 	// user may do. Registry clients are made read-only by their own option
 	// in Registry (xpkg.WithReadOnly).
 	ReadOnly bool
+	// Cache serves the pkg.crossplane.io Lists it holds from memory: the
+	// watch cache of `xpdoctor serve` (cluster.Reader.Cache).
+	Cache cluster.Cache
 }
 
 // Result is one collected and decided run.
@@ -201,7 +204,7 @@ func snapshot(ctx context.Context, o Options, compositions bool) (*cluster.Snaps
 	if err != nil {
 		return nil, err
 	}
-	r := &cluster.Reader{Dynamic: dyn, Discovery: disc, Namespace: o.CrossplaneNamespace, ReadSecrets: o.ReadPullSecrets, ReadCompositions: compositions}
+	r := &cluster.Reader{Dynamic: dyn, Discovery: disc, Namespace: o.CrossplaneNamespace, ReadSecrets: o.ReadPullSecrets, ReadCompositions: compositions, Cache: o.Cache}
 	snap, err := r.Read(ctx)
 	if errors.Is(err, cluster.ErrCrossplaneNotInstalled) {
 		return nil, err

@@ -37,6 +37,22 @@ func (t Text) Line(s string) string {
 	return escapeTerminal(t.Redactor.String(strings.TrimSpace(s)), false)
 }
 
+// Bounded is Line cut to at most limit bytes, on a rune boundary, with "…"
+// where it was cut: for fields an API bounds (an Event's note) and for
+// metric labels.
+func (t Text) Bounded(s string, limit int) string {
+	s = t.Line(s)
+	if len(s) <= limit {
+		return s
+	}
+	const mark = "…"
+	cut := max(limit-len(mark), 0)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + mark
+}
+
 // Lines is s redacted and escaped for a terminal, keeping its newlines.
 func (t Text) Lines(s string) string { return escapeTerminal(t.Redactor.String(s), true) }
 

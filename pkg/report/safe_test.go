@@ -34,6 +34,29 @@ func TestTextLine(t *testing.T) {
 	}
 }
 
+// Bounded cuts what Line makes of s, on a rune boundary, and says so.
+func TestTextBounded(t *testing.T) {
+	r := redact.New()
+	r.Add("hunter2-secret")
+	text := Text{Redactor: r}
+	for _, c := range []struct {
+		in    string
+		limit int
+		want  string
+	}{
+		{"short", 10, "short"},
+		{"exactly ten", 11, "exactly ten"},
+		{"0123456789abc", 10, "0123456…"},
+		{"日本語のテキスト", 10, "日本…"},
+		{"token hunter2-secret\x1b[2J", 64, "token <redacted>\\x1b[2J"},
+	} {
+		got := text.Bounded(c.in, c.limit)
+		if got != c.want || len(got) > c.limit {
+			t.Errorf("Bounded(%q, %d) = %q (%d bytes), want %q", c.in, c.limit, got, len(got), c.want)
+		}
+	}
+}
+
 func TestTextMarkdown(t *testing.T) {
 	txt := Text{}
 	cases := []struct{ in, want string }{

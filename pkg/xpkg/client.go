@@ -63,6 +63,7 @@ type Client struct {
 	// warnf tells the user about waits they would otherwise not see (retry.go).
 	warnf    func(format string, args ...any)
 	redactor *redact.Redactor
+	wrap     func(http.RoundTripper) http.RoundTripper
 	// readOnly refuses every write (WithReadOnly).
 	readOnly bool
 }
@@ -100,6 +101,13 @@ func WithWarnings(warnf func(format string, args ...any)) Option {
 	return func(c *Client) { c.warnf = warnf }
 }
 
+// WithWrapTransport wraps the transport every request goes through, once
+// per attempt (under retries and logging; redirects to blob storage are
+// requests of their own): `xpdoctor serve` counts and times them there.
+func WithWrapTransport(wrap func(http.RoundTripper) http.RoundTripper) Option {
+	return func(c *Client) { c.wrap = wrap }
+}
+
 // WithUserAgent sets the User-Agent.
 func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua } }
 
@@ -116,6 +124,9 @@ func NewClient(opts ...Option) *Client {
 	}
 	if c.base == nil {
 		c.base = newBaseTransport(c.insecure)
+	}
+	if c.wrap != nil {
+		c.base = c.wrap(c.base)
 	}
 	if c.logf != nil {
 		c.base = &loggingTransport{inner: c.base, logf: c.logf}
