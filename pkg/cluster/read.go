@@ -36,6 +36,12 @@ type Reader struct {
 	// watched pkg.crossplane.io resources of `xpdoctor serve`) instead of
 	// the API server. Everything else is listed as without it.
 	Cache Cache
+	// Record, when set, receives every object the Reader reads, before the
+	// Snapshot files it: the support bundle is written from the very reads
+	// a diagnosis makes (Bundle.Record). It also makes the Reader list the
+	// ControllerConfigs (Crossplane v1), which diagnose does not read.
+	// The objects may be shared with a Cache: Record must not change them.
+	Record func(*unstructured.Unstructured)
 }
 
 // Cache holds every object of some resources, kept current by a watch.
@@ -79,7 +85,13 @@ func (r *Reader) Read(ctx context.Context) (*Snapshot, error) {
 	}
 	// ImageConfigs exist from v1.17.3, DeploymentRuntimeConfigs from v1.14;
 	// the Lock from v1.0 (it is created by the first dependency resolution).
-	for _, res := range []string{"imageconfigs", "locks", "deploymentruntimeconfigs"} {
+	extra := []string{"imageconfigs", "locks", "deploymentruntimeconfigs"}
+	if r.Record != nil {
+		// ControllerConfigs configured runtimes up to v1.20 (gone in v2.0):
+		// the bundle carries them for whoever reads it.
+		extra = append(extra, "controllerconfigs")
+	}
+	for _, res := range extra {
 		if gvr, ok := served[res]; ok {
 			denials := len(s.Denied)
 			if err := r.list(ctx, s, gvr, "", ""); err != nil {
@@ -88,6 +100,7 @@ func (r *Reader) Read(ctx context.Context) (*Snapshot, error) {
 			if res == "locks" && s.Lock == nil && len(s.Denied) == denials {
 				s.Lock = &Lock{Packages: []LockPackage{}} // read, and nothing resolved yet
 			}
+
 		}
 	}
 	if r.ReadCompositions {
@@ -101,13 +114,16 @@ func (r *Reader) Read(ctx context.Context) (*Snapshot, error) {
 	ns := r.Namespace
 	if ns == "" {
 		// Crossplane's own Deployment is named crossplane (Helm chart); find
-		// its namespace with one cluster-wide List filtered by name.
-		found := &Snapshot{}
-		if err := r.list(ctx, found, deployments, metav1.NamespaceAll, "", "metadata.name=crossplane"); err != nil {
+		// its namespace with one cluster-wide List filtered by name. What
+		// it finds is listed again below: it is not recorded twice.
+		found, finder := &Snapshot{}, *r
+		finder.Record = nil
+		if err := finder.list(ctx, found, deployments, metav1.NamespaceAll, "", "metadata.name=crossplane"); err != nil {
 			return nil, err
 		}
 		s.Denied = append(s.Denied, found.Denied...)
 		ns = found.CrossplaneNamespace
+		s.CrossplaneFound = ns != ""
 		if ns == "" {
 			ns = DefaultNamespace
 		}
@@ -221,7 +237,7 @@ func (r *Reader) list(ctx context.Context, s *Snapshot, gvr schema.GroupVersionR
 	if r.Cache != nil && namespace == "" && labels == "" && len(fields) == 0 {
 		if objs, ok := r.Cache.Objects(gvr); ok {
 			for _, u := range objs {
-				s.Add(u)
+				r.add(s, u)
 			}
 			return nil
 		}
@@ -247,7 +263,7 @@ func (r *Reader) list(ctx context.Context, s *Snapshot, gvr schema.GroupVersionR
 			return fmt.Errorf("listing %s: %w", resourceName(gvr, namespace), err)
 		}
 		for i := range l.Items {
-			s.Add(&l.Items[i])
+			r.add(s, &l.Items[i])
 		}
 		if l.GetContinue() == "" {
 			return nil
@@ -267,8 +283,16 @@ func (r *Reader) get(ctx context.Context, s *Snapshot, gvr schema.GroupVersionRe
 		}
 		return fmt.Errorf("reading %s %s: %w", resourceName(gvr, namespace), name, err)
 	}
-	s.Add(u)
+	r.add(s, u)
 	return nil
+}
+
+// add hands an object read to Record, then files it into the Snapshot.
+func (r *Reader) add(s *Snapshot, u *unstructured.Unstructured) {
+	if r.Record != nil {
+		r.Record(u)
+	}
+	s.Add(u)
 }
 
 func denied(s *Snapshot, err error, verb string, gvr schema.GroupVersionResource, namespace string) bool {

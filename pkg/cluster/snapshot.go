@@ -6,6 +6,7 @@
 package cluster
 
 import (
+	"encoding/json"
 	"hash/maphash"
 	"sort"
 	"strings"
@@ -333,6 +334,9 @@ type Snapshot struct {
 	// cluster (a live read lists every object of each kind it can).
 	FromDump            bool   `json:"fromDump,omitempty"`
 	CrossplaneNamespace string `json:"crossplaneNamespace"`
+	// CrossplaneFound: Crossplane's Deployment was found in
+	// CrossplaneNamespace by the Reader (it was not given, and not assumed).
+	CrossplaneFound bool `json:"crossplaneFound,omitempty"`
 	// CrossplaneImage is the image of Crossplane's own Deployment.
 	CrossplaneImage string `json:"crossplaneImage,omitempty"`
 	// CrossplaneArgs are the args of Crossplane's container (core start ...):
@@ -372,6 +376,10 @@ type Snapshot struct {
 	DroppedEvents int `json:"droppedEvents,omitempty"`
 
 	keptEvents, keptObjects int64
+	// crossplaneObjects counts the pkg.crossplane.io objects filed.
+	crossplaneObjects int
+	// lockRead: a support bundle says its Lock was listed (BundleInfo).
+	lockRead bool
 	overflowed              bool
 	// maxKept replaces MaxKeptBytes in tests.
 	maxKept int64
@@ -470,7 +478,12 @@ func (s *Snapshot) Add(u *unstructured.Unstructured) {
 	if i := strings.Index(gv, "/"); i >= 0 {
 		group = gv[:i]
 	}
+	if group == PkgGroup {
+		s.crossplaneObjects++
+	}
 	switch {
+	case group == "xpdoctor.io" && u.GetKind() == BundleKind:
+		s.addBundleInfo(u)
 	case group == PkgGroup && isPackageKind(u.GetKind()):
 		p := packageFrom(u)
 		s.keep(objectCost + conditionsCost(p.Conditions))
@@ -567,11 +580,41 @@ func (s *Snapshot) Finish() {
 	if s.CrossplaneNamespace == "" {
 		s.CrossplaneNamespace = DefaultNamespace
 	}
+	if s.lockRead && s.Lock == nil {
+		s.Lock = &Lock{Packages: []LockPackage{}}
+	}
 	for i, p := range s.Packages {
 		if p.ResolvedStale() {
 			s.Packages[i].pull, _ = s.RewriteImage(p.Package)
 		}
 	}
+}
+
+// HasCrossplane tells whether the input holds anything of Crossplane: a
+// pkg.crossplane.io object, Crossplane's Deployment, or a support bundle's
+// record of a read of a cluster where Crossplane runs.
+func (s *Snapshot) HasCrossplane() bool {
+	return s.crossplaneObjects > 0 || s.CrossplaneImage != "" || s.CrossplaneFound
+}
+
+// addBundleInfo reads a support bundle's first item (BundleInfo): the dump
+// is then what a live read saw (FromDump false: what it lacks is gone),
+// with the reads that were forbidden, the API versions served, and whether
+// the Lock was read.
+func (s *Snapshot) addBundleInfo(u *unstructured.Unstructured) {
+	raw, err := json.Marshal(u.Object)
+	if err != nil {
+		return
+	}
+	var in BundleInfo
+	if json.Unmarshal(raw, &in) != nil || in.APIVersion != BundleAPIVersion {
+		return
+	}
+	s.FromDump = false
+	s.Served = in.Served
+	s.CrossplaneNamespace, s.CrossplaneFound = in.CrossplaneNamespace, in.CrossplaneFound
+	s.Denied = append(s.Denied, in.Denied...)
+	s.lockRead = in.LockRead
 }
 
 func kindOrder(k string) int {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -32,6 +33,8 @@ type diagnoseFlags struct {
 	UpstreamRegistries []string
 	Inspect            string
 	ReadSecrets        bool
+	// stdin is the dump of --from-file - (nil for commands that have none).
+	stdin io.Reader
 	// now is the clock for event ages (tests pin it).
 	now func() time.Time
 }
@@ -48,6 +51,7 @@ func newDiagnoseFlags() *diagnoseFlags {
 
 func (f *diagnoseFlags) add(c *cobra.Command, s IOStreams) {
 	f.addInput(c, s)
+	f.stdin = s.In
 	c.Flags().StringVar(&f.Kind, "kind", "", "only packages of this kind: Provider, Function or Configuration")
 	c.Flags().StringVarP(&f.Output, "output", "o", "table", "output format: table, wide, json, yaml or markdown")
 	c.Flags().BoolVar(&f.ExitZero, "exit-zero", false, "exit 0 even when there are findings")
@@ -61,8 +65,8 @@ func (f *diagnoseFlags) add(c *cobra.Command, s IOStreams) {
 // namespace, upstreams and pull secrets. The mcp command has these only.
 func (f *diagnoseFlags) addInput(c *cobra.Command, s IOStreams) {
 	f.addCluster(c, s, 2*time.Minute)
-	c.Flags().StringVar(&f.FromFile, "from-file", "", fmt.Sprintf("read a support dump (kubectl get providers,providerrevisions,functions,functionrevisions,configurations,configurationrevisions,locks,deploymentruntimeconfigs,deployments,pods,events -A -o yaml) instead of a cluster; "+
-		"dumps up to %d MiB are read as a stream in under 256 MiB of memory, values longer than %d KiB are cut and marked", cluster.MaxDumpBytes>>20, cluster.MaxValueBytes>>10))
+	c.Flags().StringVar(&f.FromFile, "from-file", "", fmt.Sprintf("read a support dump instead of a cluster (- reads standard input): what `%s bundle` writes, or kubectl's (see Long help); "+
+		"dumps up to %d MiB are read as a stream in under 256 MiB of memory, values longer than %d KiB are cut and marked", displayName(), cluster.MaxDumpBytes>>20, cluster.MaxValueBytes>>10))
 }
 
 // addCluster registers addInput's flags but the support dump: serve reads
@@ -70,7 +74,12 @@ func (f *diagnoseFlags) addInput(c *cobra.Command, s IOStreams) {
 func (f *diagnoseFlags) addCluster(c *cobra.Command, s IOStreams, timeout time.Duration) {
 	f.registryFlags.add(c, timeout, s)
 	f.kube.AddFlags(c.Flags())
-	c.Flags().StringVar(&f.CrossplaneNS, "crossplane-namespace", "", "Crossplane's namespace (default: where the crossplane Deployment runs, else crossplane-system)")
+	// Crossplane's packages are cluster-scoped: the namespace that matters
+	// is Crossplane's, so -n names it, as a kubectl user types it.
+	if ns := c.Flags().Lookup(kubeflags.FlagNamespace); ns != nil {
+		ns.Usage = "Crossplane's namespace, as --crossplane-namespace (packages are cluster-scoped)"
+	}
+	c.Flags().StringVar(&f.CrossplaneNS, "crossplane-namespace", "", "Crossplane's namespace (default: where the Deployment crossplane runs, found cluster-wide, else crossplane-system)")
 	c.Flags().StringSliceVar(&f.UpstreamRegistries, "upstream-registry", nil, "MIRROR=UPSTREAM: compare mirrored packages with their upstream (repeatable)")
 	c.Flags().BoolVar(&f.ReadSecrets, "read-pull-secrets", true, "read the pull secrets Crossplane uses so images are inspected with its credentials (kept in memory only)")
 }
@@ -132,7 +141,7 @@ func (f *diagnoseFlags) completeNames(c *cobra.Command, _ []string, _ string) ([
 // options maps the flags to doctor's options.
 func (f *diagnoseFlags) options(maps []xpkg.Mapping, kind string) doctor.Options {
 	o := doctor.Options{
-		FromFile: f.FromFile, Kube: f.kube, CrossplaneNamespace: f.CrossplaneNS, ReadPullSecrets: f.ReadSecrets,
+		FromFile: f.FromFile, Stdin: f.stdin, Kube: f.kube, CrossplaneNamespace: f.crossplaneNamespace(), ReadPullSecrets: f.ReadSecrets,
 		CrossplaneVersion: f.CrossplaneVersion, Inspect: doctor.InspectMode(f.Inspect), Upstreams: maps,
 		Registry: f.registryFlags.options(), Redactor: f.redactor, Now: f.now(), WrapTransport: wrapKubeTransport,
 		Select: diagnose.Selector{Kind: kind}, ReadOnly: f.readOnly,
@@ -178,6 +187,9 @@ func (f *diagnoseFlags) doctorOptions(names []string) (doctor.Options, error) {
 	if f.Timeout <= 0 {
 		return doctor.Options{}, usageErrorf("--timeout must be positive")
 	}
+	if ns := f.namespaceFlag(); ns != "" && f.CrossplaneNS != "" && ns != f.CrossplaneNS {
+		return doctor.Options{}, usageErrorf("-n %s and --crossplane-namespace %s name two namespaces: both name Crossplane's; give one", ns, f.CrossplaneNS)
+	}
 	o := f.options(maps, kind)
 	o.Select.Names = names
 	if err := o.Validate(); err != nil {
@@ -212,6 +224,10 @@ func (f *diagnoseFlags) run(ctx context.Context, s IOStreams, names []string) er
 	if err := (report.Printer{Format: format, Redactor: f.redactor}).Diagnose(s.Out, d.Report); err != nil {
 		return err
 	}
+	if d.NotFound != nil {
+		// As kubectl get with some names missing: the others, then NotFound (exit 1).
+		return d.NotFound
+	}
 	if len(d.Snapshot.Denied) > 0 {
 		return errors.New("some reads were forbidden (see PermissionDenied); the report is incomplete")
 	}
@@ -219,4 +235,22 @@ func (f *diagnoseFlags) run(ctx context.Context, s IOStreams, names []string) er
 		return errFindings
 	}
 	return nil
+}
+
+// namespaceFlag is -n as given ("" when not given; the kubeconfig
+// context's namespace is for namespaced objects, not Crossplane's).
+func (f *diagnoseFlags) namespaceFlag() string {
+	if f.kube.Namespace == nil {
+		return ""
+	}
+	return *f.kube.Namespace
+}
+
+// crossplaneNamespace is Crossplane's namespace as given by
+// --crossplane-namespace or -n ("" finds it).
+func (f *diagnoseFlags) crossplaneNamespace() string {
+	if f.CrossplaneNS != "" {
+		return f.CrossplaneNS
+	}
+	return f.namespaceFlag()
 }

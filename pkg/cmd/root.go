@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/xpdoctor/xpdoctor/pkg/doctor"
 	"github.com/xpdoctor/xpdoctor/pkg/redact"
 	"github.com/xpdoctor/xpdoctor/pkg/report"
 )
@@ -99,6 +100,12 @@ func Main(args []string, in io.Reader, out, errOut io.Writer) int {
 	case err == nil:
 		return ExitOK
 	case errors.Is(err, errFindings):
+		return ExitFindings
+	}
+	var notFound *doctor.NotFoundError
+	if errors.As(err, &notFound) {
+		// kubectl's words and exit status for names that do not exist.
+		fmt.Fprintln(root.ErrOrStderr(), notFound.Error())
 		return ExitFindings
 	}
 	hint := ""
