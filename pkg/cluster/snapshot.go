@@ -379,8 +379,8 @@ type Snapshot struct {
 	// crossplaneObjects counts the pkg.crossplane.io objects filed.
 	crossplaneObjects int
 	// lockRead: a support bundle says its Lock was listed (BundleInfo).
-	lockRead bool
-	overflowed              bool
+	lockRead   bool
+	overflowed bool
 	// maxKept replaces MaxKeptBytes in tests.
 	maxKept int64
 
