@@ -1,15 +1,12 @@
 package cluster
 
 import (
-	"bufio"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/yaml"
 
 	"github.com/xpdoctor/xpdoctor/pkg/redact"
 )
@@ -52,8 +49,8 @@ type BundleInfo struct {
 	Omitted string `json:"omitted"`
 }
 
-// bundleOmitted is BundleInfo.Omitted.
-const bundleOmitted = "Secrets are never read. Every env[].value is replaced by " + redact.Mask + " (valueFrom keeps only the names it refers to), but REGISTRY on Crossplane's own container (a registry host, which decides where packages are pulled from); " +
+// BundleOmitted is BundleInfo.Omitted.
+const BundleOmitted = "Secrets are never read. Every env[].value is replaced by " + redact.Mask + " (valueFrom keeps only the names it refers to), but REGISTRY on Crossplane's own container (a registry host, which decides where packages are pulled from); " +
 	"metadata.managedFields and the last-applied-configuration annotation are dropped; credentials and credential-shaped text in any value are replaced by " + redact.Mask + ". " +
 	"Events are those in Crossplane's namespace and those about pkg.crossplane.io objects."
 
@@ -61,13 +58,11 @@ const bundleOmitted = "Secrets are never read. Every env[].value is replaced by 
 // (kubectl apply; k8s.io/api core/v1 LastAppliedConfigAnnotation).
 const annotationLastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 
-// Bundle collects what a Reader reads (Record) and writes it as a support
-// bundle (Write). It keeps references to the objects read and copies each
-// one only as it is written.
+// Bundle collects what a Reader reads (Record) for a support bundle
+// (Objects). It keeps references to the objects read and copies each one
+// only as it is sanitized.
 type Bundle struct {
-	// Redactor replaces the credentials the run holds in every value.
-	Redactor *redact.Redactor
-	objects  []*unstructured.Unstructured
+	objects []*unstructured.Unstructured
 }
 
 // Record is a Reader.Record: it keeps the objects a bundle may carry.
@@ -125,66 +120,31 @@ func keeps(u *unstructured.Unstructured, namespace string) bool {
 // Info is what the bundle says of the read it holds.
 func (b *Bundle) Info(s *Snapshot, source, version string, now time.Time) BundleInfo {
 	in := BundleInfo{APIVersion: BundleAPIVersion, Kind: BundleKind, Created: now.UTC().Truncate(time.Second), Source: source, XPDoctorVersion: version,
-		CrossplaneNamespace: s.CrossplaneNamespace, CrossplaneFound: s.CrossplaneFound, Served: s.Served, LockRead: s.Lock != nil, Denied: s.Denied, Omitted: bundleOmitted}
+		CrossplaneNamespace: s.CrossplaneNamespace, CrossplaneFound: s.CrossplaneFound, Served: s.Served, LockRead: s.Lock != nil, Denied: s.Denied, Omitted: BundleOmitted}
 	in.Metadata.Name = "xpdoctor-bundle"
 	return in
 }
 
-// ErrBundleTooLarge ends a bundle that would be larger than a dump
-// diagnose reads.
-var ErrBundleTooLarge = fmt.Errorf("the bundle is larger than %d MiB, the most `diagnose --from-file` reads", MaxDumpBytes>>20)
-
-// Write writes the bundle to w: a YAML List whose first item is info, then
-// every object kept, sanitized, in a stable order. It stops with
-// ErrBundleTooLarge past MaxDumpBytes.
-func (b *Bundle) Write(w io.Writer, info BundleInfo) (objects int, err error) {
+// Objects are the objects the bundle carries, in a stable order (packages
+// first, events last), each once, sanitized: no Secret, no environment
+// value, no managed fields or last-applied annotation. namespace is
+// Crossplane's (BundleInfo.CrossplaneNamespace). Credentials in the values
+// are the renderer's to redact (report.Printer).
+func (b *Bundle) Objects(namespace string) []map[string]any {
 	sort.SliceStable(b.objects, func(i, j int) bool { return objectKey(b.objects[i]) < objectKey(b.objects[j]) })
-	bw := bufio.NewWriter(&limitWriter{w: w, left: MaxDumpBytes})
-	head, err := yaml.Marshal(info)
-	if err != nil {
-		return 0, err
-	}
-	fmt.Fprintf(bw, "# A support bundle of kubectl xpdoctor: read it with `kubectl xpdoctor diagnose --from-file FILE`.\n# %s\napiVersion: v1\nkind: List\nitems:\n", bundleOmitted)
-	if err := writeItem(bw, head); err != nil {
-		return 0, err
-	}
 	seen := map[string]bool{}
+	var out []map[string]any
 	for _, u := range b.objects {
 		key := objectKey(u)
-		if seen[key] || !keeps(u, info.CrossplaneNamespace) {
+		if seen[key] || !keeps(u, namespace) {
 			continue
 		}
 		seen[key] = true
-		obj := b.sanitize(u)
-		if obj == nil {
-			continue
-		}
-		raw, err := yaml.Marshal(obj)
-		if err != nil {
-			return objects, fmt.Errorf("writing %s %s: %w", u.GetKind(), u.GetName(), err)
-		}
-		if err := writeItem(bw, raw); err != nil {
-			return objects, err
-		}
-		objects++
-	}
-	return objects, bw.Flush()
-}
-
-// writeItem writes one YAML document as an item of the List's block sequence.
-func writeItem(w *bufio.Writer, doc []byte) error {
-	lines := strings.SplitAfter(strings.TrimRight(string(doc), "\n"), "\n")
-	for i, l := range lines {
-		prefix := "  "
-		if i == 0 {
-			prefix = "- "
-		}
-		if _, err := w.WriteString(prefix + l); err != nil {
-			return err
+		if obj := sanitize(u); obj != nil {
+			out = append(out, obj)
 		}
 	}
-	_, err := w.WriteString("\n")
-	return err
+	return out
 }
 
 func objectKey(u *unstructured.Unstructured) string {
@@ -204,9 +164,8 @@ func kindRank(kind string) int {
 
 // sanitize copies u without what a bundle must not carry: Secrets (nil),
 // environment values, managed fields, the last-applied annotation, a
-// ServiceAccount's token secret names; and with every credential the run
-// holds, and every credential-shaped text, replaced.
-func (b *Bundle) sanitize(u *unstructured.Unstructured) map[string]any {
+// ServiceAccount's token secret names.
+func sanitize(u *unstructured.Unstructured) map[string]any {
 	if u.GetKind() == "Secret" {
 		return nil
 	}
@@ -223,7 +182,7 @@ func (b *Bundle) sanitize(u *unstructured.Unstructured) map[string]any {
 			}
 			sa["imagePullSecrets"] = names
 		}
-		return b.redactStrings(sa).(map[string]any)
+		return sa
 	}
 	obj := u.DeepCopy().Object
 	unstructured.RemoveNestedField(obj, "metadata", "managedFields")
@@ -233,7 +192,7 @@ func (b *Bundle) sanitize(u *unstructured.Unstructured) map[string]any {
 	}
 	crossplane := u.GetKind() == "Deployment" && isCrossplaneDeployment(u)
 	redactEnv(obj, crossplane)
-	return b.redactStrings(obj).(map[string]any)
+	return obj
 }
 
 // redactEnv replaces the value of every environment variable in obj (any
@@ -294,33 +253,3 @@ func redactEnvVar(m map[string]any, crossplane bool) {
 	}
 }
 
-// redactStrings replaces credentials in every string value (not in keys).
-func (b *Bundle) redactStrings(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, val := range t {
-			t[k] = b.redactStrings(val)
-		}
-	case []any:
-		for i, val := range t {
-			t[i] = b.redactStrings(val)
-		}
-	case string:
-		return b.Redactor.String(t)
-	}
-	return v
-}
-
-// limitWriter fails writes past left bytes.
-type limitWriter struct {
-	w    io.Writer
-	left int64
-}
-
-func (l *limitWriter) Write(p []byte) (int, error) {
-	if int64(len(p)) > l.left {
-		return 0, ErrBundleTooLarge
-	}
-	l.left -= int64(len(p))
-	return l.w.Write(p)
-}

@@ -192,7 +192,7 @@ func Bundle(ctx context.Context, o Options) (*cluster.Snapshot, *cluster.Bundle,
 		return nil, nil, errors.New("a support bundle is read from a cluster, not from --from-file")
 	}
 	o.ReadPullSecrets = false
-	b := &cluster.Bundle{Redactor: o.Redactor}
+	b := &cluster.Bundle{}
 	snap, err := snapshot(ctx, o, false, b.Record)
 	if err != nil {
 		return nil, nil, err
