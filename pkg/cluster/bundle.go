@@ -252,4 +252,3 @@ func redactEnvVar(m map[string]any, crossplane bool) {
 		m["valueFrom"] = refs
 	}
 }
-
