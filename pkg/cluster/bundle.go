@@ -120,8 +120,15 @@ func keeps(u *unstructured.Unstructured, namespace string) bool {
 // Info is what the bundle says of the read it holds.
 func (b *Bundle) Info(s *Snapshot, source, version string, now time.Time) BundleInfo {
 	in := BundleInfo{APIVersion: BundleAPIVersion, Kind: BundleKind, Created: now.UTC().Truncate(time.Second), Source: source, XPDoctorVersion: version,
-		CrossplaneNamespace: s.CrossplaneNamespace, CrossplaneFound: s.CrossplaneFound, Served: s.Served, LockRead: s.Lock != nil, Denied: s.Denied, Omitted: BundleOmitted}
+		CrossplaneNamespace: s.CrossplaneNamespace, CrossplaneFound: s.CrossplaneFound, Served: s.Served, LockRead: s.Lock != nil, Omitted: BundleOmitted}
 	in.Metadata.Name = "xpdoctor-bundle"
+	for _, d := range s.Denied {
+		// Only the bundle lists ControllerConfigs: a diagnosis of the
+		// cluster does not miss them.
+		if d.Resource != "controllerconfigs" {
+			in.Denied = append(in.Denied, d)
+		}
+	}
 	return in
 }
 

@@ -42,6 +42,31 @@ or text shaped like one.
 
 Nothing is overwritten without --overwrite; -o - writes to standard output.`
 
+// kubectlDumpRecipe makes a support dump with kubectl alone: what the
+// Reader lists, in crossplane-system (diagnose --help and the README show
+// it; TestKubectlDumpRecipe runs it against a real API server).
+const kubectlDumpRecipe = `{ kubectl get providers,providerrevisions,functions,functionrevisions,configurations,configurationrevisions,imageconfigs,locks,deploymentruntimeconfigs -o yaml
+  echo ---; kubectl get controllerconfigs -o yaml 2>/dev/null   # Crossplane v1 only
+  echo ---; kubectl -n crossplane-system get deployments -o yaml
+  echo ---; kubectl -n crossplane-system get serviceaccount crossplane -o yaml
+  echo ---; kubectl -n crossplane-system get pods -l pkg.crossplane.io/revision -o yaml
+  echo ---; kubectl -n crossplane-system get pods -l app=crossplane -o yaml
+  echo ---; kubectl -n crossplane-system get events -o yaml
+  echo ---; kubectl -n default get events --field-selector involvedObject.apiVersion=pkg.crossplane.io/v1 -o yaml
+} > dump.yaml
+`
+
+// indent prefixes every line of s.
+func indent(s, prefix string) string {
+	lines := strings.SplitAfter(s, "\n")
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = prefix + l
+		}
+	}
+	return strings.Join(lines, "")
+}
+
 // bundleFlags are bundle's flags: kubectl's connection flags and
 // Crossplane's namespace (as diagnose has them), where to write, and
 // whether that may replace a file.

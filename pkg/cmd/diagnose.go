@@ -97,15 +97,26 @@ and Events, classifies every failure message by its inner cause, inspects the
 images involved in their registry with the credentials Crossplane uses, and
 names the root cause per package with evidence and the exact fix.
 
-It is the default command: "%[1]s" is "%[1]s diagnose".
-Exit status: 0 no findings at error severity, 1 findings (unless --exit-zero),
-2 usage errors, missing permissions or no Crossplane.`
+It is the default command: "%[1]s" is "%[1]s diagnose". -n names
+Crossplane's namespace, as --crossplane-namespace does (packages are
+cluster-scoped); without either, Crossplane's Deployment is found cluster-wide.
+
+Support dumps: "%[1]s bundle -o FILE" writes one (Crossplane-scoped, no
+Secrets, environment values redacted) that diagnoses as the cluster does;
+--from-file FILE reads it, --from-file - reads standard input. With kubectl
+alone (it keeps environment values; put Crossplane's namespace for
+crossplane-system):
+
+%[2]s
+Exit status: 0 no findings at error severity, 1 findings (unless --exit-zero)
+or a NAME that no package has (NotFound, as kubectl), 2 usage errors, missing
+permissions or no Crossplane (in the cluster, the namespace or the dump).`
 
 func newDiagnoseCommand(s IOStreams, f *diagnoseFlags) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "diagnose [NAME...]",
 		Short: "Find why Crossplane packages are not healthy (the default command)",
-		Long:  fmt.Sprintf(diagnoseLong, displayName()),
+		Long:  fmt.Sprintf(diagnoseLong, displayName(), indent(kubectlDumpRecipe, "  ")),
 		Example: exampleText(
 			"# Every package in the current context",
 			"$0",
