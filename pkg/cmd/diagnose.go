@@ -136,6 +136,10 @@ func newDiagnoseCommand(s IOStreams, f *diagnoseFlags) *cobra.Command {
 
 // completeNames completes package names from the cluster.
 func (f *diagnoseFlags) completeNames(c *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+	if f.FromFile == "-" {
+		// Standard input is the shell's while it completes.
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
 	snap, err := doctor.Snapshot(c.Context(), f.options(nil, ""))
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
