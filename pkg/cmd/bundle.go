@@ -46,7 +46,7 @@ Nothing is overwritten without --overwrite; -o - writes to standard output.`
 // Reader lists, in crossplane-system (diagnose --help and the README show
 // it; TestKubectlDumpRecipe runs it against a real API server).
 const kubectlDumpRecipe = `{ kubectl get providers,providerrevisions,functions,functionrevisions,configurations,configurationrevisions,imageconfigs,locks,deploymentruntimeconfigs -o yaml
-  echo ---; kubectl get controllerconfigs -o yaml 2>/dev/null   # Crossplane v1 only
+  echo ---; kubectl get controllerconfigs -o yaml 2>/dev/null || true   # Crossplane v1 only
   echo ---; kubectl -n crossplane-system get deployments -o yaml
   echo ---; kubectl -n crossplane-system get serviceaccount crossplane -o yaml
   echo ---; kubectl -n crossplane-system get pods -l pkg.crossplane.io/revision -o yaml
