@@ -113,6 +113,48 @@ message: an unrelated workload's event
 	}
 }
 
+// staleControllerSays is what diagnose says of a controller reference to
+// a revision that a live read (and a bundle) does not have.
+const staleControllerSays = "is controlled by ProviderRevision upbound-provider-family-gcp-9f6272120d40, which no longer exists"
+
+// seedStaleController adds a Provider whose revision cannot take control
+// of a CRD that a revision no longer in the cluster controls; the message
+// is provider-upjet-gcp#601's (Crossplane's establisher,
+// internal/controller/pkg/revision/establisher.go "cannot establish
+// control of object").
+func seedStaleController(t *testing.T, env *testenv.Env, host string) {
+	t.Helper()
+	create(t, env.Config, strings.ReplaceAll(`apiVersion: pkg.crossplane.io/v1
+kind: Provider
+metadata: {name: upbound-provider-family-gcp}
+spec: {package: REGISTRY/upbound/provider-nop:v1.6.0}
+status:
+  conditions:
+  - {type: Installed, status: 'True', reason: ActivePackageRevision, lastTransitionTime: '2026-11-27T05:00:00Z'}
+  - type: Healthy
+    status: 'False'
+    reason: UnhealthyPackageRevision
+    lastTransitionTime: '2026-11-27T05:00:00Z'
+    message: 'Package revision health is "False" with message: cannot establish control of object: providerconfigs.gcp.upbound.io is already controlled by ProviderRevision upbound-provider-family-gcp-9f6272120d40'
+  currentRevision: upbound-provider-family-gcp-1a2b3c4d5e6f
+  currentIdentifier: REGISTRY/upbound/provider-nop:v1.6.0
+---
+apiVersion: pkg.crossplane.io/v1
+kind: ProviderRevision
+metadata:
+  name: upbound-provider-family-gcp-1a2b3c4d5e6f
+  labels: {pkg.crossplane.io/package: upbound-provider-family-gcp}
+spec: {desiredState: Active, image: REGISTRY/upbound/provider-nop:v1.6.0, revision: 1}
+status:
+  conditions:
+  - type: RevisionHealthy
+    status: 'False'
+    reason: UnhealthyPackageRevision
+    lastTransitionTime: '2026-11-27T05:00:00Z'
+    message: 'cannot establish control of object: providerconfigs.gcp.upbound.io is already controlled by ProviderRevision upbound-provider-family-gcp-9f6272120d40'
+`, "REGISTRY", host))
+}
+
 // diagnosis is what must be equal between a live diagnosis and one of
 // its bundle: everything but where it was read from.
 func diagnosis(t *testing.T, out string) map[string]any {
@@ -133,6 +175,7 @@ func TestBundleDiagnosesAsTheCluster(t *testing.T) {
 	pinClock(t)
 	env, dyn, host := incidentCluster(t)
 	seedSecrets(t, dyn, env)
+	seedStaleController(t, env, host)
 	judge := []string{"-o", "json", "--upstream-registry", host + "/mirror=" + host}
 
 	live, errOut, code := run(t, append([]string{"--kubeconfig", env.Kubeconfig}, judge...)...)
@@ -156,10 +199,24 @@ func TestBundleDiagnosesAsTheCluster(t *testing.T) {
 	if got, want := diagnosis(t, fromBundle), diagnosis(t, live); !reflect.DeepEqual(got, want) {
 		t.Errorf("the bundle's diagnosis differs from the cluster's:\n--- bundle\n%s\n--- live\n%s", fromBundle, live)
 	}
+	// Equal because the bundle says it is a whole read: without its first
+	// item it is any dump, where the revision that holds control may exist.
+	if !strings.Contains(live, staleControllerSays) {
+		t.Fatalf("the live report does not say the controlling revision is gone:\n%s", live)
+	}
+	info := strings.Index(bundle, "- apiVersion: "+cluster.BundleAPIVersion)
+	next := strings.Index(bundle[info+1:], "\n- ") + info + 2
+	plain := filepath.Join(t.TempDir(), "plain.yaml")
+	if err := os.WriteFile(plain, []byte(bundle[:info]+bundle[next:]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if asDump, _, _ := run(t, append([]string{"--from-file", plain}, judge...)...); strings.Contains(asDump, staleControllerSays) {
+		t.Error("without its SupportBundle item the bundle still reads as a whole read: the comparison proves nothing")
+	}
 
 	// What it must not hold.
 	auth := base64.StdEncoding.EncodeToString([]byte("robot:" + fakePullPasswd))
-	for _, leak := range []string{fakeEnvSecret, fakePodSecret, fakeDRCSecret, fakePullPasswd, auth, "kind: Secret", ".dockerconfigjson", "managedFields", "last-applied-configuration", "an unrelated workload's event"} {
+	for _, leak := range []string{fakeEnvSecret, fakePodSecret, fakeDRCSecret, fakePullPasswd, auth, "kind: Secret", ".dockerconfigjson", "managedFields:", "last-applied-configuration:", "an unrelated workload's event"} {
 		if strings.Contains(bundle, leak) {
 			t.Errorf("the bundle holds %q", leak)
 		}
