@@ -61,6 +61,10 @@ var CachedResources = append(append([]string{}, packageResources...), "imageconf
 // serves it in every release xpdoctor models.
 var compositions = schema.GroupVersionResource{Group: "apiextensions.crossplane.io", Version: "v1", Resource: "compositions"}
 
+// CrossplaneNamespaces are where Crossplane is installed by its Helm chart's
+// documented namespace (crossplane-system) and by UXP (upbound-system).
+var CrossplaneNamespaces = []string{DefaultNamespace, "upbound-system"}
+
 var packageResources = []string{"providers", "providerrevisions", "functions", "functionrevisions", "configurations", "configurationrevisions"}
 
 // Read builds a Snapshot. Forbidden reads are recorded as Denials, not errors.
@@ -120,6 +124,22 @@ func (r *Reader) Read(ctx context.Context) (*Snapshot, error) {
 		finder.Record = nil
 		if err := finder.list(ctx, found, deployments, metav1.NamespaceAll, "", "metadata.name=crossplane"); err != nil {
 			return nil, err
+		}
+		if len(found.Denied) > 0 {
+			// Without the right to list Deployments cluster-wide, look where
+			// Crossplane's chart (crossplane-system) and UXP's
+			// (upbound-system) install it; finding it there answers what the
+			// cluster-wide List asked.
+			for _, where := range CrossplaneNamespaces {
+				in := &Snapshot{}
+				if err := finder.list(ctx, in, deployments, where, "", "metadata.name=crossplane"); err != nil {
+					return nil, err
+				}
+				if in.CrossplaneNamespace != "" {
+					found = in
+					break
+				}
+			}
 		}
 		s.Denied = append(s.Denied, found.Denied...)
 		ns = found.CrossplaneNamespace

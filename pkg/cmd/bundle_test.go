@@ -358,6 +358,49 @@ spec:
 	if code != 0 || !strings.Contains(out, "Crossplane runs in namespace upbound-system (found by its Deployment crossplane") || !strings.Contains(out, `"crossplaneVersion": "v2.1.3`) {
 		t.Fatalf("UXP: exit %d\n%s\n%s", code, out, errOut)
 	}
+	// A user who may list Deployments in upbound-system only (no
+	// cluster-wide List) finds it there too, and nothing is denied.
+	create(t, bare.Config, `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: packages}
+rules:
+- {apiGroups: [pkg.crossplane.io], resources: ["*"], verbs: [list]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: carol}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: packages}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: carol}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: runtime, namespace: upbound-system}
+rules:
+- {apiGroups: ["", apps], resources: [deployments, pods, events], verbs: [list]}
+- {apiGroups: [""], resources: [serviceaccounts], verbs: [get]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: carol, namespace: upbound-system}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: runtime}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: carol}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: events, namespace: default}
+rules:
+- {apiGroups: [""], resources: [events], verbs: [list]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: carol, namespace: default}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: events}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: carol}]
+`)
+	out, errOut, code = run(t, "--kubeconfig", bare.Kubeconfig, "--as", "carol", "-o", "json", "--read-pull-secrets=false")
+	if code != 0 || !strings.Contains(out, "Crossplane runs in namespace upbound-system") || strings.Contains(out, `"denied"`) {
+		t.Fatalf("carol: exit %d\n%s\n%s", code, out, errOut)
+	}
 }
 
 // The kubectl recipe of diagnose --help and the README, run with the real
