@@ -192,6 +192,7 @@ func TestBundleDiagnosesAsTheCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	bundle := string(raw)
+	t.Logf("bundle of the incident: %d bytes, %d items", len(raw), strings.Count(bundle, "\n- "))
 	fromBundle, errOut, code := run(t, append([]string{"--from-file", path}, judge...)...)
 	if code != ExitFindings {
 		t.Fatalf("from the bundle: exit %d\n%s", code, errOut)
