@@ -178,19 +178,12 @@ func defaultBundleName(context string, now time.Time) string {
 func (o *bundleOptions) run(ctx context.Context, s IOStreams) error {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	snap, b, err := doctor.Bundle(ctx, o.doctor)
+	items, snap, objects, err := supportBundle(ctx, o.doctor)
 	if err == nil {
 		err = stopped(ctx, o.timeout)
 	}
 	if err != nil {
 		return err
-	}
-	info := b.Info(snap, snap.Source, version.Get().Version, clock())
-	objects := b.Objects(snap.CrossplaneNamespace)
-	items := make([]any, 0, len(objects)+1)
-	items = append(items, info)
-	for _, obj := range objects {
-		items = append(items, obj)
 	}
 	comments := []string{
 		"A support bundle of kubectl xpdoctor, from " + snap.Source + ": read it with `kubectl xpdoctor diagnose --from-file FILE`.",
@@ -213,6 +206,23 @@ func (o *bundleOptions) run(ctx context.Context, s IOStreams) error {
 	}
 	o.summary(s.ErrOut, objects, snap)
 	return nil
+}
+
+// supportBundle reads the cluster for a support bundle (doctor.Bundle)
+// and returns its List's items, the SupportBundle item first; the
+// snapshot of the read; and the objects after that item.
+func supportBundle(ctx context.Context, o doctor.Options) ([]any, *cluster.Snapshot, []map[string]any, error) {
+	snap, b, err := doctor.Bundle(ctx, o)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	objects := b.Objects(snap.CrossplaneNamespace)
+	items := make([]any, 0, len(objects)+1)
+	items = append(items, b.Info(snap, snap.Source, version.Get().Version, clock()))
+	for _, obj := range objects {
+		items = append(items, obj)
+	}
+	return items, snap, objects, nil
 }
 
 // summary says on stderr what was written and what could not be read.

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -41,7 +42,7 @@ import (
 
 // The tools `kubectl xpdoctor mcp` registers: each only reads. A new tool
 // is added here on purpose, after checking it cannot write.
-var readOnlyTools = []string{"diagnose", "explain", "inspect", "preflight"}
+var readOnlyTools = []string{"bundle", "diagnose", "explain", "inspect", "preflight"}
 
 type syncBuffer struct {
 	mu sync.Mutex
@@ -187,6 +188,9 @@ func TestMCPToolsAreReadOnly(t *testing.T) {
 	sort.Strings(names)
 	if strings.Join(names, ",") != strings.Join(readOnlyTools, ",") {
 		t.Fatalf("tools %v, want exactly the read-only %v", names, readOnlyTools)
+	}
+	if text, isErr := callTool(t, cs, "bundle", nil); !isErr || !strings.Contains(text, "the dump is the bundle") {
+		t.Errorf("bundle on a dump: %v %s", isErr, text)
 	}
 
 	// The clients: an API server and a registry that count what reaches them.
@@ -368,6 +372,20 @@ func TestMCPAgainstAPIServer(t *testing.T) {
 	pre, _ := callTool(t, cs, "preflight", map[string]any{"targetVersion": "v2.3.4"})
 	if !strings.Contains(pre, `"kind":"PreflightSummary"`) || !strings.Contains(pre, `"targetVersion":"v2.3.4"`) {
 		t.Errorf("preflight summary: %s", pre)
+	}
+
+	// bundle: the command's List as JSON, which diagnose reads to the same report.
+	bundled, isErr := callTool(t, cs, "bundle", nil)
+	if isErr || !strings.Contains(bundled, `"kind":"SupportBundle"`) || len(bundled) > mcpserver.MaxResultBytes {
+		t.Fatalf("bundle: %v %d bytes\n%.500s", isErr, len(bundled), bundled)
+	}
+	bundleFile := filepath.Join(t.TempDir(), "bundle.json")
+	if err := os.WriteFile(bundleFile, []byte(bundled), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fromBundle, _, _ := runB(t, "--from-file", bundleFile, "-o", "json", "--upstream-registry", host+"/mirror="+host)
+	if got, want := diagnosis(t, fromBundle), diagnosis(t, want["all"]); !reflect.DeepEqual(got, want) {
+		t.Errorf("the bundle tool's List diagnoses otherwise:\n%s", fromBundle)
 	}
 
 	// Bad input is a tool error that says what is wrong, once.
