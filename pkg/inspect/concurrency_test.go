@@ -236,3 +236,120 @@ func TestConcurrentInspectEqualsSequential(t *testing.T) {
 		}
 	}
 }
+
+// A registry that never answers holds every slot of its host; when the
+// run's deadline passes, the reads in flight and those still waiting for a
+// slot all end and say so, and Run returns: nothing hangs, nothing is
+// dropped.
+func TestDeadlineEndsReadsInFlightAndWaiting(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	var stalled sync.Once
+	stalledCh := make(chan struct{})
+	reg := testregistry.InProcess(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.Contains(r.URL.Path, "/manifests/") {
+				stalled.Do(func() { close(stalledCh) })
+				select {
+				case <-release:
+				case <-r.Context().Done():
+				}
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	var reqs []inspect.Request
+	for i := 0; i < 10; i++ {
+		reqs = append(reqs, inspect.Request{Reference: fmt.Sprintf("%s/upbound/provider-%02d:v1", reg.Host, i)})
+	}
+	targets, err := crossplane.Select(nil)
+	must(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-stalledCh
+		cancel()
+	}()
+	done := make(chan *inspect.Report)
+	go func() {
+		rep, err := inspect.Run(ctx, xpkg.NewClient(xpkg.WithKeychain(authn.NewMultiKeychain()), xpkg.WithReadCache(xpkg.NewReadCache(2))), reqs, inspect.Options{Targets: targets}, xpkg.ReadOptions{})
+		must(t, err)
+		done <- rep
+	}()
+	var rep *inspect.Report
+	select {
+	case rep = <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("inspect.Run did not return after its context ended")
+	}
+	if len(rep.Images) != len(reqs) {
+		t.Fatalf("%d images for %d requests", len(rep.Images), len(reqs))
+	}
+	for i, img := range rep.Images {
+		if img.Reference != reqs[i].Reference || img.Error == "" || !strings.Contains(img.Error, "cancel") {
+			t.Errorf("image %d: %s error %q, want %s ended by the cancellation", i, img.Reference, img.Error, reqs[i].Reference)
+		}
+	}
+}
+
+// A token endpoint that lies about how long its tokens last (expires_in
+// 300, yet each token stops working after two requests): the client asks
+// for a new one when the registry refuses the old one, and reads every
+// image, rather than keep a token past the registry's word.
+func TestTokenRefusedIsFetchedAgain(t *testing.T) {
+	var mu sync.Mutex
+	issued, uses, lying := 0, map[string]int{}, false
+	token := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			if !lying {
+				mu.Unlock()
+				next.ServeHTTP(w, r)
+				return
+			}
+			defer mu.Unlock()
+			if r.URL.Path == "/token" {
+				if u, p, ok := r.BasicAuth(); !ok || u != "robot" || p != "s3cret-token-XPD" {
+					w.WriteHeader(http.StatusUnauthorized)
+					return
+				}
+				issued++
+				fmt.Fprintf(w, `{"token":"t%d","expires_in":300}`, issued)
+				return
+			}
+			tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if tok != "" && tok != r.Header.Get("Authorization") && uses[tok] < 2 {
+				uses[tok]++
+				mu.Unlock()
+				next.ServeHTTP(w, r)
+				mu.Lock()
+				return
+			}
+			w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="http://%s/token",service="testregistry"`, r.Host))
+			w.WriteHeader(http.StatusUnauthorized)
+		})
+	}
+	reg := testregistry.InProcess(t, token)
+	reqs := genuine(t, reg.Host, 3)
+	targets, err := crossplane.Select(nil)
+	must(t, err)
+	c := xpkg.NewClient(xpkg.WithKeychain(staticKeychain{"robot", "s3cret-token-XPD"}))
+	mu.Lock()
+	lying = true
+	mu.Unlock()
+	rep, err := inspect.Run(context.Background(), c, reqs, inspect.Options{Targets: targets}, xpkg.ReadOptions{})
+	must(t, err)
+	for _, img := range rep.Images {
+		if !img.Healthy() {
+			t.Errorf("%s: %v %s", img.Reference, codes(img.Findings), img.Error)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// 3 images x 5 requests at 2 per token: at least 8 tokens; each refusal
+	// costs one more, never a loop.
+	if issued < 8 || issued > 15 {
+		t.Errorf("%d tokens issued for 15 requests at 2 requests per token", issued)
+	}
+	t.Logf("%d tokens for 15 requests", issued)
+}
