@@ -159,7 +159,7 @@ func (f *diagnoseFlags) options(maps []xpkg.Mapping, kind string) doctor.Options
 		FromFile: f.FromFile, Stdin: f.stdin, Kube: f.kube, CrossplaneNamespace: f.crossplaneNamespace(), ReadPullSecrets: f.ReadSecrets,
 		CrossplaneVersion: f.CrossplaneVersion, Inspect: doctor.InspectMode(f.Inspect), Upstreams: maps,
 		Registry: f.registryFlags.options(), Redactor: f.redactor, Now: f.now(), WrapTransport: wrapKubeTransport,
-		Select: diagnose.Selector{Kind: kind}, ReadOnly: f.readOnly,
+		Select: diagnose.Selector{Kind: kind}, ReadOnly: f.readOnly, RegistryConcurrency: f.Concurrency,
 	}
 	if f.kube.Context != nil {
 		o.KubeContext = *f.kube.Context
@@ -199,8 +199,8 @@ func (f *diagnoseFlags) doctorOptions(names []string) (doctor.Options, error) {
 		}
 		maps = append(maps, mp)
 	}
-	if f.Timeout <= 0 {
-		return doctor.Options{}, usageErrorf("--timeout must be positive")
+	if err := f.validate(); err != nil {
+		return doctor.Options{}, err
 	}
 	if ns := f.namespaceFlag(); ns != "" && f.CrossplaneNS != "" && ns != f.CrossplaneNS {
 		return doctor.Options{}, usageErrorf("-n %s and --crossplane-namespace %s name two namespaces: both name Crossplane's; give one", ns, f.CrossplaneNS)
