@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -153,6 +154,11 @@ status:
     lastTransitionTime: '2026-11-27T05:00:00Z'
     message: 'cannot establish control of object: providerconfigs.gcp.upbound.io is already controlled by ProviderRevision upbound-provider-family-gcp-9f6272120d40'
 `, "REGISTRY", host))
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // diagnosis is what must be equal between a live diagnosis and one of
@@ -319,6 +325,17 @@ Error from server (NotFound): configurations.pkg.crossplane.io "provider-doker" 
 `
 	if code != ExitFindings || out != "" || errOut != want {
 		t.Fatalf("provider-doker: exit %d, stdout %q\n%s", code, out, errOut)
+	}
+	// Word for word what kubectl says, and its exit status.
+	if kubectl := filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl"); fileExists(kubectl) {
+		var stderr strings.Builder
+		get := exec.Command(kubectl, "--kubeconfig", env.Kubeconfig, "get", "providers,functions,configurations", "provider-doker")
+		get.Stderr = &stderr
+		err := get.Run()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != ExitFindings || stderr.String() != want {
+			t.Errorf("kubectl get says (%v):\n%s\nxpdoctor:\n%s", err, stderr.String(), want)
+		}
 	}
 	if _, errOut, code = run(t, append([]string{"--kind", "Provider", "provider-doker"}, k...)...); code != ExitFindings || errOut != strings.SplitAfter(want, "\n")[0] {
 		t.Fatalf("--kind Provider: exit %d\n%s", code, errOut)
