@@ -113,6 +113,11 @@ func (f *diagnoseFlags) mcpBackend() mcpserver.Backend {
 			if err != nil {
 				return nil, err
 			}
+			if d.NotFound != nil {
+				// The CLI says it on stderr beside the report; a tool has one
+				// result: names that do not exist are the error.
+				return nil, d.NotFound
+			}
 			return d.Report, nil
 		},
 		Inspect: func(ctx context.Context, in mcpserver.InspectInput) (*inspect.Report, error) {

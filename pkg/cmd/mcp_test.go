@@ -401,6 +401,8 @@ func TestMCPAgainstAPIServer(t *testing.T) {
 		{"inspect", map[string]any{"references": []string{}}, "references"},
 		{"explain", map[string]any{"code": "NoSuchCode"}, "PackageYAMLNotFound"},
 		{"preflight", map[string]any{"targetVersion": "v1.2.0"}, "older than v1.13"},
+		{"diagnose", map[string]any{"names": []string{"provider-doker"}}, `(NotFound): providers.pkg.crossplane.io "provider-doker" not found`},
+		{"diagnose", map[string]any{"names": []string{"provider-runtime", "provider-doker"}, "kind": "Provider"}, `(NotFound): providers.pkg.crossplane.io "provider-doker" not found`},
 	} {
 		text, isErr := callTool(t, cs, bad.tool, bad.args)
 		if !isErr || !strings.Contains(text, bad.want) || strings.Contains(text, "goroutine") {
