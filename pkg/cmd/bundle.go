@@ -145,10 +145,18 @@ func (f *bundleFlags) toOptions() (*bundleOptions, error) {
 	if path == "" {
 		path = defaultBundleName(f.kube.CurrentContext(), clock())
 	}
-	if path != "-" && !f.Overwrite {
-		// Refused before the cluster is read: nothing is overwritten
-		// without --overwrite.
-		if _, err := os.Lstat(path); err == nil {
+	if path != "-" {
+		// Refused before the cluster is read: a file that cannot be
+		// written, or one that exists (nothing is overwritten without
+		// --overwrite).
+		if st, err := os.Stat(filepath.Dir(path)); err != nil || !st.IsDir() {
+			return nil, usageErrorf("-o %s: the directory %s does not exist", path, filepath.Dir(path))
+		}
+		st, err := os.Lstat(path)
+		switch {
+		case err == nil && st.IsDir():
+			return nil, usageErrorf("-o %s is a directory: give a file name, such as -o %s", path, filepath.Join(path, defaultBundleName(f.kube.CurrentContext(), clock())))
+		case err == nil && !f.Overwrite:
 			return nil, usageErrorf("%s exists: give another -o FILE, or --overwrite to replace it", path)
 		}
 	}

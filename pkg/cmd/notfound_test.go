@@ -136,3 +136,34 @@ func TestDumpFromStdin(t *testing.T) {
 		t.Errorf("empty stdin: exit %d\n%s", code, errOut)
 	}
 }
+
+// bundle refuses, before it reads a cluster, a file it must not or cannot
+// write: one that exists (without --overwrite), a directory, a directory
+// that does not exist, and -o given a format. No cluster is needed: the
+// kubeconfig names none.
+func TestBundleRefusesBeforeReading(t *testing.T) {
+	dir := t.TempDir()
+	existing := filepath.Join(dir, "ticket.yaml")
+	if err := os.WriteFile(existing, []byte("keep me\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KUBECONFIG", filepath.Join(dir, "no-kubeconfig"))
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-o", existing}, "error: " + existing + " exists: give another -o FILE, or --overwrite to replace it\n"},
+		{[]string{"-o", dir}, "error: -o " + dir + " is a directory: give a file name, such as -o " + dir + "/xpdoctor-bundle-"},
+		{[]string{"-o", filepath.Join(dir, "nope", "b.yaml")}, "error: -o " + filepath.Join(dir, "nope", "b.yaml") + ": the directory " + filepath.Join(dir, "nope") + " does not exist\n"},
+		{[]string{"-o", "json"}, "error: -o names the file to write (the bundle is always YAML), not a format"},
+		{[]string{"-n", "a", "--crossplane-namespace", "b"}, "error: -n a and --crossplane-namespace b name two namespaces"},
+	} {
+		out, errOut, code := run(t, append([]string{"bundle"}, c.args...)...)
+		if code != ExitError || out != "" || !strings.HasPrefix(errOut, c.want) {
+			t.Errorf("bundle %v: exit %d\n%s", c.args, code, errOut)
+		}
+	}
+	if b, _ := os.ReadFile(existing); string(b) != "keep me\n" {
+		t.Fatal("the existing file changed")
+	}
+}
