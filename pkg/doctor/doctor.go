@@ -85,6 +85,13 @@ type Options struct {
 	// Cache serves the pkg.crossplane.io Lists it holds from memory: the
 	// watch cache of `xpdoctor serve` (cluster.Reader.Cache).
 	Cache cluster.Cache
+	// ReadCache is shared by every registry read of the run, and of every
+	// other Run given the same one (one per cluster context of a fleet):
+	// each image is read once per reference and credentials, a registry is
+	// pinged once, and reads in flight are bounded per registry host across
+	// all of them (xpkg.ReadCache). Nil: a new one for this Run, with
+	// xpkg.DefaultRegistryConcurrency.
+	ReadCache *xpkg.ReadCache
 }
 
 // Result is one collected and decided run.
@@ -141,7 +148,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if snap.DroppedEvents > 0 {
 		notes = append(notes, fmt.Sprintf("%d Warning events of the dump were not read: they are more than xpdoctor keeps in memory, so their evidence may be missing", snap.DroppedEvents))
 	}
-	client := registryClient(snap, o.Redactor, o.Registry...)
+	client := registryClient(snap, o.Redactor, o.readCache(), o.Registry...)
 	images, skipped, err := inspectImages(ctx, client, snap, targets, o)
 	if err != nil {
 		return nil, err
@@ -257,9 +264,17 @@ func noteOf(t crossplane.Target) []string {
 	return nil
 }
 
+// readCache is the run's ReadCache: the one given, else a new one.
+func (o Options) readCache() *xpkg.ReadCache {
+	if o.ReadCache != nil {
+		return o.ReadCache
+	}
+	return xpkg.NewReadCache(xpkg.DefaultRegistryConcurrency)
+}
+
 // registryClient reads with the pull secrets Crossplane uses, then the
-// local docker config.
-func registryClient(snap *cluster.Snapshot, r *redact.Redactor, opts ...xpkg.Option) *xpkg.Client {
+// local docker config, sharing the run's ReadCache.
+func registryClient(snap *cluster.Snapshot, r *redact.Redactor, cache *xpkg.ReadCache, opts ...xpkg.Option) *xpkg.Client {
 	var secrets [][]byte
 	for _, b := range snap.Secrets {
 		secrets = append(secrets, b)
@@ -267,7 +282,7 @@ func registryClient(snap *cluster.Snapshot, r *redact.Redactor, opts ...xpkg.Opt
 	// The run holds every pull secret it read, used or not.
 	r.Add(xpkg.DockerConfigCredentials(secrets...)...)
 	kc := authn.NewMultiKeychain(xpkg.KeychainFromDockerConfigs(secrets...), authn.DefaultKeychain)
-	return xpkg.NewClient(append(append([]xpkg.Option{}, opts...), xpkg.WithKeychain(kc))...)
+	return xpkg.NewClient(append(append([]xpkg.Option{}, opts...), xpkg.WithKeychain(kc), xpkg.WithReadCache(cache))...)
 }
 
 // maxDependencyLookups bounds the tag lists read for missing dependencies.

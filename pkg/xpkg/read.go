@@ -36,13 +36,41 @@ const maxIndexDepth = 4
 // Read resolves ref and reads what Crossplane would read from it, plus the
 // facts needed to explain the result. Registry failures are recorded in the
 // report, not returned: an unreachable package is a finding, not a crash.
+//
+// Reads go through the client's ReadCache: the same reference, options and
+// credentials are read once per run, and at most the cache's bound of reads
+// run at once per registry host (the others wait their turn, or until ctx
+// ends). The report may be shared: do not modify it. Its BytesFetched is
+// what reading it cost, once.
 func (c *Client) Read(ctx context.Context, ref name.Reference, o ReadOptions) *Report {
 	if o.MaxUncompressedBytes <= 0 {
 		o.MaxUncompressedBytes = 2 << 30
 	}
-	before := c.BytesFetched()
+	r, err := once(ctx, &c.cache.mu, c.cache.reads, c.readKey(ref, o), func() (*Report, bool) {
+		release, err := c.cache.acquire(ctx, ref.Context().RegistryStr())
+		if err != nil {
+			return unread(ref, err), false
+		}
+		defer release()
+		r := c.read(ctx, ref, o)
+		// A read cut short by its caller's deadline is not the registry's answer.
+		return r, ctx.Err() == nil
+	})
+	if err != nil {
+		return unread(ref, err)
+	}
+	return r
+}
+
+// unread is the report of a read that never started.
+func unread(ref name.Reference, err error) *Report {
+	return &Report{Reference: ref.String(), Repository: ref.Context().String(), Selected: -1, Err: classify(ref.String(), err)}
+}
+
+func (c *Client) read(ctx context.Context, ref name.Reference, o ReadOptions) *Report {
+	ctx, bytes := CountBytes(ctx)
 	r := &Report{Reference: ref.String(), Repository: ref.Context().String(), Selected: -1}
-	defer func() { r.BytesFetched = c.BytesFetched() - before }()
+	defer func() { r.BytesFetched = bytes.Load() }()
 
 	m, err := c.GetManifest(ctx, ref)
 	if !o.Shallow && ctx.Err() == nil {
