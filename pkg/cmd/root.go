@@ -178,6 +178,7 @@ finding code and evidence, and re-mirrors broken packages byte-for-byte.`,
 	// `kubectl xpdoctor` alone is `kubectl xpdoctor diagnose`.
 	rootDiag := newDiagnoseFlags()
 	rootDiag.add(root, s)
+	rootDiag.addContexts(root)
 	root.Args = cobra.ArbitraryArgs
 	root.ValidArgsFunction = rootDiag.completeNames
 	root.RunE = func(c *cobra.Command, args []string) error { return rootDiag.run(c.Context(), s, args) }
