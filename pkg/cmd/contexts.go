@@ -13,6 +13,7 @@ import (
 	"github.com/xpdoctor/xpdoctor/pkg/doctor"
 	"github.com/xpdoctor/xpdoctor/pkg/findings"
 	"github.com/xpdoctor/xpdoctor/pkg/kubeflags"
+	"github.com/xpdoctor/xpdoctor/pkg/preflight"
 	"github.com/xpdoctor/xpdoctor/pkg/report"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
 )
@@ -57,14 +58,14 @@ func (v *contextsValue) Set(s string) error {
 }
 
 // addContexts turns kubectl's --context (already registered with the
-// kubeconfig flags) into a list and adds --all-contexts: diagnose and the
-// root command only (fix and the others act on one cluster).
+// kubeconfig flags) into a list and adds --all-contexts: diagnose, the
+// root command and preflight (fix and the others act on one cluster).
 func (f *diagnoseFlags) addContexts(c *cobra.Command) {
 	fl := c.Flags().Lookup(kubeflags.FlagContext)
 	fl.Value = &contextsValue{single: f.kube.Context, list: &f.Contexts}
 	fl.DefValue = ""
 	fl.Usage = "The name of the kubeconfig context to use; several (a,b,c or repeated) make one report with a CLUSTER column"
-	c.Flags().BoolVar(&f.AllContexts, "all-contexts", false, "diagnose every context of the kubeconfig into one report with a CLUSTER column")
+	c.Flags().BoolVar(&f.AllContexts, "all-contexts", false, "read every context of the kubeconfig, into one report with a CLUSTER column")
 }
 
 // fleet is whether the flags name several clusters.
@@ -146,6 +147,58 @@ func (f *diagnoseFlags) runFleet(ctx context.Context, s IOStreams, names []strin
 		return nil
 	case incomplete || worst == findings.Error:
 		return errFindings
+	}
+	return nil
+}
+
+// runFleet preflights each cluster as one would be (doctor.Fleet, each
+// within --timeout, sharing the registry reads); one report. Exit 1 when
+// something breaks or degrades in any cluster, else 2 when a cluster could
+// not be read or told, else 0.
+func (f *preflightFlags) runFleet(ctx context.Context, s IOStreams) error {
+	format, err := report.ParseFormat(f.Output, report.Table, report.Wide, report.JSON, report.YAML)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	contexts, err := f.fleetContexts()
+	if err != nil {
+		return err
+	}
+	o, err := f.doctorOptions(nil)
+	if err != nil {
+		return err
+	}
+	outcomes := doctor.Fleet(ctx, contexts, 0, func(ctx context.Context, name string, cache *xpkg.ReadCache) (*preflight.Report, error) {
+		co := o
+		co.Kube, co.KubeContext, co.ReadCache = f.kube.ForContext(name), name, cache
+		ctx, cancel := context.WithTimeout(ctx, f.Timeout)
+		defer cancel()
+		rep, err := doctor.Preflight(ctx, co, f.To)
+		if err == nil {
+			err = stopped(ctx, f.Timeout)
+		}
+		return rep, err
+	})
+	reports, errs := make([]*preflight.Report, len(outcomes)), make([]error, len(outcomes))
+	for i, oc := range outcomes {
+		if oc.Err != nil {
+			errs[i] = oc.Err
+		} else {
+			reports[i] = oc.Value
+		}
+	}
+	rep := preflight.NewFleetReport(f.To, contexts, reports, errs)
+	if err := (report.Printer{Format: format, Redactor: f.redactor}).PreflightFleet(s.Out, rep); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return stopped(ctx, f.Timeout)
+	}
+	switch rep.ExitCode() {
+	case preflight.ExitBreaks:
+		return errFindings
+	case preflight.ExitUnknown:
+		return fmt.Errorf("preflight could not tell whether %s accepts everything in every cluster (the Unknown rows say why)", rep.Target)
 	}
 	return nil
 }

@@ -50,12 +50,16 @@ func newPreflightCommand(s IOStreams) *cobra.Command {
 			"",
 			"# In CI, from a support dump, as JSON",
 			"$0 preflight --to v2.3.4 --from-file dump.yaml -o json",
+			"",
+			"# Every cluster of the kubeconfig, one report",
+			"$0 preflight --to v2.0.0 --all-contexts",
 		),
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return f.run(c.Context(), s) },
 	}
 	f.registryFlags.add(c, 2*time.Minute, s)
 	f.kube.AddFlags(c.Flags())
+	f.addContexts(c)
 	c.Flags().StringVar(&f.To, "to", "", "the Crossplane version to upgrade to, e.g. v2.0.0 (required)")
 	c.Flags().StringVar(&f.CrossplaneVersion, "crossplane-version", "", "the running Crossplane version (default: the tag of Crossplane's image)")
 	c.Flags().StringVar(&f.FromFile, "from-file", "", fmt.Sprintf("read a support dump instead of a cluster (see diagnose --help; add compositions to the kubectl get list so native patch-and-transform Compositions are judged); dumps up to %d MiB", cluster.MaxDumpBytes>>20))
@@ -77,6 +81,9 @@ func (f *preflightFlags) run(ctx context.Context, s IOStreams) error {
 	}
 	if err := preflight.CheckTarget(f.To); err != nil {
 		return usageErrorf("--to: %v", err)
+	}
+	if f.fleet() {
+		return f.runFleet(ctx, s)
 	}
 	rep, err := f.preflight(ctx, f.To)
 	if err != nil {

@@ -49,9 +49,9 @@ status:
 // CRDs), running the packages of preflighttest.V120Cluster plus
 // platform-deps, their images in a registry. It returns the kubeconfig and
 // the registry's host.
-func preflightCluster(t *testing.T) (kubeconfig, host string) {
+func preflightCluster(t *testing.T) (env *testenv.Env, host string) {
 	t.Helper()
-	env := testenv.StartWith(t, preflighttest.CRDFiles(t, preflighttest.CrossplaneV120))
+	env = testenv.StartWith(t, preflighttest.CRDFiles(t, preflighttest.CrossplaneV120))
 	env.Config.WarningHandler = rest.NoWarnings{}
 	host = testregistry.InProcess(t).Host
 	amd64 := v1.Platform{OS: "linux", Architecture: "amd64"}
@@ -70,7 +70,7 @@ func preflightCluster(t *testing.T) (kubeconfig, host string) {
 		}
 	}
 	testenv.Create(t, env.Config, preflighttest.V120Cluster(host)+"\n---"+strings.ReplaceAll(platformDeps, "REGISTRY", host))
-	return env.Kubeconfig, host
+	return env, host
 }
 
 // TestPreflightCommand runs `preflight --to` through the real command tree
@@ -80,9 +80,9 @@ func preflightCluster(t *testing.T) (kubeconfig, host string) {
 // spec.package and dependsOn, and signature verification. It pins the table
 // (golden), the JSON and YAML, and the exit status.
 func TestPreflightCommand(t *testing.T) {
-	kubeconfig, host := preflightCluster(t)
+	env, host := preflightCluster(t)
 	scrub := func(s string) string { return strings.ReplaceAll(s, host, "REGISTRY") }
-	base := []string{"preflight", "--kubeconfig", kubeconfig}
+	base := []string{"preflight", "--kubeconfig", env.Kubeconfig}
 
 	out, errOut, code := run(t, append(base, "--to", "v2.0.0")...)
 	if code != ExitFindings {
@@ -287,5 +287,40 @@ func TestPreflightExitStatus(t *testing.T) {
 		if code != ExitError || out != "" || !strings.Contains(errOut, c.want) || strings.Count(errOut, "error:") != 1 {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q (want %q once)", c.args, code, out, errOut, c.want)
 		}
+	}
+}
+
+// TestPreflightSeveralClusters preflights the v1.20 cluster and one that
+// cannot be reached in one run: the reachable one's report is the one it
+// gets alone, the other's row says why; something breaks, so exit 1.
+func TestPreflightSeveralClusters(t *testing.T) {
+	env, _ := preflightCluster(t)
+	kubeconfig := fleetKubeconfig(t, map[string]*rest.Config{"old": env.Config, "gone": nil})
+	alone, _, _ := run(t, "preflight", "--kubeconfig", kubeconfig, "--context", "old", "--to", "v2.0.0", "-o", "json")
+	out, errOut, code := run(t, "preflight", "--kubeconfig", kubeconfig, "--all-contexts", "--to", "v2.0.0", "-o", "json")
+	var rep preflight.FleetReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != ExitFindings {
+		t.Fatalf("exit %d %v\n%s\n%s", code, err, out, errOut)
+	}
+	var single preflight.Report
+	if err := json.Unmarshal([]byte(alone), &single); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(single)
+	b, _ := json.Marshal(rep.Clusters["old"].Report)
+	if rep.Kind != preflight.FleetKind || rep.Status != preflight.Breaks || strings.Join(rep.Contexts, ",") != "gone,old" || string(a) != string(b) {
+		t.Errorf("fleet %s %s %v; old alone and in the fleet:\n%s\n%s", rep.Kind, rep.Status, rep.Contexts, a, b)
+	}
+	if g := rep.Clusters["gone"]; g.Report != nil || !strings.Contains(g.Error, "cannot read the cluster at "+unreachableServer) {
+		t.Errorf("gone: %+v", g)
+	}
+	table, _, _ := run(t, "preflight", "--kubeconfig", kubeconfig, "--context", "old,gone", "--to", "v2.0.0")
+	if !strings.HasPrefix(table, "CLUSTER   KIND") || !strings.Contains(table, "\ngone      -   ") || !strings.Contains(table, "Unknown   not read: cannot read the cluster at https://127.0.0.1:1") ||
+		!strings.Contains(table, "Cluster old: Crossplane v1.20.0 to v2.0.0 (generation v2.0-v2.1): Breaks, exit 1") || !strings.Contains(table, "2 cluster(s) to v2.0.0: Breaks, exit 1") {
+		t.Errorf("table:\n%s", table)
+	}
+	// Nothing breaks where it was read, one cluster not read: could not tell.
+	if _, errOut, code := run(t, "preflight", "--kubeconfig", kubeconfig, "--context", "gone,nowhere", "--to", "v2.0.0"); code != ExitError || !strings.Contains(errOut, "in every cluster") {
+		t.Errorf("none read: exit %d %s", code, errOut)
 	}
 }
