@@ -72,6 +72,7 @@ func TestDiagnoseSeveralClusters(t *testing.T) {
 	scrub := func(s string) string { return strings.ReplaceAll(s, host, "REGISTRY") }
 
 	// One cluster alone, every image inspected: the registry reads one run makes.
+	rq.Reset()
 	single, errOut, code := run(t, "--kubeconfig", kubeconfig, "--context", "prod", "--inspect", "all", "-o", "json")
 	if code != ExitFindings {
 		t.Fatalf("prod alone: exit %d %s", code, errOut)
