@@ -15,9 +15,8 @@ import (
 	"unicode/utf8"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"sigs.k8s.io/yaml"
-
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/yaml"
 
 	"github.com/xpdoctor/xpdoctor/internal/testenv"
 	"github.com/xpdoctor/xpdoctor/internal/testregistry"
