@@ -1,10 +1,12 @@
 package cmd
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"k8s.io/client-go/rest"
@@ -38,9 +40,12 @@ func BenchmarkDiagnoseFleet(b *testing.B) {
 	}
 	kubeconfig := fleetKubeconfig(b, servers)
 	var requests atomic.Int64
-	wrapKubeTransport = func(rt http.RoundTripper) http.RoundTripper { return roundTripCounter{rt, &requests} }
 	defer func() { wrapKubeTransport = nil }()
-	measure := func(b *testing.B, runs [][]string) {
+	measure := func(b *testing.B, runs [][]string, latency time.Duration) {
+		// latency is added to every API request: a remote API server's round trip.
+		wrapKubeTransport = func(rt http.RoundTripper) http.RoundTripper {
+			return roundTripCounter{delayed{rt, latency}, &requests}
+		}
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			requests.Store(0)
@@ -55,14 +60,33 @@ func BenchmarkDiagnoseFleet(b *testing.B) {
 		b.ReportMetric(float64(requests.Load()), "api-requests/op")
 		b.ReportMetric(float64(len(rq.Seen())), "registry-requests/op")
 	}
-	b.Run("clusters=3/providers=150/fleet", func(b *testing.B) {
-		measure(b, [][]string{{"--context", strings.Join(names, ",")}})
-	})
-	b.Run("clusters=3/providers=150/one-after-another", func(b *testing.B) {
-		var runs [][]string
-		for _, n := range names {
-			runs = append(runs, []string{"--context", n})
+	var oneByOne [][]string
+	for _, n := range names {
+		oneByOne = append(oneByOne, []string{"--context", n})
+	}
+	for _, latency := range []time.Duration{0, 25 * time.Millisecond} {
+		b.Run(fmt.Sprintf("clusters=3/providers=150/latency=%s/fleet", latency), func(b *testing.B) {
+			measure(b, [][]string{{"--context", strings.Join(names, ",")}}, latency)
+		})
+		b.Run(fmt.Sprintf("clusters=3/providers=150/latency=%s/one-after-another", latency), func(b *testing.B) {
+			measure(b, oneByOne, latency)
+		})
+	}
+}
+
+// delayed waits before each request, as a remote API server's round trip.
+type delayed struct {
+	inner http.RoundTripper
+	wait  time.Duration
+}
+
+func (d delayed) RoundTrip(r *http.Request) (*http.Response, error) {
+	if d.wait > 0 {
+		select {
+		case <-time.After(d.wait):
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
 		}
-		measure(b, runs)
-	})
+	}
+	return d.inner.RoundTrip(r)
 }
