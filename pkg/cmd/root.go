@@ -178,8 +178,8 @@ finding code and evidence, and re-mirrors broken packages byte-for-byte.`,
 	// `kubectl xpdoctor` alone is `kubectl xpdoctor diagnose`.
 	rootDiag := newDiagnoseFlags()
 	rootDiag.add(root, s)
-	rootDiag.addContexts(root)
 	root.Args = cobra.ArbitraryArgs
+	rootDiag.addContexts(root)
 	root.ValidArgsFunction = rootDiag.completeNames
 	root.RunE = func(c *cobra.Command, args []string) error { return rootDiag.run(c.Context(), s, args) }
 	root.AddCommand(newDiagnoseCommand(s, newDiagnoseFlags()), newInspectCommand(s), newMirrorCommand(s.plain()), newFixCommand(s.plain()), newDemoCommand(s.plain()), newServeCommand(s), newVersionCommand(s), newMCPCommand(s), newPreflightCommand(s))
