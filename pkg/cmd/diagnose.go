@@ -138,7 +138,7 @@ func (f *diagnoseFlags) options(maps []xpkg.Mapping, kind string) doctor.Options
 		FromFile: f.FromFile, Kube: f.kube, CrossplaneNamespace: f.CrossplaneNS, ReadPullSecrets: f.ReadSecrets,
 		CrossplaneVersion: f.CrossplaneVersion, Inspect: doctor.InspectMode(f.Inspect), Upstreams: maps,
 		Registry: f.registryFlags.options(), Redactor: f.redactor, Now: f.now(), WrapTransport: wrapKubeTransport,
-		Select: diagnose.Selector{Kind: kind}, ReadOnly: f.readOnly,
+		Select: diagnose.Selector{Kind: kind}, ReadOnly: f.readOnly, RegistryConcurrency: f.Concurrency,
 	}
 	if f.kube.Context != nil {
 		o.KubeContext = *f.kube.Context
@@ -178,8 +178,8 @@ func (f *diagnoseFlags) doctorOptions(names []string) (doctor.Options, error) {
 		}
 		maps = append(maps, mp)
 	}
-	if f.Timeout <= 0 {
-		return doctor.Options{}, usageErrorf("--timeout must be positive")
+	if err := f.validate(); err != nil {
+		return doctor.Options{}, err
 	}
 	o := f.options(maps, kind)
 	o.Select.Names = names

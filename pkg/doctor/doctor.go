@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -90,8 +91,12 @@ type Options struct {
 	// each image is read once per reference and credentials, a registry is
 	// pinged once, and reads in flight are bounded per registry host across
 	// all of them (xpkg.ReadCache). Nil: a new one for this Run, with
-	// xpkg.DefaultRegistryConcurrency.
+	// RegistryConcurrency.
 	ReadCache *xpkg.ReadCache
+	// RegistryConcurrency bounds the reads in flight per registry host of a
+	// ReadCache this Run makes (0: xpkg.DefaultRegistryConcurrency); a
+	// ReadCache given keeps its own bound.
+	RegistryConcurrency int
 }
 
 // Result is one collected and decided run.
@@ -125,6 +130,9 @@ func (o Options) Validate() error {
 		if _, err := crossplane.Select([]string{o.CrossplaneVersion}); err != nil {
 			return err
 		}
+	}
+	if o.RegistryConcurrency < 0 {
+		return fmt.Errorf("--registry-concurrency must be at least 1, not %d", o.RegistryConcurrency)
 	}
 	if o.FromFile == "" && o.Kube == nil {
 		return errors.New("no cluster to read: give a kubeconfig, or a support dump with --from-file")
@@ -269,7 +277,7 @@ func (o Options) readCache() *xpkg.ReadCache {
 	if o.ReadCache != nil {
 		return o.ReadCache
 	}
-	return xpkg.NewReadCache(xpkg.DefaultRegistryConcurrency)
+	return xpkg.NewReadCache(o.RegistryConcurrency)
 }
 
 // registryClient reads with the pull secrets Crossplane uses, then the
@@ -320,9 +328,12 @@ func lookupDependencies(ctx context.Context, client *xpkg.Client, snap *cluster.
 			}
 		}
 	}
+	// Which to look up is decided in order; the lookups run at once (the
+	// client's ReadCache bounds them per registry host).
+	repos := map[string]name.Repository{}
 	for _, t := range texts {
 		for _, d := range diagnose.MissingDependencies(t) {
-			if _, done := out[d.Package]; done || len(out) >= maxDependencyLookups {
+			if _, done := repos[d.Package]; done || len(repos) >= maxDependencyLookups {
 				continue
 			}
 			where := diagnose.WhereCrossplaneLooks(snap, d.Package)
@@ -330,6 +341,15 @@ func lookupDependencies(ctx context.Context, client *xpkg.Client, snap *cluster.
 			if err != nil {
 				continue
 			}
+			repos[d.Package] = repo
+		}
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for pkg, repo := range repos {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			lk := diagnose.DependencyLookup{Repository: repo.String()}
 			tags, err := client.ListTags(ctx, repo)
 			var re *xpkg.RegistryError
@@ -340,9 +360,12 @@ func lookupDependencies(ctx context.Context, client *xpkg.Client, snap *cluster.
 				lk.Err = &xpkg.RegistryError{Ref: repo.String(), Detail: err.Error()}
 			}
 			lk.Tags = tags
-			out[d.Package] = lk
-		}
+			mu.Lock()
+			out[pkg] = lk
+			mu.Unlock()
+		}()
 	}
+	wg.Wait()
 	return out
 }
 

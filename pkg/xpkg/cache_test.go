@@ -3,6 +3,7 @@ package xpkg_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -73,5 +74,48 @@ func TestReadCacheSharesReadsPerCredentials(t *testing.T) {
 	}
 	if len(rq.Seen()) == shared {
 		t.Error("the client with other credentials sent nothing: it was answered from the other credentials' read")
+	}
+}
+
+// go-containerregistry pings https and http at once for a registry it may
+// reach over HTTP (loopback); a plain-HTTP registry's answer to the https
+// ping is kept for the run like the http one, so that reading many
+// repositories costs one https attempt, not one per repository.
+func TestPlainHTTPRegistryIsAskedForTLSOnce(t *testing.T) {
+	reg := testregistry.InProcess(t)
+	var refs []string
+	for i := 0; i < 6; i++ {
+		ref := fmt.Sprintf("%s/upbound/provider-%d:v1", reg.Host, i)
+		push(t, ref, xpkgtest.Package{Kind: "Provider", Name: "provider"}.Image(amd64))
+		refs = append(refs, ref)
+	}
+	var mu sync.Mutex
+	var https, reads int
+	c := xpkg.NewClient(xpkg.WithLogger(func(format string, args ...any) {
+		line := fmt.Sprintf(format, args...)
+		mu.Lock()
+		defer mu.Unlock()
+		if strings.Contains(line, " https://") {
+			https++
+		}
+		reads++
+	}))
+	var wg sync.WaitGroup
+	for _, ref := range refs {
+		r, err := c.ParseReference(ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if rep := c.Read(context.Background(), r, xpkg.ReadOptions{}); rep.Err != nil {
+				t.Error(rep.Err)
+			}
+		}()
+	}
+	wg.Wait()
+	if https != 1 {
+		t.Errorf("%d https attempts of %d requests for 6 repositories of a plain-HTTP registry, want 1", https, reads)
 	}
 }

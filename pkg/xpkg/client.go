@@ -434,7 +434,27 @@ func sniffMediaType(header types.MediaType, raw []byte) (types.MediaType, error)
 const maxTags = 100_000
 
 // ListTags lists a repository's tags, following pagination (Link headers).
+// Like Read, it goes through the ReadCache: a repository is listed once per
+// run and credentials, within the per-host bound.
 func (c *Client) ListTags(ctx context.Context, repo name.Repository) ([]string, error) {
+	key := repo.Scheme() + "://" + repo.String() + "|" + c.credentialIdentity(repo)
+	l, err := once(ctx, &c.cache.mu, c.cache.tags, key, func() (tagList, bool) {
+		release, err := c.cache.acquire(ctx, repo.RegistryStr())
+		if err != nil {
+			return tagList{err: classify(repo.String(), err)}, false
+		}
+		defer release()
+		tags, err := c.listTags(ctx, repo)
+		return tagList{tags, err}, ctx.Err() == nil
+	})
+	if err != nil {
+		return nil, classify(repo.String(), err)
+	}
+	// Callers may sort what they get; the cache keeps its own.
+	return append([]string(nil), l.tags...), l.err
+}
+
+func (c *Client) listTags(ctx context.Context, repo name.Repository) ([]string, error) {
 	t, err := c.transportFor(ctx, repo)
 	if err != nil {
 		return nil, classify(repo.String(), err)
