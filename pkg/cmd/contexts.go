@@ -110,7 +110,7 @@ func (f *diagnoseFlags) runFleet(ctx context.Context, s IOStreams, names []strin
 	if err != nil {
 		return err
 	}
-	outcomes := doctor.Fleet(ctx, contexts, 0, func(ctx context.Context, name string, cache *xpkg.ReadCache) (*doctor.Result, error) {
+	outcomes := doctor.Fleet(ctx, contexts, 0, o.RegistryConcurrency, func(ctx context.Context, name string, cache *xpkg.ReadCache) (*doctor.Result, error) {
 		co := o
 		co.Kube, co.KubeContext, co.ReadCache = f.kube.ForContext(name), name, cache
 		ctx, cancel := context.WithTimeout(ctx, f.Timeout)
@@ -168,7 +168,7 @@ func (f *preflightFlags) runFleet(ctx context.Context, s IOStreams) error {
 	if err != nil {
 		return err
 	}
-	outcomes := doctor.Fleet(ctx, contexts, 0, func(ctx context.Context, name string, cache *xpkg.ReadCache) (*preflight.Report, error) {
+	outcomes := doctor.Fleet(ctx, contexts, 0, o.RegistryConcurrency, func(ctx context.Context, name string, cache *xpkg.ReadCache) (*preflight.Report, error) {
 		co := o
 		co.Kube, co.KubeContext, co.ReadCache = f.kube.ForContext(name), name, cache
 		ctx, cancel := context.WithTimeout(ctx, f.Timeout)

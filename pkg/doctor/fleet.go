@@ -22,16 +22,17 @@ type ClusterOutcome[T any] struct {
 
 // Fleet runs job once per kubeconfig context, at most parallel at a time
 // (MaxParallelClusters when parallel < 1), and returns the outcomes in the
-// order of contexts. Every job gets the same ReadCache, to put in its
-// Options.ReadCache: an image that several clusters run is read from its
+// order of contexts. Every job gets the same ReadCache (reads in flight
+// bounded per registry host by perHost, as Options.RegistryConcurrency), to
+// put in its Options.ReadCache: an image that several clusters run is read from its
 // registry once, with the credentials each cluster's Crossplane uses (the
 // cache keys reads by credential identity, so a cluster whose pull secret
 // differs reads for itself). One job failing does not stop the others.
-func Fleet[T any](ctx context.Context, contexts []string, parallel int, job func(ctx context.Context, kubeContext string, cache *xpkg.ReadCache) (T, error)) []ClusterOutcome[T] {
+func Fleet[T any](ctx context.Context, contexts []string, parallel, perHost int, job func(ctx context.Context, kubeContext string, cache *xpkg.ReadCache) (T, error)) []ClusterOutcome[T] {
 	if parallel < 1 {
 		parallel = MaxParallelClusters
 	}
-	cache := xpkg.NewReadCache(xpkg.DefaultRegistryConcurrency)
+	cache := xpkg.NewReadCache(perHost)
 	out := make([]ClusterOutcome[T], len(contexts))
 	slots := make(chan struct{}, parallel)
 	var wg sync.WaitGroup

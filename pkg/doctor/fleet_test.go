@@ -22,7 +22,7 @@ func TestFleetBoundsSharesAndIsolates(t *testing.T) {
 	started := make(chan struct{}, len(contexts))
 	done := make(chan []ClusterOutcome[string])
 	go func() {
-		done <- Fleet(context.Background(), contexts, 3, func(_ context.Context, name string, cache *xpkg.ReadCache) (string, error) {
+		done <- Fleet(context.Background(), contexts, 3, 5, func(_ context.Context, name string, cache *xpkg.ReadCache) (string, error) {
 			n := running.Add(1)
 			defer running.Add(-1)
 			for {
@@ -53,8 +53,12 @@ func TestFleetBoundsSharesAndIsolates(t *testing.T) {
 	}
 	close(release)
 	out := <-done
-	if most.Load() != 3 || len(caches) != 1 {
-		t.Errorf("at most %d at once (want 3), %d caches (want 1)", most.Load(), len(caches))
+	var perHost int
+	for c := range caches {
+		perHost = c.PerHost()
+	}
+	if most.Load() != 3 || len(caches) != 1 || perHost != 5 {
+		t.Errorf("at most %d at once (want 3), %d caches (want 1) bounding %d reads per registry (want 5)", most.Load(), len(caches), perHost)
 	}
 	for i, o := range out {
 		want := fmt.Sprintf("report of %s", contexts[i])
