@@ -37,6 +37,8 @@ type diagnoseFlags struct {
 	stdin io.Reader
 	// now is the clock for event ages (tests pin it).
 	now func() time.Time
+	// fleetFlags are diagnose's several clusters (contexts.go).
+	fleetFlags
 }
 
 // clock dates event ages; tests pin it.
@@ -131,6 +133,7 @@ func newDiagnoseCommand(s IOStreams, f *diagnoseFlags) *cobra.Command {
 		RunE:              func(c *cobra.Command, args []string) error { return f.run(c.Context(), s, args) },
 	}
 	f.add(c, s)
+	f.addContexts(c)
 	return c
 }
 
@@ -228,6 +231,9 @@ func (f *diagnoseFlags) diagnosis(ctx context.Context, names []string) (*doctor.
 }
 
 func (f *diagnoseFlags) run(ctx context.Context, s IOStreams, names []string) error {
+	if f.fleet() {
+		return f.runFleet(ctx, s, names)
+	}
 	format, err := report.ParseFormat(f.Output, report.Table, report.Wide, report.JSON, report.YAML, report.Markdown)
 	if err != nil {
 		return usageErrorf("%v", err)
