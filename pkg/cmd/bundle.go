@@ -19,6 +19,7 @@ import (
 	"github.com/xpdoctor/xpdoctor/pkg/kubeflags"
 	"github.com/xpdoctor/xpdoctor/pkg/report"
 	"github.com/xpdoctor/xpdoctor/pkg/version"
+	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
 )
 
 const bundleLong = `Bundle writes a support bundle: one YAML file to attach to a ticket, which
@@ -88,6 +89,8 @@ func newBundleCommand(s IOStreams) *cobra.Command {
 	f := &bundleFlags{diagnoseFlags: *newDiagnoseFlags()}
 	// The bundle only reads the cluster: its client refuses any write.
 	f.readOnly = true
+	// It reads no registry; diagnose's validation wants a bound.
+	f.Concurrency = xpkg.DefaultRegistryConcurrency
 	c := &cobra.Command{
 		Use:   "bundle [-o FILE]",
 		Short: "Write a support bundle: what diagnose reads, Crossplane-scoped, without Secrets or environment values",
@@ -131,15 +134,11 @@ func (f *bundleFlags) toOptions() (*bundleOptions, error) {
 		// kubectl's -o is a format; here it names a file.
 		return nil, usageErrorf("-o names the file to write (the bundle is always YAML), not a format: give a file name such as -o bundle.yaml, or -o - for standard output")
 	}
-	if f.Timeout <= 0 {
-		return nil, usageErrorf("--timeout must be positive")
-	}
-	if ns := f.namespaceFlag(); ns != "" && f.CrossplaneNS != "" && ns != f.CrossplaneNS {
-		return nil, usageErrorf("-n %s and --crossplane-namespace %s name two namespaces: both name Crossplane's; give one", ns, f.CrossplaneNS)
-	}
-	do := f.options(nil, "")
-	if err := do.Validate(); err != nil {
-		return nil, usageErrorf("%v", err)
+	// diagnose's validation and mapping: --timeout, -n and
+	// --crossplane-namespace, the kubeconfig.
+	do, err := f.doctorOptions(nil)
+	if err != nil {
+		return nil, err
 	}
 	path := f.Output
 	if path == "" {

@@ -125,18 +125,18 @@ func notFound(snap *cluster.Snapshot, o Options) (*NotFoundError, error) {
 	if len(o.Select.Names) == 0 {
 		return nil, nil
 	}
-	kinds := []string{"Provider", "Function", "Configuration"}
-	if o.Select.Kind != "" {
-		kinds = []string{o.Select.Kind}
-	}
+	// The kinds selected, whatever the names: Selects with a name it
+	// does not narrow by.
+	kinds := o.Select
+	kinds.Names = nil
 	has := map[string]bool{}
 	for _, p := range snap.Packages {
-		if o.Select.Kind == "" || p.Kind == o.Select.Kind {
+		if kinds.Selects(p.Kind, p.Name) {
 			has[p.Name] = true
 		}
 	}
 	for _, r := range snap.Revisions {
-		if o.Select.Kind == "" || r.Kind == cluster.RevisionKind(o.Select.Kind) {
+		if kinds.Selects(strings.TrimSuffix(r.Kind, "Revision"), r.Name) {
 			has[r.Name] = true
 		}
 	}
@@ -144,8 +144,10 @@ func notFound(snap *cluster.Snapshot, o Options) (*NotFoundError, error) {
 	if o.FromFile != "" {
 		e.Dump = snap.Source
 	}
-	for _, k := range kinds {
-		e.Resources = append(e.Resources, strings.ToLower(k)+"s."+cluster.PkgGroup)
+	for _, k := range []string{"Provider", "Function", "Configuration"} {
+		if kinds.Selects(k, k) {
+			e.Resources = append(e.Resources, strings.ToLower(k)+"s."+cluster.PkgGroup)
+		}
 	}
 	seen := map[string]bool{}
 	found := 0
