@@ -109,6 +109,8 @@ var steps = []step{
 	{"activation", (*pkgCase).activation},
 	{"pause", (*pkgCase).pause},
 	{"registry-verdict", (*pkgCase).registryVerdict},
+	// After the registry verdict, which may be the refusal it explains.
+	{"credentials", (*pkgCase).credentials},
 	{"mirror-damage", (*pkgCase).mirrorDamage},
 	{"unclassified", (*pkgCase).unclassifiedStep},
 	{"terminating", (*pkgCase).terminating},

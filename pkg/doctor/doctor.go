@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -22,6 +23,7 @@ import (
 	"github.com/xpdoctor/xpdoctor/pkg/cluster"
 	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
 	"github.com/xpdoctor/xpdoctor/pkg/diagnose"
+	"github.com/xpdoctor/xpdoctor/pkg/findings"
 	"github.com/xpdoctor/xpdoctor/pkg/inspect"
 	"github.com/xpdoctor/xpdoctor/pkg/redact"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
@@ -59,6 +61,10 @@ type Options struct {
 	// ReadPullSecrets reads the pull secrets Crossplane uses, to inspect
 	// images with its credentials (kept in memory only).
 	ReadPullSecrets bool
+	// RegistryCredentials says whose credentials package images are read
+	// with: "" or CredentialsCrossplane, the pull secrets Crossplane uses
+	// for each package; CredentialsLocal, the user's docker config.
+	RegistryCredentials RegistryCredentials
 	// CrossplaneVersion judges as this version instead of the tag of
 	// Crossplane's image.
 	CrossplaneVersion string
@@ -119,6 +125,11 @@ func (o Options) Validate() error {
 			return err
 		}
 	}
+	switch o.RegistryCredentials {
+	case "", CredentialsCrossplane, CredentialsLocal:
+	default:
+		return fmt.Errorf("--registry-credentials must be crossplane or local, not %q", o.RegistryCredentials)
+	}
 	if o.FromFile == "" && o.Kube == nil {
 		return errors.New("no cluster to read: give a kubeconfig, or a support dump with --from-file")
 	}
@@ -142,17 +153,31 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		notes = append(notes, fmt.Sprintf("%d Warning events of the dump were not read: they are more than xpdoctor keeps in memory, so their evidence may be missing", snap.DroppedEvents))
 	}
 	client := registryClient(snap, o.Redactor, o.Registry...)
-	images, skipped, err := inspectImages(ctx, client, snap, targets, o)
+	images, creds, skipped, err := inspectImages(ctx, client, snap, targets, o)
 	if err != nil {
 		return nil, err
 	}
-	deps := lookupDependencies(ctx, client, snap, o)
+	mode := o.RegistryCredentials
+	if mode == "" {
+		mode = CredentialsCrossplane
+	}
+	if n := credentialsNote(mode, creds); n != "" {
+		notes = append(notes, n)
+	}
+	depClient := client
+	if mode == CredentialsCrossplane && snap.SecretReads != nil {
+		// What Crossplane's dependency resolver sends (never the
+		// package's own pull secrets).
+		depClient = client.WithCredentials(dependencyKeychain{snap})
+	}
+	deps := lookupDependencies(ctx, depClient, snap, o)
 	now := o.Now
 	if now.IsZero() {
 		now = time.Now()
 	}
 	rep := diagnose.Diagnose(diagnose.Input{Snapshot: snap, Images: images, Targets: targets, VersionKnown: known,
-		Upstreams: o.Upstreams, Dependencies: deps, Now: now, Select: o.Select, Notes: append(notes, skipped...)})
+		Upstreams: o.Upstreams, Dependencies: deps, Now: now, Select: o.Select, Notes: append(notes, skipped...),
+		Credentials: creds, RegistryCredentials: registryCredentialsLabel(o, creds)})
 	return &Result{Snapshot: snap, Targets: targets, VersionKnown: known, Report: rep, Upstreams: o.Upstreams, Registry: client}, nil
 }
 
@@ -257,17 +282,36 @@ func noteOf(t crossplane.Target) []string {
 	return nil
 }
 
-// registryClient reads with the pull secrets Crossplane uses, then the
-// local docker config.
+// registryClient is the run's own client: it reads what is not a
+// package's image (upstreams, and what fix copies) with every pull secret
+// read, then the local docker config. Each package's image is read with
+// Crossplane's keychain for it (inspectImages).
 func registryClient(snap *cluster.Snapshot, r *redact.Redactor, opts ...xpkg.Option) *xpkg.Client {
-	var secrets [][]byte
-	for _, b := range snap.Secrets {
-		secrets = append(secrets, b)
-	}
 	// The run holds every pull secret it read, used or not.
-	r.Add(xpkg.DockerConfigCredentials(secrets...)...)
-	kc := authn.NewMultiKeychain(xpkg.KeychainFromDockerConfigs(secrets...), authn.DefaultKeychain)
+	registerSecrets(snap, r)
+	var all []xpkg.PullSecret
+	for _, n := range sortedKeys(snap.Secrets) {
+		// One secret that is not a docker config must not cost the others.
+		if _, err := xpkg.NewKeyring([]xpkg.PullSecret{snap.Secrets[n]}); err == nil {
+			all = append(all, snap.Secrets[n])
+		}
+	}
+	kr, _ := xpkg.NewKeyring(all)
+	kc := authn.NewMultiKeychain(kr, authn.DefaultKeychain)
 	return xpkg.NewClient(append(append([]xpkg.Option{}, opts...), xpkg.WithKeychain(kc))...)
+}
+
+// registryCredentialsLabel is the report's registryCredentials: crossplane
+// when every package image was read with Crossplane's keychain, local when
+// with the user's.
+func registryCredentialsLabel(o Options, creds map[string]diagnose.Credentials) string {
+	if o.Inspect == InspectNone || len(creds) == 0 {
+		return ""
+	}
+	if o.RegistryCredentials == CredentialsLocal {
+		return diagnose.CredentialsLocal
+	}
+	return diagnose.CredentialsCrossplane
 }
 
 // maxDependencyLookups bounds the tag lists read for missing dependencies.
@@ -331,17 +375,32 @@ func lookupDependencies(ctx context.Context, client *xpkg.Client, snap *cluster.
 	return out
 }
 
-// inspectImages judges the images of the selected packages that need it.
-// References that cannot be inspected are returned as notes; an inspect
-// failure is an error: nothing is dropped silently.
-func inspectImages(ctx context.Context, client *xpkg.Client, snap *cluster.Snapshot, targets []crossplane.Target, o Options) (map[string]inspect.Image, []string, error) {
+// inspectImages judges the images of the selected packages that need it,
+// each with the credentials Crossplane uses for that package (or the
+// user's, with --registry-credentials=local), and says per package which
+// secret that is. References that cannot be inspected are returned as
+// notes; an inspect failure is an error: nothing is dropped silently.
+func inspectImages(ctx context.Context, client *xpkg.Client, snap *cluster.Snapshot, targets []crossplane.Target, o Options) (map[string]inspect.Image, map[string]diagnose.Credentials, []string, error) {
 	out := map[string]inspect.Image{}
+	creds := map[string]diagnose.Credentials{}
 	if o.Inspect == InspectNone {
-		return out, nil, nil
+		return out, creds, nil, nil
+	}
+	mode := o.RegistryCredentials
+	if mode == "" {
+		mode = CredentialsCrossplane
 	}
 	var reqs []inspect.Request
+	var reqPackages [][]string // the Kind/Name of the packages each request serves
 	var skipped []string
-	seen := map[string]bool{}
+	bySource := map[string]int{}
+	// sameImage are packages whose image another package's request reads
+	// with other credentials: their refusal is checked with a manifest read.
+	type sameImage struct {
+		key string
+		kc  authn.Keychain
+	}
+	var shared []sameImage
 	for _, p := range snap.Packages {
 		if !o.Select.Selects(p.Kind, p.Name) {
 			continue
@@ -350,15 +409,26 @@ func inspectImages(ctx context.Context, client *xpkg.Client, snap *cluster.Snaps
 			continue
 		}
 		src := p.Source()
-		if seen[src] {
+		key := p.Kind + "/" + p.Name
+		cr, kc := packageCredentials(snap, p, mode, authn.DefaultKeychain)
+		creds[key] = cr
+		if i, seen := bySource[src]; seen {
+			if credentialSet(creds[reqPackages[i][0]]) == credentialSet(cr) {
+				reqPackages[i] = append(reqPackages[i], key)
+			} else {
+				shared = append(shared, sameImage{key, kc})
+			}
 			continue
 		}
-		seen[src] = true
 		if _, err := client.ParseReference(src); err != nil {
 			skipped = append(skipped, fmt.Sprintf("%s/%s was not inspected: its package reference %q is not one a registry serves (%v)", p.Kind, p.Name, src, err))
+			delete(creds, key)
 			continue
 		}
-		req := inspect.Request{Reference: src}
+		req := inspect.Request{Reference: src, Keychain: kc}
+		if mode == CredentialsCrossplane && snap.SecretReads != nil {
+			req.DependencyKeychain = dependencyKeychain{snap}
+		}
 		if up, ok := xpkg.MapAll(o.Upstreams, src); ok {
 			if _, err := client.ParseReference(up); err == nil {
 				req.Upstream = up
@@ -366,17 +436,63 @@ func inspectImages(ctx context.Context, client *xpkg.Client, snap *cluster.Snaps
 				skipped = append(skipped, fmt.Sprintf("%s/%s was not compared with its upstream: %q is not a reference (%v)", p.Kind, p.Name, up, err))
 			}
 		}
+		bySource[src] = len(reqs)
 		reqs = append(reqs, req)
+		reqPackages = append(reqPackages, []string{key})
 	}
 	if len(reqs) == 0 {
-		return out, skipped, nil
+		return out, creds, skipped, nil
 	}
 	rep, err := inspect.Run(ctx, client, reqs, inspect.Options{Targets: targets}, xpkg.ReadOptions{})
 	if err != nil {
-		return nil, nil, fmt.Errorf("inspecting package images: %w", err)
+		return nil, nil, nil, fmt.Errorf("inspecting package images: %w", err)
 	}
-	for _, img := range rep.Images {
+	for i, img := range rep.Images {
 		out[img.Reference] = img
+		for _, key := range reqPackages[i] {
+			cr := creds[key]
+			cr.Refused = refusedImage(img)
+			creds[key] = cr
+		}
 	}
-	return out, skipped, nil
+	for _, s := range shared {
+		cr := creds[s.key]
+		ref, err := client.ParseReference(cr.Image)
+		if err != nil {
+			continue
+		}
+		_, err = client.WithCredentials(s.kc).GetManifest(ctx, ref)
+		var re *xpkg.RegistryError
+		cr.Refused = errors.As(err, &re) && re.Kind == xpkg.ErrUnauthorized
+		creds[s.key] = cr
+	}
+	for key, cr := range creds {
+		if !cr.Refused || cr.InspectedWith != diagnose.CredentialsCrossplane {
+			continue
+		}
+		if ref, err := client.ParseReference(cr.Image); err == nil {
+			verifyAlternatives(ctx, client, snap, &cr, ref)
+			creds[key] = cr
+		}
+	}
+	return out, creds, skipped, nil
+}
+
+// credentialSet identifies the credentials a package's image is read with.
+func credentialSet(cr diagnose.Credentials) string {
+	var ids []string
+	for _, s := range cr.Secrets {
+		ids = append(ids, s.ID())
+	}
+	return cr.InspectedWith + "|" + strings.Join(ids, ",")
+}
+
+// refusedImage tells whether the registry refused to serve the image.
+func refusedImage(img inspect.Image) bool {
+	for _, v := range img.Verdicts {
+		if v.Reason == findings.RegistryUnauthorized {
+			return true
+		}
+	}
+	return false
 }

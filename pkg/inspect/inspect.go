@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/authn"
+
 	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
 	"github.com/xpdoctor/xpdoctor/pkg/findings"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
@@ -395,6 +397,15 @@ func (i Image) Healthy() bool {
 type Request struct {
 	Reference string
 	Upstream  string
+	// Keychain, when set, reads Reference with these credentials instead
+	// of the client's: diagnose gives each package the pull secrets
+	// Crossplane uses for it. The upstream is always read with the
+	// client's own (the user's) credentials.
+	Keychain authn.Keychain
+	// DependencyKeychain, when set, looks up the dependencies with these
+	// credentials: Crossplane's resolver never uses the package's own
+	// pull secrets.
+	DependencyKeychain authn.Keychain
 }
 
 // Run reads and judges each request, one after the other so that bytes
@@ -406,7 +417,11 @@ func Run(ctx context.Context, c *xpkg.Client, reqs []Request, o Options, ro xpkg
 		if err != nil {
 			return nil, err
 		}
-		r := c.Read(ctx, ref, ro)
+		rc := c
+		if req.Keychain != nil {
+			rc = c.WithCredentials(req.Keychain)
+		}
+		r := rc.Read(ctx, ref, ro)
 		var up *xpkg.Report
 		if req.Upstream != "" {
 			uref, err := c.ParseReference(req.Upstream)
@@ -420,7 +435,11 @@ func Run(ctx context.Context, c *xpkg.Client, reqs []Request, o Options, ro xpkg
 		var depBytes int64
 		if o.Dependencies != nil {
 			before := c.BytesFetched()
-			oi.Judge.Dependencies = lookupDependencies(ctx, c, r, o)
+			dc := c
+			if req.DependencyKeychain != nil {
+				dc = c.WithCredentials(req.DependencyKeychain)
+			}
+			oi.Judge.Dependencies = lookupDependencies(ctx, dc, r, o)
 			depBytes = c.BytesFetched() - before
 		}
 		rep.Images[i] = Judge(r, up, oi)

@@ -52,7 +52,8 @@ type Client struct {
 	base      http.RoundTripper
 	userAgent string
 
-	fetched atomic.Int64
+	// fetched is shared with the clients WithCredentials derives.
+	fetched *atomic.Int64
 
 	mu         sync.Mutex
 	transports map[string]http.RoundTripper
@@ -118,6 +119,7 @@ func NewClient(opts ...Option) *Client {
 		insecure:   map[string]bool{},
 		transports: map[string]http.RoundTripper{},
 		userAgent:  "xpdoctor",
+		fetched:    new(atomic.Int64),
 	}
 	for _, o := range opts {
 		o(c)
@@ -142,6 +144,21 @@ func NewClient(opts ...Option) *Client {
 	}
 	c.pings = newPingCache()
 	return c
+}
+
+// WithCredentials returns a client that reads with k instead of c's
+// keychain and shares everything else with c (transport, retries, pings,
+// the byte count, the redactor): diagnose reads each package's image with
+// the pull secrets Crossplane uses for that package. Its authenticated
+// transports are its own, so two keychains never share a token.
+func (c *Client) WithCredentials(k authn.Keychain) *Client {
+	d := &Client{keychain: k, insecure: c.insecure, base: c.base, userAgent: c.userAgent, fetched: c.fetched,
+		transports: map[string]http.RoundTripper{}, pings: c.pings, logf: c.logf, warnf: c.warnf,
+		redactor: c.redactor, wrap: c.wrap, readOnly: c.readOnly}
+	if c.redactor != nil {
+		d.keychain = redactingKeychain{inner: k, r: c.redactor}
+	}
+	return d
 }
 
 // BytesFetched is the number of response body bytes read so far.
@@ -239,7 +256,7 @@ func (c *Client) transportFor(ctx context.Context, repo name.Repository, actions
 		return nil, fmt.Errorf("resolving credentials for %s: %w", repo.RegistryStr(), err)
 	}
 	// c.base retries (retry.go); no second retry layer here.
-	inner := transport.NewUserAgent(&countingTransport{inner: c.pings.wrap(c.base), n: &c.fetched}, c.userAgent)
+	inner := transport.NewUserAgent(&countingTransport{inner: c.pings.wrap(c.base), n: c.fetched}, c.userAgent)
 	scopes := make([]string, 0, len(actions))
 	for _, a := range actions {
 		scopes = append(scopes, repo.Scope(a))
