@@ -98,6 +98,9 @@ func (s *Snapshot) withImageConfigAndServiceAccount(names []SecretRef, image str
 		seen[r.Name] = true
 		r.Namespace = s.CrossplaneNamespace
 		r.State = s.SecretReads[r.Name]
+		if _, ok := s.Secrets[r.Name]; ok && r.State == "" {
+			r.State = SecretFound // a support dump that holds it
+		}
 		out = append(out, r)
 	}
 	return out

@@ -147,13 +147,21 @@ func (c *pkgCase) credentials() {
 		if refused && cr.Used == nil {
 			sev = findings.Error
 		}
-		c.add(findings.Finding{Code: findings.PullSecretNotFound, Severity: sev, Image: cr.Image,
+		c.addCause(findings.Finding{Code: findings.PullSecretNotFound, Severity: sev, Image: cr.Image,
 			Message:  fmt.Sprintf("pull secret %s, named by %s, does not exist (or holds no .dockerconfigjson/.dockercfg): Crossplane's keychain skips it without an error (\"secret %s not found; ignoring\") and pulls without it", s.ID(), s.From, s.ID()),
 			Evidence: []string{summary},
 			Remediation: fmt.Sprintf("create it: kubectl -n %s create secret docker-registry %s --docker-server=%s --docker-username=USER --docker-password=PASSWORD; or remove the name from %s",
 				s.Namespace, s.Name, xpkg.RegistryOf(cr.Image), s.From)})
 	}
 	if cr.KeyringError != "" {
+		// The registry verdict read nothing: the keychain failed first.
+		kept := c.out[:0]
+		for _, f := range c.out {
+			if !strings.Contains(strings.Join(f.Evidence, "\n"), cr.KeyringError) {
+				kept = append(kept, f)
+			}
+		}
+		c.out = kept
 		c.add(findings.Finding{Code: findings.PullSecretInvalid, Image: cr.Image,
 			Message:     "Crossplane cannot build its keychain for " + cr.Image + ": " + cr.KeyringError + "; it fails every pull of the package, whatever registry the secret is for",
 			Evidence:    []string{summary},
@@ -174,22 +182,54 @@ func (c *pkgCase) credentials() {
 		if len(cr.NotTried) > 0 {
 			msg += fmt.Sprintf("; %s also match(es) but Crossplane never tries a second credential", joinCredentials(cr.NotTried))
 		}
-		c.add(findings.Finding{Code: findings.PullSecretRejected, Image: cr.Image, Message: msg, Evidence: []string{summary}, Remediation: fix})
+		c.addCause(findings.Finding{Code: findings.PullSecretRejected, Image: cr.Image, Message: msg, Evidence: []string{summary}, Remediation: fix})
 	case cr.CloudHelper != "":
 		// Crossplane asks the cloud helper; xpdoctor cannot judge its identity.
 	case len(cr.Entries) > 0:
-		c.add(findings.Finding{Code: findings.PullSecretNoMatch, Image: cr.Image,
+		c.addCause(findings.Finding{Code: findings.PullSecretNoMatch, Image: cr.Image,
 			Message:     fmt.Sprintf("no entry of the pull secrets Crossplane reads for %s matches it (keys match by host, port and path prefix; a path-scoped key covers only the repositories under it), so Crossplane pulls anonymously and the registry refuses", cr.Image),
 			Evidence:    []string{summary},
 			Remediation: fmt.Sprintf("add an entry for %s (or for its host %s) to one of the secrets, or name a secret that has one in spec.packagePullSecrets", xpkg.RepositoryOf(cr.Image), xpkg.RegistryOf(cr.Image))})
 	}
 	for _, w := range cr.Working {
 		secretName := w.Secret[strings.Index(w.Secret, "/")+1:]
-		c.add(findings.Finding{Code: findings.PullSecretUnreferenced, Severity: findings.Warning, Image: cr.Image,
-			Message:  fmt.Sprintf("%s reads %s (xpdoctor read its manifest with it), but Crossplane does not use it for %s %s", w, cr.Image, c.pkg.Kind, c.pkg.Name),
-			Evidence: []string{summary},
-			Remediation: fmt.Sprintf("kubectl patch %s %s --type merge -p '{\"spec\":{\"packagePullSecrets\":[{\"name\":\"%s\"}]}}' (this replaces the list: keep the names that are still needed), or an ImageConfig matching %s with spec.registry.authentication.pullSecretRef.name: %s",
-				strings.ToLower(c.pkg.Kind), c.pkg.Name, secretName, xpkg.RepositoryOf(cr.Image), secretName)})
+		f := findings.Finding{Code: findings.PullSecretUnreferenced, Severity: findings.Warning, Image: cr.Image, Evidence: []string{summary}}
+		switch {
+		case cr.Used != nil && containsCredential(cr.NotTried, w):
+			f.Message = fmt.Sprintf("%s reads %s (xpdoctor read its manifest with it), but Crossplane never tries it: it sends only the first matching entry, %s", w, cr.Image, cr.Used)
+			f.Remediation = fmt.Sprintf("fix or remove the entry %s of %s, so that Crossplane's keychain reaches %s", cr.Used.Key, cr.Used.Secret, w.Secret)
+		default:
+			f.Message = fmt.Sprintf("%s reads %s (xpdoctor read its manifest with it), but Crossplane does not use it for %s %s", w, cr.Image, c.pkg.Kind, c.pkg.Name)
+			f.Remediation = fmt.Sprintf("kubectl patch %s %s --type merge -p '{\"spec\":{\"packagePullSecrets\":[{\"name\":\"%s\"}]}}' (this replaces the list: keep the names that are still needed), or an ImageConfig matching %s with spec.registry.authentication.pullSecretRef.name: %s",
+				strings.ToLower(c.pkg.Kind), c.pkg.Name, secretName, xpkg.RepositoryOf(cr.Image), secretName)
+			if cr.Used != nil {
+				f.Remediation += fmt.Sprintf("; Crossplane sends only the first matching entry, so also fix or remove the entry %s of %s", cr.Used.Key, cr.Used.Secret)
+			}
+		}
+		c.add(f)
+	}
+}
+
+func containsCredential(cs []xpkg.Credential, c xpkg.Credential) bool {
+	for _, x := range cs {
+		if x.Secret == c.Secret && x.Key == c.Key {
+			return true
+		}
+	}
+	return false
+}
+
+// addCause adds f ahead of the RegistryUnauthorized finding it explains,
+// so that it is the package's root cause.
+func (c *pkgCase) addCause(f findings.Finding) {
+	c.add(f)
+	added := c.out[len(c.out)-1]
+	for i := range c.out[:len(c.out)-1] {
+		if c.out[i].Code == findings.RegistryUnauthorized {
+			copy(c.out[i+1:], c.out[i:len(c.out)-1])
+			c.out[i] = added
+			return
+		}
 	}
 }
 

@@ -92,24 +92,28 @@ func packageCredentials(snap *cluster.Snapshot, p cluster.Package, mode Registry
 	return cr, kr
 }
 
-// unreadable says why Crossplane's keychain cannot be known: the input
-// has no secrets (a support dump, --read-pull-secrets=false) or the
-// cluster refused to show one. "" when every named secret was read or is
-// known to be missing.
+// unreadable says why Crossplane's keychain cannot be known: a secret it
+// names was not read (--read-pull-secrets=false, or a support dump that
+// does not hold it), reading it was denied, or Crossplane's ServiceAccount
+// could not be read. "" when every named secret was read or is known to
+// be missing.
 func unreadable(snap *cluster.Snapshot, refs []cluster.SecretRef) string {
-	if snap.SecretReads == nil {
-		if snap.FromDump {
-			return "a support dump holds no pull secrets"
-		}
-		return "pull secrets were not read (--read-pull-secrets=false)"
-	}
-	if snap.ServiceAccountPullSecrets == nil && !serviceAccountRead(snap) {
-		return "Crossplane's ServiceAccount " + snap.CrossplaneNamespace + "/" + cluster.CrossplaneServiceAccount + " could not be read"
-	}
 	for _, r := range refs {
-		if r.State == cluster.SecretDenied {
+		switch r.State {
+		case cluster.SecretDenied:
 			return "reading secret " + r.ID() + " was denied"
+		case "":
+			if snap.FromDump {
+				return "the support dump does not hold secret " + r.ID()
+			}
+			return "pull secrets were not read (--read-pull-secrets=false)"
 		}
+	}
+	if snap.FromDump && snap.ServiceAccountPullSecrets == nil {
+		return "the support dump does not hold Crossplane's ServiceAccount, whose imagePullSecrets Crossplane adds"
+	}
+	if !snap.FromDump && !serviceAccountRead(snap) {
+		return "Crossplane's ServiceAccount " + snap.CrossplaneNamespace + "/" + cluster.CrossplaneServiceAccount + " could not be read"
 	}
 	return ""
 }

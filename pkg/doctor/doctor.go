@@ -165,7 +165,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		notes = append(notes, n)
 	}
 	depClient := client
-	if mode == CredentialsCrossplane && snap.SecretReads != nil {
+	if mode == CredentialsCrossplane && (snap.SecretReads != nil || snap.Secrets != nil) {
 		// What Crossplane's dependency resolver sends (never the
 		// package's own pull secrets).
 		depClient = client.WithCredentials(dependencyKeychain{snap})
@@ -426,7 +426,7 @@ func inspectImages(ctx context.Context, client *xpkg.Client, snap *cluster.Snaps
 			continue
 		}
 		req := inspect.Request{Reference: src, Keychain: kc}
-		if mode == CredentialsCrossplane && snap.SecretReads != nil {
+		if mode == CredentialsCrossplane && (snap.SecretReads != nil || snap.Secrets != nil) {
 			req.DependencyKeychain = dependencyKeychain{snap}
 		}
 		if up, ok := xpkg.MapAll(o.Upstreams, src); ok {
