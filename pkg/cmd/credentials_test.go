@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/xpdoctor/xpdoctor/internal/testenv"
 	"github.com/xpdoctor/xpdoctor/internal/testregistry"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg/xpkgtest"
 )
@@ -353,4 +354,101 @@ func TestCredentialsAsCrossplaneResolvesThem(t *testing.T) {
 				"provider-stale": {used: "crossplane-system/stale", findings: []string{"PullSecretRejected", "RegistryUnauthorized"}},
 			}, "(identity token)")
 	})
+}
+
+// TestCredentialsFromTheCluster reads the same things from a real
+// kube-apiserver, where xpdoctor Gets each named secret as Crossplane
+// does: a secret that does not exist is known to be missing (a support
+// dump cannot say so), and says so.
+func TestCredentialsFromTheCluster(t *testing.T) {
+	env := testenv.Start(t, false)
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	reg := testregistry.Process(t, secretUser, credRight)
+	h := reg.Host
+	for _, repo := range []string{"missing/provider", "nomatch/provider", "ic/provider"} {
+		if err := xpkgtest.Push(h+"/"+repo+":v1.6.0", provider.Index(), remote.WithAuth(&authn.Basic{Username: secretUser, Password: credRight})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	secret := func(name, registry, entry string) string {
+		cfg := fmt.Sprintf(`{"auths": {%q: %s}}`, registry, entry)
+		return fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata: {name: %s, namespace: crossplane-system}\ntype: kubernetes.io/dockerconfigjson\ndata: {.dockerconfigjson: %s}\n",
+			name, base64.StdEncoding.EncodeToString([]byte(cfg)))
+	}
+	docs := []string{
+		"apiVersion: v1\nkind: Namespace\nmetadata: {name: crossplane-system}\n",
+		`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: crossplane, namespace: crossplane-system, labels: {app: crossplane}}
+spec:
+  selector: {matchLabels: {app: crossplane}}
+  template:
+    metadata: {labels: {app: crossplane}}
+    spec:
+      serviceAccountName: crossplane
+      containers: [{name: crossplane, image: "xpkg.crossplane.io/crossplane/crossplane:v2.3.4"}]
+`,
+		"apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: crossplane, namespace: crossplane-system}\nimagePullSecrets: [{name: sa-gone}]\n",
+		secret("other-host", "other.example.com", userPassEntry(secretUser, credRight)),
+		secret("ic-creds", h, userPassEntry(secretUser, credRight)),
+		fmt.Sprintf("apiVersion: pkg.crossplane.io/v1beta1\nkind: ImageConfig\nmetadata: {name: private}\nspec:\n  matchImages: [{type: Prefix, prefix: %q}]\n  registry: {authentication: {pullSecretRef: {name: ic-creds}}}\n", h+"/ic/"),
+		fmt.Sprintf("apiVersion: pkg.crossplane.io/v1\nkind: Provider\nmetadata: {name: provider-missing}\nspec:\n  package: %q\n  packagePullSecrets: [{name: nope}]\n", h+"/missing/provider:v1.6.0"),
+		fmt.Sprintf("apiVersion: pkg.crossplane.io/v1\nkind: Provider\nmetadata: {name: provider-nomatch}\nspec:\n  package: %q\n  packagePullSecrets: [{name: other-host}]\n", h+"/nomatch/provider:v1.6.0"),
+		fmt.Sprintf("apiVersion: pkg.crossplane.io/v1\nkind: Provider\nmetadata: {name: provider-ic}\nspec:\n  package: %q\n", h+"/ic/provider:v1.6.0"),
+	}
+	testenv.Create(t, env.Config, strings.Join(docs, "---\n"))
+	var all []string
+	for _, o := range []string{"json", "table", "wide", "yaml", "markdown"} {
+		out, errOut, _ := runB(t, "--kubeconfig", env.Kubeconfig, "--inspect", "all", "-o", o, "-v", "9", "--timeout", "30s")
+		all = append(all, out, errOut)
+		if o != "json" {
+			continue
+		}
+		var rep diagnoseJSON
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatalf("%v\n%s\n%s", err, out, errOut)
+		}
+		got := map[string][]string{}
+		root := map[string]string{}
+		used := map[string]string{}
+		for _, p := range rep.Packages {
+			root[p.Name] = p.Finding
+			if p.Credentials != nil && p.Credentials.Used != nil {
+				used[p.Name] = p.Credentials.Used.Secret
+			}
+		}
+		for _, f := range rep.Findings {
+			got[f.Subject.Name] = append(got[f.Subject.Name], f.Code)
+		}
+		want := map[string]string{
+			// nope and the ServiceAccount's sa-gone are both missing.
+			"provider-missing": "PullSecretNotFound,PullSecretNotFound,RegistryUnauthorized,PullSecretUnreferenced",
+			"provider-nomatch": "PullSecretNoMatch,PullSecretNotFound,RegistryUnauthorized,PullSecretUnreferenced",
+			// The ServiceAccount's missing secret is said only where the
+			// registry refuses.
+			"provider-ic": "",
+		}
+		for name, w := range want {
+			if g := strings.Join(got[name], ","); g != w {
+				t.Errorf("%s: findings %s, want %s\n%s", name, g, w, out)
+			}
+		}
+		if root["provider-missing"] != "PullSecretNotFound" || root["provider-nomatch"] != "PullSecretNoMatch" || root["provider-ic"] != "" {
+			t.Errorf("root causes %v", root)
+		}
+		if used["provider-ic"] != "crossplane-system/ic-creds" || used["provider-missing"] != "" {
+			t.Errorf("entries sent: %v", used)
+		}
+	}
+	joined := strings.Join(all, "\n")
+	for _, s := range append(credForms(), forms()...) {
+		if strings.Contains(joined, s) {
+			t.Errorf("a credential leaked: %q", s)
+		}
+	}
+	for _, s := range []string{"pull secret crossplane-system/nope, named by spec.packagePullSecrets, does not exist", "crossplane-system/sa-gone (imagePullSecrets of ServiceAccount crossplane, not found)"} {
+		if !strings.Contains(joined, s) {
+			t.Errorf("the runs never showed %q\n%s", s, joined)
+		}
+	}
 }

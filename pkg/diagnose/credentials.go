@@ -139,20 +139,6 @@ func (c *pkgCase) credentials() {
 			c.out[i].Evidence = append(c.out[i].Evidence, summary)
 		}
 	}
-	for _, s := range cr.Secrets {
-		if s.State != cluster.SecretNotFound || c.namesMissingSecret(s.Name) {
-			continue
-		}
-		sev := findings.Warning
-		if refused && cr.Used == nil {
-			sev = findings.Error
-		}
-		c.addCause(findings.Finding{Code: findings.PullSecretNotFound, Severity: sev, Image: cr.Image,
-			Message:  fmt.Sprintf("pull secret %s, named by %s, does not exist (or holds no .dockerconfigjson/.dockercfg): Crossplane's keychain skips it without an error (\"secret %s not found; ignoring\") and pulls without it", s.ID(), s.From, s.ID()),
-			Evidence: []string{summary},
-			Remediation: fmt.Sprintf("create it: kubectl -n %s create secret docker-registry %s --docker-server=%s --docker-username=USER --docker-password=PASSWORD; or remove the name from %s",
-				s.Namespace, s.Name, xpkg.RegistryOf(cr.Image), s.From)})
-	}
 	if cr.KeyringError != "" {
 		// The registry verdict read nothing: the keychain failed first.
 		kept := c.out[:0]
@@ -168,9 +154,18 @@ func (c *pkgCase) credentials() {
 			Remediation: "recreate the secret with kubectl create secret docker-registry (or fix its JSON: {\"auths\": {\"HOST\": {\"auth\": base64(user:password)}}})"})
 		return
 	}
-	if !refused {
-		return
+	if refused {
+		c.refusedBecause(cr, summary)
 	}
+	c.missingSecrets(cr, summary, refused)
+	if refused {
+		c.alternatives(cr, summary)
+	}
+}
+
+// refusedBecause says why the registry refuses what Crossplane sends: the
+// credential itself, or no entry matching the image.
+func (c *pkgCase) refusedBecause(cr Credentials, summary string) {
 	switch {
 	case cr.Used != nil:
 		msg := fmt.Sprintf("the registry refuses the credential Crossplane sends for %s: %s", cr.Image, cr.Used)
@@ -191,6 +186,10 @@ func (c *pkgCase) credentials() {
 			Evidence:    []string{summary},
 			Remediation: fmt.Sprintf("add an entry for %s (or for its host %s) to one of the secrets, or name a secret that has one in spec.packagePullSecrets", xpkg.RepositoryOf(cr.Image), xpkg.RegistryOf(cr.Image))})
 	}
+}
+
+// alternatives names the verified credentials Crossplane does not use.
+func (c *pkgCase) alternatives(cr Credentials, summary string) {
 	for _, w := range cr.Working {
 		secretName := w.Secret[strings.Index(w.Secret, "/")+1:]
 		f := findings.Finding{Code: findings.PullSecretUnreferenced, Severity: findings.Warning, Image: cr.Image, Evidence: []string{summary}}
@@ -233,6 +232,31 @@ func (c *pkgCase) addCause(f findings.Finding) {
 	}
 }
 
+// missingSecrets names the secrets Crossplane's keychain skips because
+// they do not exist: an error where the registry refuses and nothing else
+// matched, a warning otherwise.
+func (c *pkgCase) missingSecrets(cr Credentials, summary string, refused bool) {
+	for _, s := range cr.Secrets {
+		if s.State != cluster.SecretNotFound || c.namesMissingSecret(s.Name) {
+			continue
+		}
+		// The ServiceAccount's secrets go with every package: a missing
+		// one is worth a word only where the registry refuses.
+		if s.From == cluster.FromServiceAccount && !refused {
+			continue
+		}
+		sev := findings.Warning
+		if refused && cr.Used == nil {
+			sev = findings.Error
+		}
+		c.addCause(findings.Finding{Code: findings.PullSecretNotFound, Severity: sev, Image: cr.Image,
+			Message:  fmt.Sprintf("pull secret %s, named by %s, does not exist (or holds no .dockerconfigjson/.dockercfg): Crossplane's keychain skips it without an error (\"secret %s not found; ignoring\") and pulls without it", s.ID(), s.From, s.ID()),
+			Evidence: []string{summary},
+			Remediation: fmt.Sprintf("create it: kubectl -n %s create secret docker-registry %s --docker-server=%s --docker-username=USER --docker-password=PASSWORD; or remove the name from %s",
+				s.Namespace, s.Name, xpkg.RegistryOf(cr.Image), s.From)})
+	}
+}
+
 // refused tells whether the registry refuses the image to Crossplane: the
 // cluster's messages say so, or xpdoctor read it with Crossplane's
 // credentials and was refused.
@@ -243,7 +267,7 @@ func (c *pkgCase) refused(cr Credentials) bool {
 // namesMissingSecret tells whether a finding already says the secret is missing.
 func (c *pkgCase) namesMissingSecret(name string) bool {
 	for _, f := range c.out {
-		if f.Code == findings.PullSecretNotFound && strings.Contains(f.Message+strings.Join(f.Evidence, " "), name) {
+		if f.Code == findings.PullSecretNotFound && strings.Contains(f.Message, name) {
 			return true
 		}
 	}
