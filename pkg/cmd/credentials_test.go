@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -330,6 +332,34 @@ func TestCredentialsAsCrossplaneResolvesThem(t *testing.T) {
 				map[string]expectation{"provider-broken": {findings: []string{"PullSecretInvalid"}}},
 				"pull secret crossplane-system/broken cannot be read as a docker config")
 		})
+	})
+	t.Run("a registry that lies about a credential that would work", func(t *testing.T) {
+		t.Setenv("DOCKER_CONFIG", t.TempDir())
+		// Basic auth for the right password; for the other secret's
+		// password it answers 200 with a login page instead of a manifest.
+		lies := func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if _, p, ok := r.BasicAuth(); ok && p == credWrong {
+					w.Header().Set("Content-Type", "text/html")
+					_, _ = io.WriteString(w, "<!doctype html><html><body>Sign in</body></html>")
+					return
+				}
+				next.ServeHTTP(w, r)
+			})
+		}
+		reg := testregistry.InProcess(t, testregistry.BasicAuth(secretUser, credRight), lies)
+		h := reg.Host
+		push(t, h+"/lying/provider:v1.6.0", &authn.Basic{Username: secretUser, Password: credRight})
+		checkDiagnosis(t, credentialDump(nil,
+			[]dumpSecret{{name: "own", entries: map[string]string{h: userPassEntry(secretUser, "not-it")}}, {name: "other", entries: map[string]string{h: userPassEntry(secretUser, credWrong)}}}, nil,
+			[]dumpProvider{{name: "provider-lied-to", ref: h + "/lying/provider:v1.6.0", pullSecrets: []string{"own"}},
+				{name: "provider-other", ref: h + "/lying/provider:v1.6.0", pullSecrets: []string{"other"}}}),
+			map[string]expectation{
+				// "other" answered 200 with HTML: not a manifest, so not a
+				// credential that works.
+				"provider-lied-to": {used: "crossplane-system/own", findings: []string{"PullSecretRejected", "RegistryUnauthorized"}},
+				"provider-other":   {used: "crossplane-system/other", findings: []string{"ManifestInvalid"}},
+			})
 	})
 	t.Run("token", func(t *testing.T) {
 		t.Setenv("DOCKER_CONFIG", t.TempDir())

@@ -140,6 +140,10 @@ func decidePackage(in Input, p cluster.Package) (PackageRow, []findings.Finding)
 		c.img = &img
 		c.row.Digest = img.Digest
 	}
+	if img, ok := in.PackageImages[p.Kind+"/"+p.Name]; ok {
+		c.img = &img
+		c.row.Digest = img.Digest
+	}
 	if t := unhealthySince(p); !t.IsZero() {
 		c.row.UnhealthySince = &t
 		c.row.UnhealthyFor = c.since(t)

@@ -24,6 +24,10 @@ type Input struct {
 	// Images are inspect judgements keyed by the reference inspected; their
 	// verdicts are for Targets, in that order.
 	Images map[string]inspect.Image
+	// PackageImages, keyed by Kind/Name, replace Images for a package whose
+	// image was read with other credentials than another package's that
+	// pulls the same reference (Crossplane resolves credentials per package).
+	PackageImages map[string]inspect.Image
 	// Targets is the Crossplane version of the cluster: one target when it
 	// is known, every generation when it is not.
 	Targets []crossplane.Target

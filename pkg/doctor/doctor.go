@@ -153,7 +153,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		notes = append(notes, fmt.Sprintf("%d Warning events of the dump were not read: they are more than xpdoctor keeps in memory, so their evidence may be missing", snap.DroppedEvents))
 	}
 	client := registryClient(snap, o.Redactor, o.Registry...)
-	images, creds, skipped, err := inspectImages(ctx, client, snap, targets, o)
+	images, byPackage, creds, skipped, err := inspectImages(ctx, client, snap, targets, o)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +177,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	rep := diagnose.Diagnose(diagnose.Input{Snapshot: snap, Images: images, Targets: targets, VersionKnown: known,
 		Upstreams: o.Upstreams, Dependencies: deps, Now: now, Select: o.Select, Notes: append(notes, skipped...),
-		Credentials: creds, RegistryCredentials: registryCredentialsLabel(o, creds)})
+		PackageImages: byPackage, Credentials: creds, RegistryCredentials: registryCredentialsLabel(o, creds)})
 	return &Result{Snapshot: snap, Targets: targets, VersionKnown: known, Report: rep, Upstreams: o.Upstreams, Registry: client}, nil
 }
 
@@ -378,13 +378,14 @@ func lookupDependencies(ctx context.Context, client *xpkg.Client, snap *cluster.
 // inspectImages judges the images of the selected packages that need it,
 // each with the credentials Crossplane uses for that package (or the
 // user's, with --registry-credentials=local), and says per package which
-// secret that is. References that cannot be inspected are returned as
-// notes; an inspect failure is an error: nothing is dropped silently.
-func inspectImages(ctx context.Context, client *xpkg.Client, snap *cluster.Snapshot, targets []crossplane.Target, o Options) (map[string]inspect.Image, map[string]diagnose.Credentials, []string, error) {
-	out := map[string]inspect.Image{}
-	creds := map[string]diagnose.Credentials{}
+// secret that is. An image two packages pull with different credentials
+// is read once for each (the second is returned in byPackage). References
+// that cannot be inspected are returned as notes; an inspect failure is an
+// error: nothing is dropped silently.
+func inspectImages(ctx context.Context, client *xpkg.Client, snap *cluster.Snapshot, targets []crossplane.Target, o Options) (images, byPackage map[string]inspect.Image, creds map[string]diagnose.Credentials, skipped []string, err error) {
+	images, byPackage, creds = map[string]inspect.Image{}, map[string]inspect.Image{}, map[string]diagnose.Credentials{}
 	if o.Inspect == InspectNone {
-		return out, creds, nil, nil
+		return images, byPackage, creds, nil, nil
 	}
 	mode := o.RegistryCredentials
 	if mode == "" {
@@ -392,15 +393,7 @@ func inspectImages(ctx context.Context, client *xpkg.Client, snap *cluster.Snaps
 	}
 	var reqs []inspect.Request
 	var reqPackages [][]string // the Kind/Name of the packages each request serves
-	var skipped []string
-	bySource := map[string]int{}
-	// sameImage are packages whose image another package's request reads
-	// with other credentials: their refusal is checked with a manifest read.
-	type sameImage struct {
-		key string
-		kc  authn.Keychain
-	}
-	var shared []sameImage
+	byRead := map[string]int{}
 	for _, p := range snap.Packages {
 		if !o.Select.Selects(p.Kind, p.Name) {
 			continue
@@ -410,19 +403,15 @@ func inspectImages(ctx context.Context, client *xpkg.Client, snap *cluster.Snaps
 		}
 		src := p.Source()
 		key := p.Kind + "/" + p.Name
-		cr, kc := packageCredentials(snap, p, mode, authn.DefaultKeychain)
-		creds[key] = cr
-		if i, seen := bySource[src]; seen {
-			if credentialSet(creds[reqPackages[i][0]]) == credentialSet(cr) {
-				reqPackages[i] = append(reqPackages[i], key)
-			} else {
-				shared = append(shared, sameImage{key, kc})
-			}
-			continue
-		}
 		if _, err := client.ParseReference(src); err != nil {
 			skipped = append(skipped, fmt.Sprintf("%s/%s was not inspected: its package reference %q is not one a registry serves (%v)", p.Kind, p.Name, src, err))
-			delete(creds, key)
+			continue
+		}
+		cr, kc := packageCredentials(snap, p, mode, authn.DefaultKeychain)
+		creds[key] = cr
+		read := src + "|" + credentialSet(cr)
+		if i, seen := byRead[read]; seen {
+			reqPackages[i] = append(reqPackages[i], key)
 			continue
 		}
 		req := inspect.Request{Reference: src, Keychain: kc}
@@ -436,37 +425,33 @@ func inspectImages(ctx context.Context, client *xpkg.Client, snap *cluster.Snaps
 				skipped = append(skipped, fmt.Sprintf("%s/%s was not compared with its upstream: %q is not a reference (%v)", p.Kind, p.Name, up, err))
 			}
 		}
-		bySource[src] = len(reqs)
+		byRead[read] = len(reqs)
 		reqs = append(reqs, req)
 		reqPackages = append(reqPackages, []string{key})
 	}
 	if len(reqs) == 0 {
-		return out, creds, skipped, nil
+		return images, byPackage, creds, skipped, nil
 	}
 	rep, err := inspect.Run(ctx, client, reqs, inspect.Options{Targets: targets}, xpkg.ReadOptions{})
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("inspecting package images: %w", err)
+		return nil, nil, nil, nil, fmt.Errorf("inspecting package images: %w", err)
 	}
 	for i, img := range rep.Images {
-		out[img.Reference] = img
+		first := false
+		if _, ok := images[img.Reference]; !ok {
+			images[img.Reference], first = img, true
+		}
 		for _, key := range reqPackages[i] {
 			cr := creds[key]
 			cr.Refused = refusedImage(img)
 			creds[key] = cr
+			if !first {
+				byPackage[key] = img
+			}
 		}
 	}
-	for _, s := range shared {
-		cr := creds[s.key]
-		ref, err := client.ParseReference(cr.Image)
-		if err != nil {
-			continue
-		}
-		_, err = client.WithCredentials(s.kc).GetManifest(ctx, ref)
-		var re *xpkg.RegistryError
-		cr.Refused = errors.As(err, &re) && re.Kind == xpkg.ErrUnauthorized
-		creds[s.key] = cr
-	}
-	for key, cr := range creds {
+	for _, key := range sortedKeys(creds) {
+		cr := creds[key]
 		if !cr.Refused || cr.InspectedWith != diagnose.CredentialsCrossplane {
 			continue
 		}
@@ -475,7 +460,7 @@ func inspectImages(ctx context.Context, client *xpkg.Client, snap *cluster.Snaps
 			creds[key] = cr
 		}
 	}
-	return out, creds, skipped, nil
+	return images, byPackage, creds, skipped, nil
 }
 
 // credentialSet identifies the credentials a package's image is read with.
