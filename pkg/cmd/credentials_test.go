@@ -140,6 +140,9 @@ type expectation struct {
 	findings []string
 	// root is the table's FINDING: the first of findings unless set.
 	root string
+	// cell is the wide PULL SECRET column: used, else "none" (or "none
+	// matched"), unless set.
+	cell string
 }
 
 type diagnoseJSON struct {
@@ -175,11 +178,32 @@ func checkDiagnosis(t *testing.T, dump string, want map[string]expectation, must
 		t.Fatal(err)
 	}
 	var all []string
-	for _, o := range []string{"json", "table", "wide", "yaml", "markdown"} {
+	for _, o := range []string{"wide", "table", "yaml", "markdown", "json"} {
 		out, errOut, _ := runB(t, "diagnose", "--from-file", path, "--inspect", "all", "-o", o, "-v", "9", "--timeout", "30s")
 		all = append(all, out, errOut)
 		if o == "table" && os.Getenv("XPDOCTOR_SHOW") != "" {
 			t.Log(out)
+		}
+		if o == "wide" {
+			// The PULL SECRET column names the secret Crossplane sends.
+			for name, w := range want {
+				cell := w.used
+				if w.cell != "" {
+					cell = w.cell
+				}
+				if cell == "" {
+					cell = "none"
+				}
+				row := ""
+				for _, l := range strings.Split(out, "\n") {
+					if f := strings.Fields(l); len(f) > 1 && f[1] == name {
+						row = l
+					}
+				}
+				if !strings.Contains(row, cell) {
+					t.Errorf("%s: the wide row does not name %q: %q", name, cell, row)
+				}
+			}
 		}
 		if o != "json" {
 			continue
@@ -329,7 +353,7 @@ func TestCredentialsAsCrossplaneResolvesThem(t *testing.T) {
 			checkDiagnosis(t, credentialDump(nil,
 				[]dumpSecret{{name: "broken", raw: `{"auths": {"` + h + `": {"auth": "` + credWrong + `"}}}`}}, nil,
 				[]dumpProvider{{name: "provider-broken", ref: h + "/plain/provider:v1.6.0", pullSecrets: []string{"broken"}}}),
-				map[string]expectation{"provider-broken": {findings: []string{"PullSecretInvalid"}}},
+				map[string]expectation{"provider-broken": {findings: []string{"PullSecretInvalid"}, cell: "invalid"}},
 				"pull secret crossplane-system/broken cannot be read as a docker config")
 		})
 	})
