@@ -106,6 +106,9 @@ func joinCredentials(cs []xpkg.Credential) string {
 	return strings.Join(parts, ", ")
 }
 
+// maxEntriesShown bounds the entry keys one evidence line lists.
+const maxEntriesShown = 10
+
 func entryKeys(cs []xpkg.Credential) string {
 	var parts []string
 	seen := map[string]bool{}
@@ -114,6 +117,9 @@ func entryKeys(cs []xpkg.Credential) string {
 			seen[k] = true
 			parts = append(parts, k)
 		}
+	}
+	if len(parts) > maxEntriesShown {
+		parts = append(parts[:maxEntriesShown], fmt.Sprintf("and %d more", len(parts)-maxEntriesShown))
 	}
 	return strings.Join(parts, ", ")
 }

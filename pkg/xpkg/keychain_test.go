@@ -187,3 +187,30 @@ func TestKeyringTokens(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkKeyring builds a keyring of 20 secrets with 10 entries each
+// (one path-scoped, one wildcard) and resolves one repository, as diagnose
+// does per package.
+func BenchmarkKeyring(b *testing.B) {
+	var secrets []PullSecret
+	for i := range 20 {
+		entries := map[string]string{}
+		for j := range 8 {
+			entries[fmt.Sprintf("reg%d-%d.example.com", i, j)] = userpass("u", "p")
+		}
+		entries[fmt.Sprintf("reg.example.com/team-%d", i)] = userpass("u", "p")
+		entries[fmt.Sprintf("*.dkr.ecr.region-%d.amazonaws.com", i)] = userpass("AWS", "t")
+		secrets = append(secrets, dockerconfigjson(fmt.Sprintf("s%d", i), entries))
+	}
+	repo, _ := name.NewRepository("reg.example.com/team-7/provider-nop")
+	b.ReportAllocs()
+	for b.Loop() {
+		k, err := NewKeyring(secrets)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if m := k.Matches(repo); len(m) != 1 {
+			b.Fatalf("matches %v", m)
+		}
+	}
+}
