@@ -157,10 +157,16 @@ func TestCrossplaneAgreesOnCredentials(t *testing.T) {
 			cp.waitFor(t, w.name+" healthy", 3*time.Minute, healthy(w.name), seen(w.name))
 		}
 	}
-	// Crossplane says which ImageConfig secret it selected (package manager
-	// and revision events, crossplane-runtime pkg/xpkg/client.go@v2.3.3).
-	if msgs := seen("provider-ic")(); !strings.Contains(msgs, "ic-creds") && !strings.Contains(msgs, "private-ic") {
-		t.Logf("Crossplane did not mention the ImageConfig it applied: %s", msgs)
+	// Crossplane records the ImageConfig whose pull secret it used
+	// (status.appliedImageConfigRefs, reason SetImagePullSecret:
+	// crossplane-runtime pkg/xpkg/client.go@v2.3.3 Get).
+	pic, err := cp.dyn.Resource(gvrProvider).Get(ctx, "provider-ic", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs, _, _ := unstructured.NestedSlice(pic.Object, "status", "appliedImageConfigRefs")
+	if !strings.Contains(fmt.Sprint(refs), "private-ic") || !strings.Contains(fmt.Sprint(refs), "SetImagePullSecret") {
+		t.Errorf("Crossplane's provider-ic does not record the ImageConfig pull secret: appliedImageConfigRefs %v", refs)
 	}
 	// Asked again after Crossplane's failures, xpdoctor names the same causes.
 	out, _, _ = xpdoctor(t, "--kubeconfig", cp.kubeconfig, "-o", "json", "--inspect", "all", "--timeout", "60s")
