@@ -122,8 +122,9 @@ type Report struct {
 	// (an unknown or unmodelled Crossplane version, images not inspected).
 	Notes []string `json:"notes,omitempty"`
 	// RegistryCredentials says whose credentials package images were read
-	// with: crossplane (the pull secrets Crossplane uses for each package)
-	// or local (the user's docker config).
+	// with: crossplane (the pull secrets Crossplane uses for each package),
+	// local (the user's docker config), or mixed (packages[].credentials
+	// says which, and why).
 	RegistryCredentials string             `json:"registryCredentials,omitempty"`
 	Packages            []PackageRow       `json:"packages"`
 	Findings            []findings.Finding `json:"findings"`

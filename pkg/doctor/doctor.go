@@ -303,15 +303,22 @@ func registryClient(snap *cluster.Snapshot, r *redact.Redactor, opts ...xpkg.Opt
 
 // registryCredentialsLabel is the report's registryCredentials: crossplane
 // when every package image was read with Crossplane's keychain, local when
-// with the user's.
+// every one with the user's, mixed otherwise ("" when none was read).
 func registryCredentialsLabel(o Options, creds map[string]diagnose.Credentials) string {
 	if o.Inspect == InspectNone || len(creds) == 0 {
 		return ""
 	}
-	if o.RegistryCredentials == CredentialsLocal {
-		return diagnose.CredentialsLocal
+	seen := map[string]bool{}
+	for _, c := range creds {
+		seen[c.InspectedWith] = true
 	}
-	return diagnose.CredentialsCrossplane
+	if len(seen) > 1 {
+		return "mixed"
+	}
+	for w := range seen {
+		return w
+	}
+	return ""
 }
 
 // maxDependencyLookups bounds the tag lists read for missing dependencies.
