@@ -62,6 +62,9 @@ type DependencyLookup struct {
 	Repository string
 	Tags       []string
 	Err        *xpkg.RegistryError
+	// ResolverCredentials is true when the tags were listed with exactly
+	// the credentials Crossplane's dependency resolver sends.
+	ResolverCredentials bool
 }
 
 // Selector narrows a report to some packages: by name, and by kind.

@@ -164,13 +164,17 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if n := credentialsNote(mode, creds); n != "" {
 		notes = append(notes, n)
 	}
-	depClient := client
-	if mode == CredentialsCrossplane && (snap.SecretReads != nil || snap.Secrets != nil) {
+	depClient, resolverCreds := client, false
+	if mode == CredentialsCrossplane && unreadable(snap, snap.DependencyPullSecrets("")) == "" {
 		// What Crossplane's dependency resolver sends (never the
 		// package's own pull secrets).
-		depClient = client.WithCredentials(dependencyKeychain{snap})
+		depClient, resolverCreds = client.WithCredentials(dependencyKeychain{snap}), true
 	}
 	deps := lookupDependencies(ctx, depClient, snap, o)
+	for k, lk := range deps {
+		lk.ResolverCredentials = resolverCreds
+		deps[k] = lk
+	}
 	now := o.Now
 	if now.IsZero() {
 		now = time.Now()
@@ -422,7 +426,7 @@ func inspectImages(ctx context.Context, client *xpkg.Client, snap *cluster.Snaps
 			continue
 		}
 		req := inspect.Request{Reference: src, Keychain: kc}
-		if mode == CredentialsCrossplane && (snap.SecretReads != nil || snap.Secrets != nil) {
+		if mode == CredentialsCrossplane && unreadable(snap, snap.DependencyPullSecrets("")) == "" {
 			req.DependencyKeychain = dependencyKeychain{snap}
 		}
 		if up, ok := xpkg.MapAll(o.Upstreams, src); ok {
