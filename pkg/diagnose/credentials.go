@@ -53,8 +53,9 @@ type Credentials struct {
 	Refused bool `json:"refused,omitempty"`
 	// InspectedWith says whose credentials xpdoctor read the image with:
 	// crossplane, or local when Crossplane's could not be known or it
-	// would use a cloud helper.
-	InspectedWith string `json:"inspectedWith"`
+	// would use a cloud helper; "" when it did not read the image (a
+	// healthy package with --inspect problems, or --inspect none).
+	InspectedWith string `json:"inspectedWith,omitempty"`
 	// Why says why InspectedWith is local.
 	Why string `json:"why,omitempty"`
 }

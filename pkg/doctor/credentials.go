@@ -214,6 +214,15 @@ func registerSecrets(snap *cluster.Snapshot, r *redact.Redactor) {
 
 // credentialsNote says once how the run judged credentials.
 func credentialsNote(mode RegistryCredentials, creds map[string]diagnose.Credentials) string {
+	read := 0
+	for _, c := range creds {
+		if c.InspectedWith != "" {
+			read++
+		}
+	}
+	if read == 0 {
+		return ""
+	}
 	if mode == CredentialsLocal {
 		return "package images were read with your local docker config and credential helpers (--registry-credentials=local), not with the pull secrets Crossplane uses: a refusal Crossplane meets may not show"
 	}

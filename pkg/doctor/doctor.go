@@ -309,12 +309,11 @@ func registryClient(snap *cluster.Snapshot, r *redact.Redactor, opts ...xpkg.Opt
 // when every package image was read with Crossplane's keychain, local when
 // every one with the user's, mixed otherwise ("" when none was read).
 func registryCredentialsLabel(o Options, creds map[string]diagnose.Credentials) string {
-	if o.Inspect == InspectNone || len(creds) == 0 {
-		return ""
-	}
 	seen := map[string]bool{}
 	for _, c := range creds {
-		seen[c.InspectedWith] = true
+		if c.InspectedWith != "" {
+			seen[c.InspectedWith] = true
+		}
 	}
 	if len(seen) > 1 {
 		return "mixed"
@@ -395,9 +394,6 @@ func lookupDependencies(ctx context.Context, client *xpkg.Client, snap *cluster.
 // error: nothing is dropped silently.
 func inspectImages(ctx context.Context, client *xpkg.Client, snap *cluster.Snapshot, targets []crossplane.Target, o Options) (images, byPackage map[string]inspect.Image, creds map[string]diagnose.Credentials, skipped []string, err error) {
 	images, byPackage, creds = map[string]inspect.Image{}, map[string]inspect.Image{}, map[string]diagnose.Credentials{}
-	if o.Inspect == InspectNone {
-		return images, byPackage, creds, nil, nil
-	}
 	mode := o.RegistryCredentials
 	if mode == "" {
 		mode = CredentialsCrossplane
@@ -409,16 +405,24 @@ func inspectImages(ctx context.Context, client *xpkg.Client, snap *cluster.Snaps
 		if !o.Select.Selects(p.Kind, p.Name) {
 			continue
 		}
-		if o.Inspect != InspectAll && p.Healthy() && len(o.Upstreams) == 0 {
-			continue
-		}
 		src := p.Source()
 		key := p.Kind + "/" + p.Name
 		if _, err := client.ParseReference(src); err != nil {
-			skipped = append(skipped, fmt.Sprintf("%s/%s was not inspected: its package reference %q is not one a registry serves (%v)", p.Kind, p.Name, src, err))
+			if o.Inspect != InspectNone && (o.Inspect == InspectAll || !p.Healthy() || len(o.Upstreams) > 0) {
+				skipped = append(skipped, fmt.Sprintf("%s/%s was not inspected: its package reference %q is not one a registry serves (%v)", p.Kind, p.Name, src, err))
+			}
 			continue
 		}
 		cr, kc := packageCredentials(snap, p, mode, authn.DefaultKeychain)
+		if o.Inspect == InspectNone || (o.Inspect != InspectAll && p.Healthy() && len(o.Upstreams) == 0) {
+			// Not read: which secret Crossplane sends is still known,
+			// when the input shows every secret it reads.
+			if unreadable(snap, snap.PackagePullSecrets(p)) == "" {
+				cr.InspectedWith, cr.Why = "", ""
+				creds[key] = cr
+			}
+			continue
+		}
 		creds[key] = cr
 		read := src + "|" + credentialSet(cr)
 		if i, seen := byRead[read]; seen {
