@@ -36,6 +36,8 @@ type diagnoseFlags struct {
 	RegistryCredentials string
 	// now is the clock for event ages (tests pin it).
 	now func() time.Time
+	// fleetFlags are diagnose's several clusters (contexts.go).
+	fleetFlags
 }
 
 // clock dates event ages; tests pin it.
@@ -115,6 +117,7 @@ func newDiagnoseCommand(s IOStreams, f *diagnoseFlags) *cobra.Command {
 		RunE:              func(c *cobra.Command, args []string) error { return f.run(c.Context(), s, args) },
 	}
 	f.add(c, s)
+	f.addContexts(c)
 	return c
 }
 
@@ -139,7 +142,8 @@ func (f *diagnoseFlags) options(maps []xpkg.Mapping, kind string) doctor.Options
 		FromFile: f.FromFile, Kube: f.kube, CrossplaneNamespace: f.CrossplaneNS, ReadPullSecrets: f.ReadSecrets,
 		CrossplaneVersion: f.CrossplaneVersion, Inspect: doctor.InspectMode(f.Inspect), Upstreams: maps,
 		Registry: f.registryFlags.options(), Redactor: f.redactor, Now: f.now(), WrapTransport: wrapKubeTransport,
-		Select: diagnose.Selector{Kind: kind}, ReadOnly: f.readOnly, RegistryCredentials: doctor.RegistryCredentials(f.RegistryCredentials),
+		Select: diagnose.Selector{Kind: kind}, ReadOnly: f.readOnly, RegistryConcurrency: f.Concurrency,
+		RegistryCredentials: doctor.RegistryCredentials(f.RegistryCredentials),
 	}
 	if f.kube.Context != nil {
 		o.KubeContext = *f.kube.Context
@@ -179,8 +183,8 @@ func (f *diagnoseFlags) doctorOptions(names []string) (doctor.Options, error) {
 		}
 		maps = append(maps, mp)
 	}
-	if f.Timeout <= 0 {
-		return doctor.Options{}, usageErrorf("--timeout must be positive")
+	if err := f.validate(); err != nil {
+		return doctor.Options{}, err
 	}
 	o := f.options(maps, kind)
 	o.Select.Names = names
@@ -205,6 +209,9 @@ func (f *diagnoseFlags) diagnosis(ctx context.Context, names []string) (*doctor.
 }
 
 func (f *diagnoseFlags) run(ctx context.Context, s IOStreams, names []string) error {
+	if f.fleet() {
+		return f.runFleet(ctx, s, names)
+	}
 	format, err := report.ParseFormat(f.Output, report.Table, report.Wide, report.JSON, report.YAML, report.Markdown)
 	if err != nil {
 		return usageErrorf("%v", err)
