@@ -339,6 +339,9 @@ type Snapshot struct {
 	// CrossplaneFound: Crossplane's Deployment was found in
 	// CrossplaneNamespace by the Reader (it was not given, and not assumed).
 	CrossplaneFound bool `json:"crossplaneFound,omitempty"`
+	// FromBundle: the input is a support bundle (BundleInfo), a whole read
+	// of the cluster but for the Secrets, which a bundle never holds.
+	FromBundle bool `json:"fromBundle,omitempty"`
 	// CrossplaneImage is the image of Crossplane's own Deployment.
 	CrossplaneImage string `json:"crossplaneImage,omitempty"`
 	// CrossplaneArgs are the args of Crossplane's container (core start ...):
@@ -630,7 +633,7 @@ func (s *Snapshot) addBundleInfo(u *unstructured.Unstructured) {
 	if json.Unmarshal(raw, &in) != nil || in.APIVersion != BundleAPIVersion {
 		return
 	}
-	s.FromDump = false
+	s.FromDump, s.FromBundle = false, true
 	s.Served = in.Served
 	s.CrossplaneNamespace, s.CrossplaneFound = in.CrossplaneNamespace, in.CrossplaneFound
 	s.Denied = append(s.Denied, in.Denied...)
