@@ -168,7 +168,7 @@ func (r *Reader) Read(ctx context.Context) (*Snapshot, error) {
 			return nil, err
 		}
 	}
-	if err := r.get(ctx, s, schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}, ns, CrossplaneServiceAccount); err != nil {
+	if err := r.get(ctx, s, schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}, ns, s.CrossplaneServiceAccount()); err != nil {
 		return nil, err
 	}
 	if r.ReadSecrets {
@@ -203,11 +203,22 @@ const (
 	SecretDenied   = "denied"
 )
 
-// CrossplaneServiceAccount is the ServiceAccount whose imagePullSecrets
-// Crossplane's keychain adds: --service-account / POD_SERVICE_ACCOUNT,
-// default "crossplane" (cmd/crossplane/core/core.go@v1.13.0..v2.3.4), the
-// name the Helm chart gives it.
-const CrossplaneServiceAccount = "crossplane"
+// DefaultServiceAccount is the ServiceAccount whose imagePullSecrets
+// Crossplane's keychain adds when its Deployment names none:
+// --service-account / POD_SERVICE_ACCOUNT, default "crossplane"
+// (cmd/crossplane/core/core.go@v1.13.0..v2.3.4), the name the Helm chart
+// gives it.
+const DefaultServiceAccount = "crossplane"
+
+// CrossplaneServiceAccount is the ServiceAccount Crossplane runs as: its
+// Deployment's serviceAccountName (the Helm chart passes it to
+// POD_SERVICE_ACCOUNT through the downward API), else DefaultServiceAccount.
+func (s *Snapshot) CrossplaneServiceAccount() string {
+	if s.CrossplaneServiceAccountName != "" {
+		return s.CrossplaneServiceAccountName
+	}
+	return DefaultServiceAccount
+}
 
 // pullSecretNames are the secrets Crossplane pulls packages with.
 func (s *Snapshot) pullSecretNames() []string {
