@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
+	"github.com/xpdoctor/xpdoctor/pkg/findings"
 	"github.com/xpdoctor/xpdoctor/pkg/inspect"
 	"github.com/xpdoctor/xpdoctor/pkg/redact"
 	"github.com/xpdoctor/xpdoctor/pkg/report"
@@ -59,6 +60,7 @@ func (f *registryFlags) client(extra ...xpkg.Option) *xpkg.Client {
 // inspectFlags are inspect's command-line flags.
 type inspectFlags struct {
 	registryFlags
+	reportFlags
 	Upstream           string
 	UpstreamRegistries []string
 	CrossplaneVersions []string
@@ -75,7 +77,7 @@ type inspectOptions struct {
 	judge     inspect.Options
 	read      xpkg.ReadOptions
 	printer   report.Printer
-	exitZero  bool
+	fail      failOn
 	timeout   time.Duration
 	newClient func() *xpkg.Client
 }
@@ -131,19 +133,20 @@ Exit status: 0 when every verdict is BaseLayer and no finding is an error,
 	c.Flags().StringVar(&f.Upstream, "upstream", "", "upstream reference to compare a single mirrored image with")
 	c.Flags().StringSliceVar(&f.UpstreamRegistries, "upstream-registry", nil, "MIRROR=UPSTREAM prefix mapping, or HOST[/PREFIX] for the upstream of every image (repeatable)")
 	c.Flags().StringSliceVar(&f.CrossplaneVersions, "crossplane-version", nil, "judge only these Crossplane versions (e.g. v1.20.0, v2.3.4; repeatable); default: every generation")
-	c.Flags().StringVarP(&f.Output, "output", "o", "table", "output format: table, wide, json or yaml")
+	c.Flags().StringVarP(&f.Output, "output", "o", "table", "output format: table, wide, json, yaml, name (each image as REPOSITORY@DIGEST) or jsonpath=TEMPLATE")
 	c.Flags().BoolVar(&f.ExitZero, "exit-zero", false, "exit 0 even when there are findings")
 	c.Flags().BoolVar(&f.AllPlatforms, "all-platforms", false, "look for package.yaml in every platform of an index, not only the one Crossplane reads")
 	c.Flags().BoolVar(&f.Dependencies, "dependencies", defaultDependencies, "check that each dependsOn exists where Crossplane's dependency resolver looks and that a tag satisfies its constraint (one level; --dependencies=false skips it)")
 	c.Flags().Float64Var(&f.BandwidthMBps, "assumed-bandwidth", defaultBandwidthMBps, "registry throughput in MB/s assumed when judging whether the flatten fallback fits Crossplane's deadline (0: do not judge)")
-	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "wide", "json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
+	f.reportFlags.add(c)
+	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(inspectOutputs, cobra.ShellCompDirectiveNoFileComp))
 	return c
 }
 
 func (f *inspectFlags) toOptions(args []string) (*inspectOptions, error) {
-	format, err := report.ParseFormat(f.Output, report.Table, report.Wide, report.JSON, report.YAML)
+	printer, fail, err := f.reportFlags.printer(f.cmd, f.Output, f.ExitZero, f.redactor, report.Table, report.Wide, report.JSON, report.YAML, report.Name, report.JSONPath)
 	if err != nil {
-		return nil, usageErrorf("%v", err)
+		return nil, err
 	}
 	if f.Upstream != "" && len(args) > 1 {
 		return nil, usageErrorf("--upstream compares one image; for several images use --upstream-registry MIRROR=UPSTREAM")
@@ -170,7 +173,7 @@ func (f *inspectFlags) toOptions(args []string) (*inspectOptions, error) {
 		maps = append(maps, mp)
 	}
 	o := &inspectOptions{
-		printer: report.Printer{Format: format, Redactor: f.redactor}, exitZero: f.ExitZero, timeout: f.Timeout, newClient: func() *xpkg.Client { return f.client() },
+		printer: printer, fail: fail, timeout: f.Timeout, newClient: func() *xpkg.Client { return f.client() },
 		judge: inspect.Options{Targets: targets, Judge: crossplane.JudgeOptions{Bandwidth: int64(f.BandwidthMBps * 1e6)}},
 		read:  xpkg.ReadOptions{AllPlatforms: f.AllPlatforms},
 	}
@@ -223,7 +226,7 @@ func (o *inspectOptions) run(ctx context.Context, s IOStreams) error {
 		return err
 	}
 	for _, img := range rep.Images {
-		if !img.Healthy() && !o.exitZero {
+		if o.fail != failOnNone && (!img.Healthy() || o.fail.fails(findings.Worst(img.Findings))) {
 			return errFindings
 		}
 	}

@@ -108,6 +108,9 @@ func Main(args []string, in io.Reader, out, errOut io.Writer) int {
 	// The error may quote a registry, a cluster or a file: root's stderr
 	// is a SafeWriter.
 	fmt.Fprintf(root.ErrOrStderr(), "error: %s%s\n", err, hint)
+	if isUsageError(err) && ran != nil {
+		fmt.Fprintln(root.ErrOrStderr(), usageHint(ran))
+	}
 	return ExitError
 }
 
@@ -178,11 +181,13 @@ finding code and evidence, and re-mirrors broken packages byte-for-byte.`,
 	// `kubectl xpdoctor` alone is `kubectl xpdoctor diagnose`.
 	rootDiag := newDiagnoseFlags()
 	rootDiag.add(root, s)
+	rootDiag.reportFlags.add(root)
 	root.Args = cobra.ArbitraryArgs
 	root.ValidArgsFunction = rootDiag.completeNames
 	root.RunE = func(c *cobra.Command, args []string) error { return rootDiag.run(c.Context(), s, args) }
 	root.AddCommand(newDiagnoseCommand(s, newDiagnoseFlags()), newInspectCommand(s), newMirrorCommand(s.plain()), newFixCommand(s.plain()), newDemoCommand(s.plain()), newServeCommand(s), newVersionCommand(s), newMCPCommand(s))
 	setUpCompletion(root, s)
+	markUsageErrors(root)
 	return root
 }
 

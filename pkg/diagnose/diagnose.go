@@ -2,6 +2,7 @@ package diagnose
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -57,8 +58,8 @@ type DependencyLookup struct {
 // Selector narrows a report to some packages: by name, and by kind.
 type Selector struct {
 	Names []string
-	// Kind is Provider, Function or Configuration ("" for all).
-	Kind string
+	// Kinds are Provider, Function or Configuration (none for all).
+	Kinds []string
 }
 
 // Selects tells whether the package kind/name is selected. Cluster-wide
@@ -67,7 +68,7 @@ func (s Selector) Selects(kind, name string) bool {
 	if name == "" {
 		return true
 	}
-	if s.Kind != "" && !strings.EqualFold(s.Kind, kind) {
+	if !s.selectsKind(kind) {
 		return false
 	}
 	if len(s.Names) == 0 {
@@ -79,6 +80,10 @@ func (s Selector) Selects(kind, name string) bool {
 		}
 	}
 	return false
+}
+
+func (s Selector) selectsKind(kind string) bool {
+	return len(s.Kinds) == 0 || slices.ContainsFunc(s.Kinds, func(k string) bool { return strings.EqualFold(k, kind) })
 }
 
 // PackageRow is one line of the table.
