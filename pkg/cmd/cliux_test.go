@@ -1,0 +1,221 @@
+package cmd
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// closedRegistry is a loopback address nothing listens on: dumps name it,
+// and the tests that read them inspect nothing.
+const closedRegistry = "127.0.0.1:9"
+
+// testDump writes testdata/NAME with REGISTRY replaced, for --from-file.
+func testDump(t *testing.T, name string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(strings.ReplaceAll(string(raw), "REGISTRY", closedRegistry)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// rowKinds are the KIND column of a table printed with --no-headers.
+func rowKinds(out string) []string {
+	var kinds []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if f := strings.Fields(l); len(f) > 0 {
+			kinds = append(kinds, f[0])
+		}
+	}
+	return kinds
+}
+
+// --kind repeated and comma-separated keeps every kind; before, the last won.
+func TestKindRepeatedAndCommaSeparated(t *testing.T) {
+	dump := testDump(t, "cluster.yaml")
+	for _, args := range [][]string{
+		{"--kind", "Function", "--kind", "Configuration"},
+		{"--kind", "Function,Configuration"},
+		{"--kind", "functions", "--kind", "configurations.pkg.crossplane.io", "--kind", "Function"},
+	} {
+		out, errOut, _ := run(t, append([]string{"--from-file", dump, "--inspect", "none", "--no-headers"}, args...)...)
+		if got := rowKinds(out); !slices.Equal(got, []string{"Function", "Configuration"}) {
+			t.Errorf("%v: kinds %v, want Function and Configuration\n%s%s", args, got, out, errOut)
+		}
+	}
+	_, errOut, code := run(t, "--from-file", dump, "--kind", "Provider,Composition")
+	if code != ExitError || !strings.Contains(errOut, `--kind "Composition": want Provider, Function or Configuration`) {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+}
+
+// Every usage error ends with kubectl's hint naming the command, once:
+// flags cobra refuses, argument counts, and xpdoctor's own validation.
+func TestUsageErrorsEndWithHelpHint(t *testing.T) {
+	dump := testDump(t, "cluster.yaml")
+	for _, tc := range []struct {
+		args    []string
+		command string
+		says    string
+	}{
+		{[]string{"diagnose", "--bogus"}, "diagnose", "unknown flag: --bogus"},
+		{[]string{"--timeout", "soon"}, "", `invalid argument "soon"`},
+		{[]string{"inspect"}, "inspect", "requires at least 1 arg(s)"},
+		{[]string{"diagnose", "--from-file", dump, "-o", "xml"}, "diagnose", `unknown output format "xml"`},
+		{[]string{"diagnose", "--from-file", dump, "--upstream-registry", "foo"}, "diagnose", `upstream "foo" is not a registry prefix`},
+		{[]string{"fix", "--from-file", dump}, "fix", "fix needs --upstream-registry"},
+		{[]string{"mirror", "a"}, "mirror", "want SRC DST"},
+		{[]string{"version", "-o", "xml"}, "version", "xml"},
+	} {
+		_, errOut, code := run(t, tc.args...)
+		hint := "See 'xpdoctor " + tc.command + " -h' for help and examples.\n"
+		if tc.command == "" {
+			hint = "See 'xpdoctor -h' for help and examples.\n"
+		}
+		if code != ExitError || !strings.Contains(errOut, tc.says) || !strings.HasSuffix(errOut, hint) || strings.Count(errOut, "See '") != 1 {
+			t.Errorf("%v: exit %d, stderr:\n%s(want %q and, last, %q)", tc.args, code, errOut, tc.says, hint)
+		}
+	}
+	// A failed run is no usage error: no hint.
+	_, errOut, code := run(t, "inspect", closedRegistry+"/acme/p:v1", "--timeout", "5s")
+	if code == ExitOK || strings.Contains(errOut, "See '") {
+		t.Errorf("a registry failure: exit %d, hint given:\n%s", code, errOut)
+	}
+}
+
+// -o name prints kind.group/name as kubectl get -o name does.
+func TestDiagnoseOutputName(t *testing.T) {
+	dump := testDump(t, "cluster.yaml")
+	out, errOut, code := run(t, "--from-file", dump, "--inspect", "none", "-o", "name", "--kind", "Function,Configuration", "--exit-zero")
+	want := "function.pkg.crossplane.io/function-runtime\nconfiguration.pkg.crossplane.io/configuration-platform\n"
+	if code != ExitOK || out != want {
+		t.Fatalf("exit %d\n%s\nwant\n%s%s", code, out, want, errOut)
+	}
+	// kubectl's habit: the names feed kubectl.
+	out, _, _ = run(t, "--from-file", dump, "--inspect", "none", "-o", "name", "provider-nop")
+	if out != "provider.pkg.crossplane.io/provider-nop\n" {
+		t.Fatalf("%q", out)
+	}
+}
+
+// -o jsonpath runs the template on the JSON report; values are escaped,
+// what the template writes is not; a bad template is a usage error.
+func TestDiagnoseOutputJSONPath(t *testing.T) {
+	dump := testDump(t, "cluster.yaml")
+	out, errOut, code := run(t, "--from-file", dump, "--inspect", "none", "--kind", "Function,Configuration",
+		"-o", `jsonpath={range .findings[*]}{.severity}{"\t"}{.code}{"\t"}{.subject.name}{"\n"}{end}`)
+	want := "error\tManifestNotFound\tconfiguration-platform\nerror\tPackageYAMLNotFound\tfunction-runtime\n"
+	if code != ExitFindings || out != want {
+		t.Fatalf("exit %d\n%q\nwant\n%q\n%s", code, out, want, errOut)
+	}
+	var d diagJSON
+	jsonOut, _, _ := run(t, "--from-file", dump, "--inspect", "none", "-o", "json")
+	if err := json.Unmarshal([]byte(jsonOut), &d); err != nil {
+		t.Fatal(err)
+	}
+	out, _, _ = run(t, "--from-file", dump, "--inspect", "none", "-o", "jsonpath={.crossplaneVersion} {.packages[0].name} {.missing}")
+	if out != d.CrossplaneVersion+" "+d.Packages[0].Name+" " {
+		t.Fatalf("%q", out)
+	}
+	for _, bad := range []string{"jsonpath={.packages[", "jsonpath=", "jsonpath"} {
+		_, errOut, code = run(t, "--from-file", dump, "-o", bad)
+		if code != ExitError || !strings.Contains(errOut, "jsonpath") || !strings.Contains(errOut, "See '") {
+			t.Errorf("-o %s: exit %d\n%s", bad, code, errOut)
+		}
+	}
+}
+
+// Hostile texts stay escaped in -o jsonpath and -o name.
+func TestJSONPathAndNameEscapeOutsideText(t *testing.T) {
+	pinClock(t)
+	dump := hostileDump(t)
+	for _, o := range []string{"name", `jsonpath={range .findings[*]}{.message}{"\n"}{range .evidence[*]}{@}{"\n"}{end}{end}`} {
+		out, _, _ := run(t, "--from-file", dump, "--inspect", "none", "-o", o)
+		for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+			if l == "" {
+				t.Fatalf("-o %s: an empty line", o)
+			}
+			for _, r := range l {
+				if unsafeForTerminal(r) {
+					t.Fatalf("-o %s: %q reaches the terminal in %q", o, r, l)
+				}
+			}
+		}
+		if !strings.Contains(out, `\x1b`) {
+			t.Fatalf("-o %s: no escaped ESC in\n%s", o, out)
+		}
+	}
+}
+
+// unsafeForTerminal are the runes no human format writes raw (report's rule).
+func unsafeForTerminal(r rune) bool {
+	return r < 0x20 && r != '\t' || r == 0x7f || r >= 0x80 && r <= 0x9f || r == 0x202e || r == 0x2066
+}
+
+// --no-headers: diagnose prints the package rows only; inspect's tables
+// lose their header rows; other formats refuse it.
+func TestNoHeaders(t *testing.T) {
+	dump := testDump(t, "cluster.yaml")
+	out, _, _ := run(t, "--from-file", dump, "--inspect", "none", "--no-headers")
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 9 || strings.Contains(out, "KIND") || strings.Contains(out, "Summary") || !strings.HasPrefix(lines[0], "Provider ") {
+		t.Fatalf("%d lines:\n%s", len(lines), out)
+	}
+	wide, _, _ := run(t, "--from-file", dump, "--inspect", "none", "--no-headers", "-o", "wide")
+	if strings.Count(wide, "\n") != 9 || strings.Contains(wide, "REVISION") {
+		t.Fatalf("wide:\n%s", wide)
+	}
+	_, errOut, code := run(t, "--from-file", dump, "--no-headers", "-o", "json")
+	if code != ExitError || !strings.Contains(errOut, "--no-headers applies to table and wide output, not -o json") {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+}
+
+// The summary line counts findings per severity; --fail-on decides the
+// exit status: error (default, as before), warning, none.
+func TestSummaryLineAndFailOn(t *testing.T) {
+	errors := testDump(t, "cluster.yaml")
+	warning := testDump(t, "paused-dump.yaml")
+	out, _, code := run(t, "--from-file", warning, "--inspect", "none")
+	if code != ExitOK || !strings.HasSuffix(out, "\nSummary: 1 warning (1 package, 0 not healthy).\n") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	out, _, _ = run(t, "--from-file", errors, "--inspect", "none")
+	if !strings.HasSuffix(out, "\nSummary: 7 errors (9 packages, 6 not healthy).\n") {
+		t.Fatalf("%s", out)
+	}
+	md, _, _ := run(t, "--from-file", warning, "--inspect", "none", "-o", "markdown")
+	if !strings.HasSuffix(md, "Summary: 1 warning (1 package, 0 not healthy).\n") {
+		t.Fatalf("%s", md)
+	}
+	for _, tc := range []struct {
+		dump string
+		args []string
+		want int
+	}{
+		{warning, nil, ExitOK},
+		{warning, []string{"--fail-on", "error"}, ExitOK},
+		{warning, []string{"--fail-on", "warning"}, ExitFindings},
+		{warning, []string{"--fail-on", "warning", "-o", "json"}, ExitFindings},
+		{errors, nil, ExitFindings},
+		{errors, []string{"--fail-on", "warning"}, ExitFindings},
+		{errors, []string{"--fail-on", "none"}, ExitOK},
+		{errors, []string{"--exit-zero"}, ExitOK},
+		{errors, []string{"--exit-zero", "--fail-on", "none"}, ExitOK},
+		{errors, []string{"--exit-zero", "--fail-on", "warning"}, ExitError},
+		{errors, []string{"--fail-on", "info"}, ExitError},
+	} {
+		_, errOut, code := run(t, append([]string{"--from-file", tc.dump, "--inspect", "none"}, tc.args...)...)
+		if code != tc.want {
+			t.Errorf("%s %v: exit %d, want %d\n%s", filepath.Base(tc.dump), tc.args, code, tc.want, errOut)
+		}
+	}
+}
