@@ -219,3 +219,47 @@ func TestSummaryLineAndFailOn(t *testing.T) {
 		}
 	}
 }
+
+// inspect: -o name pins each image to its digest, -o jsonpath reads the
+// report, --no-headers drops the header rows, --fail-on warning fails on
+// the docker mirror's warnings.
+func TestInspectPrintersAndFailOn(t *testing.T) {
+	host := pushIncident(t)
+	genuine, mirror := host+"/upbound/provider-nop:v1.6.0", host+"/mirror/upbound/provider-nop:v1.6.0"
+	jsonOut, _, _ := run(t, "inspect", genuine, mirror, "-o", "json", "--dependencies=false")
+	var rep struct {
+		Images []struct{ Digest string } `json:"images"`
+	}
+	if err := json.Unmarshal([]byte(jsonOut), &rep); err != nil || len(rep.Images) != 2 {
+		t.Fatalf("%v\n%s", err, jsonOut)
+	}
+	out, errOut, code := run(t, "inspect", genuine, mirror, "-o", "name", "--dependencies=false", "--exit-zero")
+	want := host + "/upbound/provider-nop@" + rep.Images[0].Digest + "\n" + host + "/mirror/upbound/provider-nop@" + rep.Images[1].Digest + "\n"
+	if code != ExitOK || out != want {
+		t.Fatalf("-o name: exit %d\n%s\nwant\n%s%s", code, out, want, errOut)
+	}
+	out, _, _ = run(t, "inspect", genuine, mirror, "--dependencies=false", "-o", `jsonpath={range .images[*]}{.digest}{"\n"}{end}`)
+	if out != rep.Images[0].Digest+"\n"+rep.Images[1].Digest+"\n" {
+		t.Fatalf("-o jsonpath: %q", out)
+	}
+	table, _, _ := run(t, "inspect", genuine, "--dependencies=false")
+	bare, _, _ := run(t, "inspect", genuine, "--dependencies=false", "--no-headers")
+	for _, h := range []string{"PLATFORM ", "CROSSPLANE    OUTCOME"} {
+		if !strings.Contains(table, h) || strings.Contains(bare, h) {
+			t.Errorf("header %q: in the table %v, with --no-headers %v", h, strings.Contains(table, h), strings.Contains(bare, h))
+		}
+	}
+	if !strings.Contains(bare, "v2.2+") || !strings.Contains(bare, "linux/amd64") {
+		t.Fatalf("--no-headers lost rows:\n%s", bare)
+	}
+	// The docker mirror parses through the flatten fallback (exit 1 by
+	// default); the genuine package has no finding at all.
+	for _, tc := range []struct {
+		ref, failOn string
+		want        int
+	}{{genuine, "warning", ExitOK}, {mirror, "error", ExitFindings}, {mirror, "none", ExitOK}, {mirror, "warning", ExitFindings}} {
+		if _, errOut, code := run(t, "inspect", tc.ref, "--dependencies=false", "--fail-on", tc.failOn); code != tc.want {
+			t.Errorf("%s --fail-on %s: exit %d, want %d\n%s", tc.ref, tc.failOn, code, tc.want, errOut)
+		}
+	}
+}
