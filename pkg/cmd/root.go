@@ -20,6 +20,7 @@ import (
 
 	"github.com/xpdoctor/xpdoctor/pkg/redact"
 	"github.com/xpdoctor/xpdoctor/pkg/report"
+	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
 )
 
 // Exit codes, as in `kubectl diff`: 0 clean, 1 findings, 2 errors.
@@ -107,7 +108,7 @@ func Main(args []string, in io.Reader, out, errOut io.Writer) int {
 	}
 	// The error may quote a registry, a cluster or a file: root's stderr
 	// is a SafeWriter.
-	fmt.Fprintf(root.ErrOrStderr(), "error: %s%s\n", err, hint)
+	fmt.Fprintf(root.ErrOrStderr(), "error: %s%s\n", xpkg.Describe(err), hint)
 	if isUsageError(err) && ran != nil {
 		fmt.Fprintln(root.ErrOrStderr(), usageHint(ran))
 	}

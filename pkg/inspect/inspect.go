@@ -481,5 +481,5 @@ func registryError(ref string, err error) *xpkg.RegistryError {
 	if errors.As(err, &re) {
 		return re
 	}
-	return &xpkg.RegistryError{Kind: xpkg.ErrInvalid, Ref: ref, Detail: err.Error()}
+	return &xpkg.RegistryError{Kind: xpkg.ErrInvalid, Ref: ref, Detail: xpkg.Describe(err)}
 }

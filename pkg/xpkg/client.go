@@ -154,7 +154,10 @@ func (c *Client) Insecure(host string) bool { return c.insecure[strings.ToLower(
 func (c *Client) ParseReference(s string) (name.Reference, error) {
 	ref, err := name.ParseReference(s)
 	if err != nil {
-		return nil, fmt.Errorf("%q is not a valid image reference (want REGISTRY/REPOSITORY[:TAG|@DIGEST]): %w", s, err)
+		// pkg/name ends its messages with the reference, which this one
+		// starts with: say it once.
+		why := DescribeText(strings.ReplaceAll(err.Error(), ": "+s, ""))
+		return nil, fmt.Errorf("%q is not a valid image reference (want REGISTRY/REPOSITORY[:TAG|@DIGEST]): %s", s, why)
 	}
 	if c.Insecure(ref.Context().RegistryStr()) {
 		return name.ParseReference(s, name.Insecure)
@@ -302,7 +305,7 @@ func (c *Client) getManifest(ctx context.Context, ref name.Reference, t http.Rou
 	mt := types.MediaType(strings.TrimSpace(strings.Split(resp.Header.Get("Content-Type"), ";")[0]))
 	mt, err = sniffMediaType(mt, raw)
 	if err != nil {
-		return nil, &RegistryError{Kind: ErrInvalid, Ref: ref.String(), Detail: err.Error()}
+		return nil, &RegistryError{Kind: ErrInvalid, Ref: ref.String(), Detail: Describe(err)}
 	}
 	return &Manifest{Raw: raw, MediaType: mt, Digest: dgst}, nil
 }
@@ -409,7 +412,7 @@ func (c *Client) ListTags(ctx context.Context, repo name.Repository) ([]string, 
 		err = json.NewDecoder(io.LimitReader(resp.Body, MaxManifestBytes)).Decode(&page)
 		resp.Body.Close()
 		if err != nil {
-			return nil, &RegistryError{Kind: ErrInvalid, Ref: repo.String(), Detail: "tag list is not JSON: " + err.Error()}
+			return nil, &RegistryError{Kind: ErrInvalid, Ref: repo.String(), Detail: "tag list is not JSON: " + Describe(err)}
 		}
 		tags = append(tags, page.Tags...)
 		u = nextLink(resp, req.URL)

@@ -59,6 +59,18 @@ type RegistryError struct {
 	// StatusCode is the HTTP status, when there was one.
 	StatusCode int `json:"statusCode,omitempty"`
 	err        error
+	// raw is the library's own text, Detail before Describe: Crossplane
+	// links the same library, so its messages quote this text.
+	raw string
+}
+
+// LibraryText is the error as go-containerregistry words it, which is
+// how Crossplane's messages quote it (Detail is the text for users).
+func (e *RegistryError) LibraryText() string {
+	if e.raw != "" {
+		return e.raw
+	}
+	return e.Detail
 }
 
 func (e *RegistryError) Error() string {
@@ -107,7 +119,7 @@ func classify(ref string, err error) *RegistryError {
 	}
 	// Registry answers and redirect URLs can carry credentials (signed
 	// storage URLs, echoed tokens): strip what looks like one at the source.
-	out := &RegistryError{Ref: ref, Detail: redact.Patterns(strings.TrimSpace(err.Error())), err: err, Kind: ErrInvalid}
+	out := &RegistryError{Ref: ref, Detail: redact.Patterns(strings.TrimSpace(Describe(err))), raw: redact.Patterns(strings.TrimSpace(err.Error())), err: err, Kind: ErrInvalid}
 	var terr *transport.Error
 	var uaErr x509.UnknownAuthorityError
 	var hostErr x509.HostnameError

@@ -73,7 +73,7 @@ func (c *Client) Read(ctx context.Context, ref name.Reference, o ReadOptions) *R
 func (c *Client) readIndex(ctx context.Context, repo name.Repository, m *Manifest, r *Report, o ReadOptions, depth int, seen map[string]bool) {
 	idx, err := ParseIndex(m.Raw)
 	if err != nil {
-		r.Err = &RegistryError{Kind: ErrInvalid, Ref: r.Reference, Detail: err.Error()}
+		r.Err = &RegistryError{Kind: ErrInvalid, Ref: r.Reference, Detail: Describe(err)}
 		return
 	}
 	if len(idx.Manifests) > maxIndexChildren {
@@ -126,7 +126,7 @@ func (c *Client) readImage(ctx context.Context, repo name.Repository, m *Manifes
 	}
 	man, err := ParseImageManifest(m.Raw)
 	if err != nil {
-		ir.Err = &RegistryError{Kind: ErrInvalid, Ref: ref, Detail: err.Error()}
+		ir.Err = &RegistryError{Kind: ErrInvalid, Ref: ref, Detail: Describe(err)}
 		return out
 	}
 	ir.ConfigDigest, ir.ConfigSize = man.Config.Digest.String(), man.Config.Size
@@ -143,7 +143,7 @@ func (c *Client) readImage(ctx context.Context, repo name.Repository, m *Manifes
 	}
 	var cfg configFile
 	if err := json.Unmarshal(cfgRaw, &cfg); err != nil {
-		ir.Err = &RegistryError{Kind: ErrInvalid, Ref: ref, Detail: "image config is not valid JSON: " + err.Error()}
+		ir.Err = &RegistryError{Kind: ErrInvalid, Ref: ref, Detail: "image config is not valid JSON: " + Describe(err)}
 		return out
 	}
 	if cfg.OS != "" {
