@@ -81,7 +81,11 @@ func Judge(r *xpkg.Report, upstream *xpkg.Report, o Options) Image {
 		img.Platforms = append(img.Platforms, Platform{Platform: p.Platform, Selected: i == r.Selected, ImageReport: p.Image})
 	}
 	if r.Err != nil {
+		// The image's reference is beside it: not named twice.
 		img.Error = r.Err.Error()
+		if r.Err.Ref == r.Reference {
+			img.Error = r.Err.Detail
+		}
 	}
 	if sel := r.SelectedImage(); sel != nil {
 		img.Package = sel.Package
@@ -139,6 +143,10 @@ func verdictFindings(r *xpkg.Report, vs []crossplane.Verdict) []findings.Finding
 			msg = fmt.Sprintf("%s: %s", spec.Title, sel.Err.Detail)
 		}
 		fix := spec.Fix
+		if r.Err != nil && (reason == findings.ManifestNotFound || reason == findings.RegistryUnauthorized) {
+			// What xpdoctor was told, for this registry and repository.
+			fix = r.Err.Advice()
+		}
 		switch reason {
 		case findings.DependencyUnresolvable:
 			msg, fix, evidence = dependencyFinding(group)

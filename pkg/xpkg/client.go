@@ -387,13 +387,18 @@ const maxTags = 100_000
 
 // ListTags lists a repository's tags, following pagination (Link headers).
 func (c *Client) ListTags(ctx context.Context, repo name.Repository) ([]string, error) {
+	return c.listTags(ctx, repo, maxTags)
+}
+
+// listTags lists up to about limit tags (whole pages).
+func (c *Client) listTags(ctx context.Context, repo name.Repository, limit int) ([]string, error) {
 	t, err := c.transportFor(ctx, repo)
 	if err != nil {
 		return nil, classify(repo.String(), err)
 	}
 	u := fmt.Sprintf("%s://%s/v2/%s/tags/list?n=1000", repo.Scheme(), repo.RegistryStr(), repo.RepositoryStr())
 	var tags []string
-	for u != "" && len(tags) < maxTags {
+	for u != "" && len(tags) < limit {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err != nil {
 			return nil, err

@@ -53,6 +53,7 @@ func (c *Client) Read(ctx context.Context, ref name.Reference, o ReadOptions) *R
 	}
 	if err != nil {
 		r.Err = classify(ref.String(), err)
+		c.explainMissingTag(ctx, ref, r.Err)
 		return r
 	}
 	r.Digest, r.MediaType, r.Size = m.Digest.String(), string(m.MediaType), int64(len(m.Raw))
