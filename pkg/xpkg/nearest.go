@@ -106,7 +106,7 @@ func NearestTags(want string, have []string, n int) []string {
 }
 
 // semverDistance orders versions by how far they are from want: major
-// first, then minor, then patch, then whether a prerelease differs; a
+// first, then minor, then patch; a prerelease where a release was asked for (or the reverse) counts as five patches; a
 // newer version before an older one at the same distance.
 func semverDistance(want, have *semver.Version) float64 {
 	abs := func(a, b uint64) float64 {
@@ -117,7 +117,8 @@ func semverDistance(want, have *semver.Version) float64 {
 	}
 	d := abs(want.Major(), have.Major())*1e12 + abs(want.Minor(), have.Minor())*1e6 + abs(want.Patch(), have.Patch())*10
 	if want.Prerelease() != have.Prerelease() {
-		d += 2
+		// Farther than five patch releases: a release before a prerelease.
+		d += 50
 	}
 	if have.LessThan(want) {
 		d++
