@@ -209,7 +209,13 @@ func (p Printer) inspectImage(w io.Writer, img inspect.Image) error {
 			if wide {
 				cols = append(cols, yesNo(v.Exact))
 			}
-			fmt.Fprintf(tw, "%s\t%s\n", strings.Join(cols, "\t"), safe(v.Message))
+			msg := safe(v.Message)
+			if img.Error != "" && !wide {
+				// Each version's message quotes the same registry answer
+				// the ERROR line says once.
+				msg = "fails on the ERROR above (-o wide: the message this version writes)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\n", strings.Join(cols, "\t"), msg)
 		}
 		if err := tw.Flush(); err != nil {
 			return err

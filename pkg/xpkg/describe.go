@@ -129,7 +129,16 @@ func describeTransport(te *transport.Error) string {
 	if len(te.Errors) == 0 {
 		return te.Error()
 	}
+	return prefix + describeAnswer(te)
+}
+
+// describeAnswer is a registry's error answer without the request:
+// "404 Not Found: MANIFEST_UNKNOWN: manifest unknown (tag v1)".
+func describeAnswer(te *transport.Error) string {
 	status := fmt.Sprintf("%d %s", te.StatusCode, http.StatusText(te.StatusCode))
+	if len(te.Errors) == 0 {
+		return status
+	}
 	parts := make([]string, 0, len(te.Errors))
 	for _, d := range te.Errors {
 		p := string(d.Code)
@@ -141,7 +150,7 @@ func describeTransport(te *transport.Error) string {
 		}
 		parts = append(parts, p)
 	}
-	return prefix + status + ": " + strings.Join(parts, "; ")
+	return status + ": " + strings.Join(parts, "; ")
 }
 
 // describeDetail renders a distribution error's detail (any JSON value):

@@ -35,7 +35,7 @@ func TestRegistryErrorsWithoutGoValues(t *testing.T) {
 	for _, tc := range []struct {
 		ref, says, raw string
 	}{
-		{plain.Host + "/acme/p:v1.0.O", "tag v1.0.O does not exist in " + plain.Host + "/acme/p (the registry answered 404 MANIFEST_UNKNOWN); the nearest tags there: v1.0.0", "map[Tag:v1.0.O]"},
+		{plain.Host + "/acme/p:v1.0.O", "tag v1.0.O does not exist in " + plain.Host + "/acme/p (the registry answered 404 Not Found: MANIFEST_UNKNOWN: manifest unknown); the nearest tags there: v1.0.0", "map[Tag:v1.0.O]"},
 		{authed.Host + "/acme/p:v1.0.0", "401 Unauthorized: UNAUTHORIZED: authentication required (needs pull access to repository acme/p)", "[map[Action:pull Class: Name:acme/p Type:repository]]"},
 	} {
 		r := read(t, tc.ref, xpkg.ReadOptions{Shallow: true})
@@ -127,7 +127,7 @@ func TestMissingTagAgainstRegistries(t *testing.T) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusForbidden)
 			fmt.Fprint(w, `{"errors":[{"code":"DENIED","message":"listing tags is not allowed"}]}`)
-		})}, "tag v9 does not exist in HOST/acme/p (the registry answered 404 MANIFEST_UNKNOWN; it does not list the tags it has: 403 to its tag list)", nil, 0},
+		})}, "tag v9 does not exist in HOST/acme/p (the registry answered 404 Not Found: MANIFEST_UNKNOWN: Unknown manifest; it does not list the tags it has: 403 to its tag list)", nil, 0},
 		{"answers garbage", []func(http.Handler) http.Handler{serveTags(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, `<html>`) })},
 			"it does not list the tags it has: tag list is not JSON", nil, 0},
 		{"pages without end", []func(http.Handler) http.Handler{serveTags(func(w http.ResponseWriter, r *http.Request) {

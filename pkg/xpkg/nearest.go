@@ -9,6 +9,9 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/xpdoctor/xpdoctor/pkg/redact"
 )
 
 // maxHintTags bounds the tags listed to suggest the nearest ones to a tag
@@ -28,7 +31,8 @@ func (c *Client) explainMissingTag(ctx context.Context, ref name.Reference, re *
 		return
 	}
 	repo := ref.Context()
-	answered := registryAnswer(re)
+	// The tag is named once.
+	answered := strings.ReplaceAll(registryAnswer(re), " (tag "+tag.TagStr()+")", "")
 	tags, err := c.listTags(ctx, repo, maxHintTags)
 	var le *RegistryError
 	switch {
@@ -43,8 +47,13 @@ func (c *Client) explainMissingTag(ctx context.Context, ref name.Reference, re *
 	}
 }
 
-// registryAnswer is "404 MANIFEST_UNKNOWN" for a registry's error answer.
+// registryAnswer is what the registry answered, without the request:
+// "404 Not Found: MANIFEST_UNKNOWN: manifest unknown".
 func registryAnswer(re *RegistryError) string {
+	var te *transport.Error
+	if errors.As(re, &te) {
+		return redact.Patterns(describeAnswer(te))
+	}
 	s := fmt.Sprint(re.StatusCode)
 	for _, code := range []string{"MANIFEST_UNKNOWN", "NAME_UNKNOWN", "NOT_FOUND"} {
 		if strings.Contains(re.LibraryText(), code) {
