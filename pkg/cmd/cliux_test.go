@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/xpdoctor/xpdoctor/internal/testenv"
 )
 
 // closedRegistry is a loopback address nothing listens on: dumps name it,
@@ -261,5 +263,48 @@ func TestInspectPrintersAndFailOn(t *testing.T) {
 		if _, errOut, code := run(t, "inspect", tc.ref, "--dependencies=false", "--fail-on", tc.failOn); code != tc.want {
 			t.Errorf("%s --fail-on %s: exit %d, want %d\n%s", tc.ref, tc.failOn, code, tc.want, errOut)
 		}
+	}
+}
+
+// Completion of the values this work added: kinds after a comma, the new
+// output formats (jsonpath= without a trailing space), --fail-on, fix's
+// own formats.
+func TestCompletionOfListsAndFormats(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want []string
+		dir  string
+	}{
+		{[]string{"--kind", ""}, []string{"Provider", "Function", "Configuration"}, ":4"},
+		{[]string{"--kind", "Provider,"}, []string{"Provider,Function", "Provider,Configuration"}, ":4"},
+		{[]string{"diagnose", "--kind", "provider,f"}, []string{"provider,Function"}, ":4"},
+		{[]string{"-o", ""}, []string{"table", "wide", "json", "yaml", "markdown", "name", "jsonpath="}, ":4"},
+		{[]string{"diagnose", "-o", "js"}, []string{"json", "jsonpath="}, ":4"},
+		{[]string{"diagnose", "-o", "jsonp"}, []string{"jsonpath="}, ":6"},
+		{[]string{"inspect", "-o", ""}, []string{"table", "wide", "json", "yaml", "name", "jsonpath="}, ":4"},
+		{[]string{"fix", "-o", ""}, []string{"table", "json"}, ":4"},
+		{[]string{"--fail-on", ""}, []string{"error", "warning", "none"}, ":4"},
+		{[]string{"inspect", "--fail-on", ""}, []string{"error", "warning", "none"}, ":4"},
+	} {
+		names, dir := complete(t, c.args...)
+		if !slices.Equal(names, c.want) || dir != c.dir {
+			t.Errorf("%v: %v %s, want %v %s", c.args, names, dir, c.want, c.dir)
+		}
+	}
+}
+
+// --crossplane-namespace completes the cluster's namespaces, as -n does.
+func TestCompletionOfCrossplaneNamespace(t *testing.T) {
+	env := testenv.Start(t, false)
+	create(t, env.Config, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: upbound-system\n")
+	for _, cmd := range [][]string{nil, {"diagnose"}, {"fix"}, {"serve"}, {"mcp"}} {
+		names, dir := complete(t, append(cmd, "--kubeconfig", env.Kubeconfig, "--crossplane-namespace", "up")...)
+		if !slices.Equal(names, []string{"upbound-system"}) || dir != ":4" {
+			t.Errorf("%v: %v %s", cmd, names, dir)
+		}
+	}
+	// The context completes from the kubeconfig, beside it.
+	if names, _ := complete(t, "--kubeconfig", env.Kubeconfig, "--crossplane-namespace", "x", "--context", ""); !slices.Equal(names, []string{"envtest"}) {
+		t.Errorf("--context: %v", names)
 	}
 }

@@ -52,8 +52,7 @@ func (f *diagnoseFlags) add(c *cobra.Command, s IOStreams) {
 	c.Flags().StringVarP(&f.Output, "output", "o", "table", "output format: table, wide, json, yaml, markdown, name or jsonpath=TEMPLATE")
 	c.Flags().BoolVar(&f.ExitZero, "exit-zero", false, "exit 0 even when there are findings")
 	f.addJudging(c)
-	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(diagnoseOutputs, cobra.ShellCompDirectiveNoFileComp))
-	_ = c.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions([]string{"Provider", "Function", "Configuration"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("kind", completeKinds)
 }
 
 // addInput registers the flags that say what is read and how: kubectl's
@@ -111,7 +110,7 @@ func newDiagnoseCommand(s IOStreams, f *diagnoseFlags) *cobra.Command {
 		RunE:              func(c *cobra.Command, args []string) error { return f.run(c.Context(), s, args) },
 	}
 	f.add(c, s)
-	f.reportFlags.add(c)
+	f.reportFlags.add(c, diagnoseOutputs)
 	return c
 }
 

@@ -138,8 +138,7 @@ Exit status: 0 when every verdict is BaseLayer and no finding is an error,
 	c.Flags().BoolVar(&f.AllPlatforms, "all-platforms", false, "look for package.yaml in every platform of an index, not only the one Crossplane reads")
 	c.Flags().BoolVar(&f.Dependencies, "dependencies", defaultDependencies, "check that each dependsOn exists where Crossplane's dependency resolver looks and that a tag satisfies its constraint (one level; --dependencies=false skips it)")
 	c.Flags().Float64Var(&f.BandwidthMBps, "assumed-bandwidth", defaultBandwidthMBps, "registry throughput in MB/s assumed when judging whether the flatten fallback fits Crossplane's deadline (0: do not judge)")
-	f.reportFlags.add(c)
-	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(inspectOutputs, cobra.ShellCompDirectiveNoFileComp))
+	f.reportFlags.add(c, inspectOutputs)
 	return c
 }
 

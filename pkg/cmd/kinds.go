@@ -3,6 +3,8 @@ package cmd
 import (
 	"slices"
 	"strings"
+
+	"github.com/spf13/cobra"
 )
 
 // packageKinds are the kinds --kind names, each once, spelled as
@@ -38,4 +40,20 @@ func kindOf(s string) string {
 		}
 	}
 	return ""
+}
+
+// completeKinds completes --kind, also after a comma: "Provider,F" offers
+// "Provider,Function".
+func completeKinds(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	given, partial := "", toComplete
+	if i := strings.LastIndex(toComplete, ","); i >= 0 {
+		given, partial = toComplete[:i+1], toComplete[i+1:]
+	}
+	var out []string
+	for _, k := range packageKindNames {
+		if strings.HasPrefix(strings.ToLower(k), strings.ToLower(partial)) && !slices.Contains(strings.Split(strings.ToLower(given), ","), strings.ToLower(k)) {
+			out = append(out, given+k)
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
 }

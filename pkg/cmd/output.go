@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"strings"
+
 	"github.com/spf13/cobra"
 
 	"github.com/xpdoctor/xpdoctor/pkg/findings"
@@ -26,7 +28,8 @@ const (
 	failOnNone    = failOn("")
 )
 
-func (f *reportFlags) add(c *cobra.Command) {
+func (f *reportFlags) add(c *cobra.Command, outputs []string) {
+	_ = c.RegisterFlagCompletionFunc("output", completeOutputs(outputs))
 	c.Flags().BoolVar(&f.NoHeaders, "no-headers", false, "with table and wide output, leave out the header rows (diagnose: print only the package rows, for scripts)")
 	c.Flags().StringVar(&f.FailOn, "fail-on", string(failOnError), "the least severity of finding that makes the exit status 1: error, warning or none (none is --exit-zero)")
 	_ = c.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"error", "warning", "none"}, cobra.ShellCompDirectiveNoFileComp))
@@ -74,3 +77,20 @@ var diagnoseOutputs = []string{"table", "wide", "json", "yaml", "markdown", "nam
 
 // inspectOutputs are inspect's -o values, for completion.
 var inspectOutputs = []string{"table", "wide", "json", "yaml", "name", "jsonpath="}
+
+// completeOutputs completes -o: "jsonpath=" takes its template right after
+// the "=", so the shell adds no space after it.
+func completeOutputs(formats []string) cobra.CompletionFunc {
+	return func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		var out []string
+		for _, f := range formats {
+			if strings.HasPrefix(f, toComplete) {
+				out = append(out, f)
+			}
+		}
+		if len(out) == 1 && strings.HasSuffix(out[0], "=") {
+			return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
+}

@@ -182,7 +182,7 @@ finding code and evidence, and re-mirrors broken packages byte-for-byte.`,
 	// `kubectl xpdoctor` alone is `kubectl xpdoctor diagnose`.
 	rootDiag := newDiagnoseFlags()
 	rootDiag.add(root, s)
-	rootDiag.reportFlags.add(root)
+	rootDiag.reportFlags.add(root, diagnoseOutputs)
 	root.Args = cobra.ArbitraryArgs
 	root.ValidArgsFunction = rootDiag.completeNames
 	root.RunE = func(c *cobra.Command, args []string) error { return rootDiag.run(c.Context(), s, args) }
