@@ -308,3 +308,60 @@ func TestCompletionOfCrossplaneNamespace(t *testing.T) {
 		t.Errorf("--context: %v", names)
 	}
 }
+
+// A user without rights gets one PermissionDenied per API group refused
+// (and namespace), naming the resources and the user, not one per
+// resource; a user with only part of docs/rbac.yaml gets the rest named.
+func TestPermissionDeniedOnePerGroup(t *testing.T) {
+	env, _, _ := incidentCluster(t)
+	// carol may discover the APIs (every authenticated user may) and nothing more.
+	base := []string{"--kubeconfig", env.Kubeconfig, "--inspect", "none"}
+	out, errOut, code := run(t, append(base, "--as", "carol", "-o", "json")...)
+	if code != ExitError || !strings.Contains(errOut, "some reads were forbidden") {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	var d struct {
+		Findings []struct {
+			Code, Message string
+			Evidence      []string
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(out), &d); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var denied []string
+	for _, f := range d.Findings {
+		if f.Code == "PermissionDenied" {
+			denied = append(denied, f.Message)
+			if len(f.Evidence) > 2 {
+				t.Errorf("%d evidence lines for %s", len(f.Evidence), f.Message)
+			}
+		}
+	}
+	var pkgLine string
+	for _, m := range denied {
+		if strings.Contains(m, "pkg.crossplane.io: ") {
+			if pkgLine != "" {
+				t.Errorf("two findings for pkg.crossplane.io:\n%s\n%s", pkgLine, m)
+			}
+			pkgLine = m
+		}
+	}
+	for _, r := range []string{"providers", "providerrevisions", "functions", "functionrevisions", "configurations", "configurationrevisions"} {
+		if !strings.Contains(pkgLine, r) {
+			t.Errorf("the pkg.crossplane.io finding does not name %s: %q", r, pkgLine)
+		}
+	}
+	if !strings.HasPrefix(pkgLine, "not allowed to list pkg.crossplane.io: ") || !strings.Contains(pkgLine, `(forbidden for user "carol")`) {
+		t.Errorf("%q", pkgLine)
+	}
+	// Before, each resource was its own finding: 13 or more.
+	if len(denied) > 6 {
+		t.Errorf("%d PermissionDenied findings, want one per API group and namespace:\n%s", len(denied), strings.Join(denied, "\n"))
+	}
+	table, _, _ := run(t, append(base, "--as", "carol")...)
+	if n := strings.Count(table, "PermissionDenied"); n != len(denied) {
+		t.Errorf("the table has %d PermissionDenied, the JSON %d", n, len(denied))
+	}
+	t.Logf("%d findings for carol:\n%s", len(denied), strings.Join(denied, "\n"))
+}
