@@ -365,3 +365,114 @@ func TestPermissionDeniedOnePerGroup(t *testing.T) {
 	}
 	t.Logf("%d findings for carol:\n%s", len(denied), strings.Join(denied, "\n"))
 }
+
+// inspect oci:DIR and oci-archive:FILE judge each reference an export
+// records, through transfer's reader, before it is carried across the air
+// gap: the same verdicts as the registry it came from, named as the user
+// named them, without the loopback registry that served them.
+func TestInspectLocalLayoutAndArchive(t *testing.T) {
+	host := pushIncident(t)
+	genuine, runtime := host+"/upbound/provider-nop:v1.6.0", host+"/mirror/upbound/provider-runtime:v1.6.0"
+	dir := t.TempDir()
+	for _, loc := range []string{"oci:" + dir + "/layout", "oci-archive:" + dir + "/carry.tar"} {
+		for _, src := range []string{genuine, runtime} {
+			if _, errOut, code := run(t, "mirror", src, loc, "--yes"); code != ExitOK {
+				t.Fatalf("export %s to %s: exit %d\n%s", src, loc, code, errOut)
+			}
+		}
+		fromRegistry, _, _ := run(t, "inspect", genuine, runtime, "-o", "json", "--dependencies=false")
+		out, errOut, code := run(t, "inspect", loc, "-o", "json", "--dependencies=false")
+		if code != ExitFindings {
+			t.Fatalf("%s: exit %d, want 1 (the runtime image is no package)\n%s", loc, code, errOut)
+		}
+		var want, got struct {
+			Images []struct {
+				Reference, Digest string
+				Verdicts          []struct{ Outcome, Message string }
+				Findings          []struct{ Code string }
+			} `json:"images"`
+		}
+		if err := json.Unmarshal([]byte(fromRegistry), &want); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		if len(got.Images) != 2 {
+			t.Fatalf("%s: %d images", loc, len(got.Images))
+		}
+		for _, g := range got.Images {
+			_, recorded, _ := strings.Cut(strings.TrimSuffix(g.Reference, ")"), " (")
+			if !strings.HasPrefix(g.Reference, loc+" (") {
+				t.Errorf("reference %q is not named as %s (REF)", g.Reference, loc)
+			}
+			var w *struct {
+				Reference, Digest string
+				Verdicts          []struct{ Outcome, Message string }
+				Findings          []struct{ Code string }
+			}
+			for i := range want.Images {
+				if want.Images[i].Reference == recorded {
+					w = &want.Images[i]
+				}
+			}
+			if w == nil {
+				t.Fatalf("%s records %q, which was not exported", loc, recorded)
+			}
+			if g.Digest != w.Digest || len(g.Verdicts) != len(w.Verdicts) || len(g.Findings) != len(w.Findings) {
+				t.Errorf("%s: %s judged differently from the registry:\n%+v\n%+v", loc, recorded, g, *w)
+			}
+			for i := range g.Verdicts {
+				if g.Verdicts[i] != w.Verdicts[i] {
+					t.Errorf("%s %s: verdict %+v, from the registry %+v", loc, recorded, g.Verdicts[i], w.Verdicts[i])
+				}
+			}
+		}
+		if strings.Contains(out, "layout/r0") {
+			t.Errorf("%s: the loopback registry shows in the report:\n%s", loc, out)
+		}
+		names, _, _ := run(t, "inspect", loc, "-o", "name", "--dependencies=false")
+		if !strings.Contains(names, host+"/upbound/provider-nop@sha256:") || strings.Count(names, "\n") != 2 {
+			t.Errorf("-o name: %s", names)
+		}
+	}
+	// What is not a layout, or not there, is said once, exit 2.
+	for _, bad := range []struct{ loc, says string }{
+		{"oci:" + dir + "/none", "does not exist"},
+		{"oci:" + dir + "/carry.tar", "is not a directory"},
+		{"oci:", "needs a path"},
+	} {
+		_, errOut, code := run(t, "inspect", bad.loc)
+		if code != ExitError || !strings.Contains(errOut, bad.says) || strings.Count(errOut, "error:") != 1 {
+			t.Errorf("%s: exit %d\n%s", bad.loc, code, errOut)
+		}
+	}
+}
+
+// A layout that lies: index.json names a manifest whose blob holds other
+// bytes. The layout is judged unreadable, never healthy.
+func TestInspectLocalLayoutThatLies(t *testing.T) {
+	host := pushIncident(t)
+	dir := filepath.Join(t.TempDir(), "layout")
+	if _, errOut, code := run(t, "mirror", host+"/upbound/provider-nop:v1.6.0", "oci:"+dir, "--yes"); code != ExitOK {
+		t.Fatal(errOut)
+	}
+	var idx struct {
+		Manifests []struct{ Digest string } `json:"manifests"`
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "index.json"))
+	if err != nil || json.Unmarshal(raw, &idx) != nil || len(idx.Manifests) != 1 {
+		t.Fatalf("%v %s", err, raw)
+	}
+	blob := filepath.Join(dir, "blobs", "sha256", strings.TrimPrefix(idx.Manifests[0].Digest, "sha256:"))
+	if err := os.WriteFile(blob, []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := run(t, "inspect", "oci:"+dir, "--dependencies=false")
+	if code != ExitFindings || !strings.Contains(out, "ERROR") || strings.Contains(out, "BaseLayer ") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "hash") && !strings.Contains(out, "digest") {
+		t.Errorf("the error does not say the bytes do not match their digest:\n%s", out)
+	}
+}

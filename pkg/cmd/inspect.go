@@ -12,6 +12,7 @@ import (
 	"github.com/xpdoctor/xpdoctor/pkg/inspect"
 	"github.com/xpdoctor/xpdoctor/pkg/redact"
 	"github.com/xpdoctor/xpdoctor/pkg/report"
+	"github.com/xpdoctor/xpdoctor/pkg/transfer"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
 )
 
@@ -80,6 +81,8 @@ type inspectOptions struct {
 	fail      failOn
 	timeout   time.Duration
 	newClient func() *xpkg.Client
+	// maps are --upstream-registry's, for the references a layout records.
+	maps []xpkg.Mapping
 }
 
 // Defaults of inspect's flags, which the mcp command's inspect tool uses too.
@@ -179,8 +182,17 @@ func (f *inspectFlags) toOptions(args []string) (*inspectOptions, error) {
 	if f.Dependencies {
 		o.judge.Dependencies = &inspect.DependencyOptions{}
 	}
+	o.maps = maps
 	client := f.client()
 	for _, a := range args {
+		if kind, path := transfer.ParseLocation(a); kind != transfer.Registry {
+			// Every reference the layout records; read when the command runs.
+			if path == "" {
+				return nil, usageErrorf("%s needs a path: %s:DIR or %s:FILE.tar", a, transfer.Layout, transfer.Archive)
+			}
+			o.requests = append(o.requests, inspect.Request{Reference: a, Upstream: f.Upstream})
+			continue
+		}
 		if _, err := client.ParseReference(a); err != nil {
 			return nil, usageErrorf("%v", err)
 		}
@@ -206,10 +218,17 @@ func (f *inspectFlags) toOptions(args []string) (*inspectOptions, error) {
 func (o *inspectOptions) report(ctx context.Context) (*inspect.Report, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	rep, err := inspect.Run(ctx, o.newClient(), o.requests, o.judge, o.read)
+	client := o.newClient()
+	reqs, local, err := o.expand(client)
 	if err != nil {
 		return nil, err
 	}
+	defer local.close()
+	rep, err := inspect.Run(ctx, client, reqs, o.judge, o.read)
+	if err != nil {
+		return nil, err
+	}
+	local.relabel(rep)
 	if err := stopped(ctx, o.timeout); err != nil {
 		return nil, err
 	}

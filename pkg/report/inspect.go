@@ -130,7 +130,12 @@ func (p Printer) inspectNames(w io.Writer, r *inspect.Report) error {
 		if img.Digest == "" {
 			continue
 		}
-		fmt.Fprintf(w, "%s@%s\n", t.Line(xpkg.RepositoryOf(img.Reference)), t.Line(img.Digest))
+		ref := img.Reference
+		if _, recorded, ok := strings.Cut(ref, " ("); ok && strings.HasSuffix(recorded, ")") {
+			// oci:DIR (REF): the reference the layout records.
+			ref = strings.TrimSuffix(recorded, ")")
+		}
+		fmt.Fprintf(w, "%s@%s\n", t.Line(xpkg.RepositoryOf(ref)), t.Line(img.Digest))
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -39,6 +40,9 @@ func (c *Client) explainMissingTag(ctx context.Context, ref name.Reference, re *
 	case err == nil && len(tags) == 0, errors.As(err, &le) && le.Kind == ErrNotFound:
 		re.Detail = fmt.Sprintf("repository %s does not exist, or holds no tag (the registry answered %s)", repo, answered)
 		re.RepositoryMissing = true
+	case err == nil && slices.Contains(tags, tag.TagStr()):
+		// A registry that lies, or a tag deleted between the two reads.
+		re.Detail = fmt.Sprintf("tag %s is listed in %s, but the registry has no manifest for it (it answered %s)", tag.TagStr(), repo, answered)
 	case err != nil:
 		re.Detail = fmt.Sprintf("tag %s does not exist in %s (the registry answered %s; it does not list the tags it has: %s)", tag.TagStr(), repo, answered, tagListAnswer(err))
 	default:
