@@ -476,3 +476,37 @@ func TestInspectLocalLayoutThatLies(t *testing.T) {
 		t.Errorf("the error does not say the bytes do not match their digest:\n%s", out)
 	}
 }
+
+// fix -o json prints the plan (and with --yes the result) as JSON on
+// stdout, everything human on stderr; -q prints only the summary.
+func TestFixJSONAndQuiet(t *testing.T) {
+	pinClock(t)
+	env, _, host := incidentCluster(t)
+	base := []string{"fix", "provider-docker", "--kubeconfig", env.Kubeconfig, "--upstream-registry", host + "/mirror=" + host}
+	out, errOut, code := run(t, append(base, "-o", "json")...)
+	var plan struct {
+		APIVersion, Kind string
+		Items            []struct {
+			Action      string
+			Destination struct{ Ref string }
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &plan); err != nil || code != ExitOK {
+		t.Fatalf("exit %d, %v\n%s\n%s", code, err, out, errOut)
+	}
+	if plan.Kind != "TransferPlan" || len(plan.Items) != 1 || plan.Items[0].Destination.Ref != host+"/mirror/upbound/provider-nop:v1.6.0" || plan.Items[0].Action != "move" {
+		t.Fatalf("%+v", plan)
+	}
+	// Without --yes the plan is the output, -q or not (as for mirror).
+	if table, _, _ := run(t, append(base, "-q")...); !strings.Contains(table, "PLAN ") {
+		t.Fatalf("-q without --yes:\n%s", table)
+	}
+	quiet, errOut, code := run(t, append(base, "-q", "--yes")...)
+	if code != ExitOK || strings.Contains(quiet, "PLAN ") || strings.Contains(quiet, "provider-docker") || strings.Count(strings.TrimSpace(quiet), "\n") > 2 ||
+		!strings.Contains(quiet, "1 reference(s): 1 copied") {
+		t.Fatalf("-q --yes: exit %d\n%s\n%s", code, quiet, errOut)
+	}
+	if _, errOut, code := run(t, append(base, "-o", "yaml")...); code != ExitError || !strings.Contains(errOut, `unknown output format "yaml"`) {
+		t.Fatalf("fix -o yaml: exit %d\n%s", code, errOut)
+	}
+}

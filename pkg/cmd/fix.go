@@ -151,7 +151,7 @@ func (o *fixOptions) run(ctx context.Context, s IOStreams) error {
 			failed++
 			continue
 		}
-		if ui.format == report.Table {
+		if ui.format == report.Table && !(o.f.Quiet && o.f.Yes) {
 			fmt.Fprintf(s.Out, "%s/%s (%v)\n", c.Kind, c.Name, c.Codes)
 		}
 		planned = append(planned, c)
