@@ -97,7 +97,7 @@ func (e *RegistryError) Advice() string {
 		case len(e.NearestTags) > 0:
 			return fmt.Sprintf("use a tag that exists (nearest: %s; `crane ls %s` lists them all), or mirror the missing one: kubectl xpdoctor mirror UPSTREAM %s", strings.Join(e.NearestTags, ", "), repo, e.Ref)
 		case e.RepositoryMissing:
-			return fmt.Sprintf("check the repository's name and registry; if the package was never mirrored there, mirror it: kubectl xpdoctor mirror UPSTREAM %s", e.Ref)
+			return fmt.Sprintf("check the repository's name and registry (`crane ls %s`); if it is a mirror that was never filled, mirror the package into it: kubectl xpdoctor mirror UPSTREAM %s", repo, e.Ref)
 		}
 		return fmt.Sprintf("check the repository and tag exist (crane ls %s); mirror the package if it is missing", repo)
 	case ErrTLS:
