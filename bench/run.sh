@@ -144,6 +144,8 @@ gobench=$(go test ./pkg/xpkg -run '^$' -bench 'Inspect' -benchtime 5x 2>&1 | gre
   if [ -x "$envtest/kube-apiserver" ]; then KUBEBUILDER_ASSETS=$envtest go test ./pkg/cmd -run '^$' -bench 'Diagnose' -benchtime 3x 2>&1 | grep '^Benchmark'; fi)
 
 med() { median <<<"$1"; }
+# bench/latency.sh writes its own section of RESULTS.md: keep it.
+kept=$(awk '/^<!-- bench\/latency.sh -->$/,/^<!-- \/bench\/latency.sh -->$/' bench/RESULTS.md 2>/dev/null || true)
 {
   echo "# Mirror benchmark"
   echo
@@ -177,4 +179,5 @@ med() { median <<<"$1"; }
   echo
   echo "Scenarios: **first** = a 2-platform package (2 x 50 MB runtime layers + small package layers) into a new repository; **repeat** = the same copy again (everything present); **family** = 10 providers sharing one 20 MB runtime layer into 10 new repositories of one registry (unique blob bytes: about 21 MB), xpdoctor with one \`--from-file\`, the others one process per package."
 } > bench/RESULTS.md
+if [ -n "$kept" ]; then printf '\n%s\n' "$kept" >> bench/RESULTS.md; fi
 cat bench/RESULTS.md

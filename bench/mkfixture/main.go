@@ -18,10 +18,18 @@ func main() {
 	mb := flag.Int("runtime-mb", 50, "runtime layer size per platform, in MB")
 	family := flag.Int("family", 0, "push this many providers sharing a runtime layer instead")
 	repo := flag.String("repository", "upbound/provider-big", "repository of the 2-platform package (tag v1.6.0)")
+	packages := flag.Int("packages", 0, "push this many distinct 2-platform packages instead, REPOSITORY-NNNN:v1.6.0, with 1 KB runtime layers (inspect benchmarks)")
 	flag.Parse()
 	if *registry == "" {
 		fmt.Fprintln(os.Stderr, "usage: mkfixture -registry HOST:PORT [-runtime-mb N] [-family N]")
 		os.Exit(2)
+	}
+	if *packages > 0 {
+		if err := distinct(*registry, *repo, *packages); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
 	}
 	if err := run(*registry, *repo, *mb, *family); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -45,4 +53,19 @@ func run(registry, repo string, mb, family int) error {
 	arm := amd
 	arm.Runtime = []v1.Layer{xpkgtest.RandomLayer(2, mb<<20)}
 	return xpkgtest.Push(registry+"/"+repo+":v1.6.0", xpkgtest.IndexOf(amd, arm))
+}
+
+// distinct pushes n packages that share nothing, so that every image is
+// read: the worst case for inspect's round trips.
+func distinct(registry, repo string, n int) error {
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("%s-%04d", repo, i)
+		amd := xpkgtest.Package{Kind: "Provider", Name: fmt.Sprintf("provider-%04d", i), Objects: 5, Runtime: []v1.Layer{xpkgtest.RandomLayer(uint64(2*i+1), 1000)}}
+		arm := amd
+		arm.Runtime = []v1.Layer{xpkgtest.RandomLayer(uint64(2*i+2), 1000)}
+		if err := xpkgtest.Push(registry+"/"+name+":v1.6.0", xpkgtest.IndexOf(amd, arm)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

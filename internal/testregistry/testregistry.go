@@ -362,3 +362,35 @@ func (rq *Requests) Reset() {
 	rq.seen = nil
 	rq.mu.Unlock()
 }
+
+// Latency fronts a registry like a distant one, as bench/countproxy does
+// for processes: every request waits Delay before it is served (real
+// registries such as ECR answer in 20 to 80 ms; on bare loopback the
+// number of round trips is invisible), and is counted, with the most
+// requests in flight at once.
+type Latency struct {
+	Delay time.Duration
+
+	requests, inFlight, maxInFlight atomic.Int64
+}
+
+// Wrap is a handler wrapper for InProcess.
+func (l *Latency) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		l.requests.Add(1)
+		n := l.inFlight.Add(1)
+		for m := l.maxInFlight.Load(); n > m && !l.maxInFlight.CompareAndSwap(m, n); m = l.maxInFlight.Load() {
+		}
+		defer l.inFlight.Add(-1)
+		if l.Delay > 0 {
+			time.Sleep(l.Delay)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Reset returns the requests counted and the most in flight at once since
+// the last Reset, and starts counting again.
+func (l *Latency) Reset() (requests, maxInFlight int64) {
+	return l.requests.Swap(0), l.maxInFlight.Swap(0)
+}

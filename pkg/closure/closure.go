@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
@@ -59,69 +60,114 @@ func Resolve(ctx context.Context, c *xpkg.Client, root string) ([]Node, error) {
 	}
 	queue := []item{{ref: root}}
 	for len(queue) > 0 {
-		it := queue[0]
-		queue = queue[1:]
-		ref, err := c.ParseReference(it.ref)
-		if err != nil {
-			return nil, &Error{Chain: it.chain, Err: err}
+		// Breadth first, one level at a time: the level is read at once
+		// (warm), then decided in order from the cache, so the result is
+		// the one a walk reading one package after the other gives.
+		wave := queue
+		queue = nil
+		refs := make([]string, len(wave))
+		for i, it := range wave {
+			refs[i] = it.ref
 		}
-		repo := ref.Context().String()
-		chain := append(append([]string{}, it.chain...), ref.String())
-		if i, ok := seen[repo]; ok {
-			if out[i].Ref != ref.String() {
-				return nil, &Error{Chain: chain, Err: fmt.Errorf("%s is needed as %s and as %s (via %s): Crossplane can install only one version", repo, out[i].Ref, ref.String(), strings.Join(out[i].Chain, " -> "))}
-			}
-			continue
-		}
-		if len(out) >= maxNodes {
-			return nil, &Error{Chain: chain, Err: fmt.Errorf("more than %d packages in the closure", maxNodes)}
-		}
-		r := c.Read(ctx, ref, xpkg.ReadOptions{})
-		if r.Err != nil {
-			return nil, &Error{Chain: chain, Err: fmt.Errorf("cannot read %s: %s (%s)", ref, r.Err.Detail, r.Err.Advice())}
-		}
-		img := r.SelectedImage()
-		if img == nil || img.Err != nil || img.Package == nil || img.Package.Meta == nil {
-			return nil, &Error{Chain: chain, Err: fmt.Errorf("%s has no readable package metadata (not a Crossplane package?)", ref)}
-		}
-		m := img.Package.Meta
-		seen[repo] = len(out)
-		out = append(out, Node{Ref: ref.String(), Repository: repo, Kind: m.Kind, Name: m.Name, Family: m.Family, Constraint: it.constraint, Chain: chain, HasDependencies: len(m.DependsOn) > 0})
-		for _, d := range m.DependsOn {
-			depRepo, err := name.NewRepository(d.Package)
+		warm(ctx, c, refs)
+		for _, it := range wave {
+			ref, err := c.ParseReference(it.ref)
 			if err != nil {
-				return nil, &Error{Chain: chain, Err: fmt.Errorf("dependency %q: %w", d.Package, err)}
+				return nil, &Error{Chain: it.chain, Err: err}
 			}
-			for _, anc := range chain {
-				if strings.HasPrefix(anc, depRepo.String()+":") || strings.HasPrefix(anc, depRepo.String()+"@") {
-					return nil, &Error{Chain: append(chain, depRepo.String()), Err: fmt.Errorf("dependency cycle")}
+			repo := ref.Context().String()
+			chain := append(append([]string{}, it.chain...), ref.String())
+			if i, ok := seen[repo]; ok {
+				if out[i].Ref != ref.String() {
+					return nil, &Error{Chain: chain, Err: fmt.Errorf("%s is needed as %s and as %s (via %s): Crossplane can install only one version", repo, out[i].Ref, ref.String(), strings.Join(out[i].Chain, " -> "))}
 				}
+				continue
 			}
-			var depRef string
-			if crossplane.IsDigest(d.Version) {
-				depRef = depRepo.String() + "@" + strings.TrimSpace(d.Version)
-			} else {
-				if i, ok := seen[depRepo.String()]; ok {
-					// Already resolved through another parent: it must satisfy this constraint too.
-					tag := strings.TrimPrefix(out[i].Ref, depRepo.String()+":")
-					if v, err := crossplane.ResolveDependency(d.Version, []string{tag}); err == nil && v == tag {
-						continue
+			if len(out) >= maxNodes {
+				return nil, &Error{Chain: chain, Err: fmt.Errorf("more than %d packages in the closure", maxNodes)}
+			}
+			r := c.Read(ctx, ref, xpkg.ReadOptions{})
+			if r.Err != nil {
+				return nil, &Error{Chain: chain, Err: fmt.Errorf("cannot read %s: %s (%s)", ref, r.Err.Detail, r.Err.Advice())}
+			}
+			img := r.SelectedImage()
+			if img == nil || img.Err != nil || img.Package == nil || img.Package.Meta == nil {
+				return nil, &Error{Chain: chain, Err: fmt.Errorf("%s has no readable package metadata (not a Crossplane package?)", ref)}
+			}
+			m := img.Package.Meta
+			seen[repo] = len(out)
+			out = append(out, Node{Ref: ref.String(), Repository: repo, Kind: m.Kind, Name: m.Name, Family: m.Family, Constraint: it.constraint, Chain: chain, HasDependencies: len(m.DependsOn) > 0})
+			for _, d := range m.DependsOn {
+				depRepo, err := name.NewRepository(d.Package)
+				if err != nil {
+					return nil, &Error{Chain: chain, Err: fmt.Errorf("dependency %q: %w", d.Package, err)}
+				}
+				for _, anc := range chain {
+					if strings.HasPrefix(anc, depRepo.String()+":") || strings.HasPrefix(anc, depRepo.String()+"@") {
+						return nil, &Error{Chain: append(chain, depRepo.String()), Err: fmt.Errorf("dependency cycle")}
 					}
 				}
-				tags, err := c.ListTags(ctx, depRepo)
-				if err != nil {
-					return nil, &Error{Chain: append(chain, depRepo.String()), Err: fmt.Errorf("cannot list tags: %w", err)}
+				var depRef string
+				if crossplane.IsDigest(d.Version) {
+					depRef = depRepo.String() + "@" + strings.TrimSpace(d.Version)
+				} else {
+					if i, ok := seen[depRepo.String()]; ok {
+						// Already resolved through another parent: it must satisfy this constraint too.
+						tag := strings.TrimPrefix(out[i].Ref, depRepo.String()+":")
+						if v, err := crossplane.ResolveDependency(d.Version, []string{tag}); err == nil && v == tag {
+							continue
+						}
+					}
+					tags, err := c.ListTags(ctx, depRepo)
+					if err != nil {
+						return nil, &Error{Chain: append(chain, depRepo.String()), Err: fmt.Errorf("cannot list tags: %w", err)}
+					}
+					tag, err := crossplane.ResolveDependency(d.Version, tags)
+					if err != nil {
+						return nil, &Error{Chain: append(chain, depRepo.String()), Err: err}
+					}
+					depRef = depRepo.String() + ":" + tag
 				}
-				tag, err := crossplane.ResolveDependency(d.Version, tags)
-				if err != nil {
-					return nil, &Error{Chain: append(chain, depRepo.String()), Err: err}
-				}
-				depRef = depRepo.String() + ":" + tag
+				queue = append(queue, item{ref: depRef, constraint: d.Version, chain: chain})
 			}
-			queue = append(queue, item{ref: depRef, constraint: d.Version, chain: chain})
 		}
 	}
 	return out, nil
+}
+
+// warm reads the packages of one level of the closure, and lists the tags
+// of the repositories their dependencies name, all at once: the client's
+// ReadCache bounds them per registry host and keeps what they read for
+// Resolve to decide with. Failures are left for Resolve to meet and report.
+func warm(ctx context.Context, c *xpkg.Client, refs []string) {
+	var wg sync.WaitGroup
+	for _, s := range refs {
+		ref, err := c.ParseReference(s)
+		if err != nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := c.Read(ctx, ref, xpkg.ReadOptions{})
+			img := r.SelectedImage()
+			if r.Err != nil || img == nil || img.Package == nil || img.Package.Meta == nil {
+				return
+			}
+			for _, d := range img.Package.Meta.DependsOn {
+				repo, err := name.NewRepository(d.Package)
+				if err != nil || crossplane.IsDigest(d.Version) {
+					continue
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, _ = c.ListTags(ctx, repo)
+				}()
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // Destination maps a source reference under a prefix, keeping its

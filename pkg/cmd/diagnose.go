@@ -135,7 +135,7 @@ func (f *diagnoseFlags) options(maps []xpkg.Mapping, kinds []string) doctor.Opti
 		FromFile: f.FromFile, Kube: f.kube, CrossplaneNamespace: f.CrossplaneNS, ReadPullSecrets: f.ReadSecrets,
 		CrossplaneVersion: f.CrossplaneVersion, Inspect: doctor.InspectMode(f.Inspect), Upstreams: maps,
 		Registry: f.registryFlags.options(), Redactor: f.redactor, Now: f.now(), WrapTransport: wrapKubeTransport,
-		Select: diagnose.Selector{Kinds: kinds}, ReadOnly: f.readOnly,
+		Select: diagnose.Selector{Kinds: kinds}, ReadOnly: f.readOnly, RegistryConcurrency: f.Concurrency,
 	}
 	if f.kube.Context != nil {
 		o.KubeContext = *f.kube.Context
@@ -168,8 +168,8 @@ func (f *diagnoseFlags) doctorOptions(names []string) (doctor.Options, error) {
 		}
 		maps = append(maps, mp)
 	}
-	if f.Timeout <= 0 {
-		return doctor.Options{}, usageErrorf("--timeout must be positive")
+	if err := f.validate(); err != nil {
+		return doctor.Options{}, err
 	}
 	o := f.options(maps, kinds)
 	o.Select.Names = names

@@ -32,15 +32,25 @@ func (c roundTripCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 // populate creates n Providers with revisions, deployments and pods, one in
 // ten failing, and n*33 events (5,000 for 150 providers), concurrently.
 func populate(b *testing.B, cfg *rest.Config, host string, n int) {
+	populateRefs(b, cfg, n, 33, func(i int) string {
+		if i%10 == 0 {
+			return host + "/mirror/upbound/provider-runtime:v1.6.0"
+		}
+		return host + "/upbound/provider-nop:v1.6.0"
+	})
+}
+
+// populateRefs is populate with each Provider's package from ref(i) (one
+// in ten failing: i%10 == 0) and events Events per Provider.
+func populateRefs(b *testing.B, cfg *rest.Config, n, events int, ref func(i int) string) {
 	var objs []string
 	objs = append(objs, "apiVersion: v1\nkind: Namespace\nmetadata: {name: crossplane-system}\n")
 	for i := 0; i < n; i++ {
-		name := fmt.Sprintf("provider-%03d", i)
+		name := fmt.Sprintf("provider-%04d", i)
 		healthy, msg := "True", ""
-		ref := host + "/upbound/provider-nop:v1.6.0"
+		ref := ref(i)
 		if i%10 == 0 {
 			healthy = "False"
-			ref = host + "/mirror/upbound/provider-runtime:v1.6.0"
 			msg = `cannot initialize parser backend: couldn't find "package.yaml" file after checking 1 files in the archive (annotated layer: false): EOF`
 		}
 		objs = append(objs, fmt.Sprintf(`apiVersion: pkg.crossplane.io/v1
@@ -72,7 +82,7 @@ kind: Pod
 metadata: {name: %[1]s-1-pod, namespace: crossplane-system, labels: {pkg.crossplane.io/revision: %[1]s-1}}
 spec: {containers: [{name: c, image: "%[2]s"}]}
 `, name, ref, healthy, msg))
-		for e := 0; e < 33; e++ {
+		for e := 0; e < events; e++ {
 			objs = append(objs, fmt.Sprintf(`apiVersion: v1
 kind: Event
 metadata: {name: %[1]s.%[2]d, namespace: default}

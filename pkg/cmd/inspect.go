@@ -21,7 +21,9 @@ type registryFlags struct {
 	Insecure []string
 	Timeout  time.Duration
 	Verbose  int
-	cmd      *cobra.Command
+	// Concurrency bounds the registry reads in flight per registry host.
+	Concurrency int
+	cmd         *cobra.Command
 	// redactor receives every credential the client resolves or sends.
 	redactor *redact.Redactor
 	// readOnly makes every client the flags build refuse writes before
@@ -34,6 +36,18 @@ func (f *registryFlags) add(c *cobra.Command, timeout time.Duration, s IOStreams
 	c.Flags().StringSliceVar(&f.Insecure, "insecure-registry", nil, "registry host[:port] that may use plain HTTP or an unverified TLS certificate (repeatable; loopback hosts always may use HTTP)")
 	c.Flags().DurationVar(&f.Timeout, "timeout", timeout, "give up after this long")
 	c.Flags().IntVarP(&f.Verbose, "v", "v", 0, "log level: 1 and above log every registry request to stderr (never headers or credentials)")
+	c.Flags().IntVar(&f.Concurrency, "registry-concurrency", xpkg.DefaultRegistryConcurrency, "images read at once per registry host")
+}
+
+// validate checks the flags before anything is read.
+func (f *registryFlags) validate() error {
+	if f.Timeout <= 0 {
+		return usageErrorf("--timeout must be positive")
+	}
+	if f.Concurrency < 1 {
+		return usageErrorf("--registry-concurrency must be at least 1")
+	}
+	return nil
 }
 
 // options are the registry client options the flags say: the run's
@@ -54,8 +68,10 @@ func (f *registryFlags) options() []xpkg.Option {
 	return opts
 }
 
+// client is a registry client for one run, with a ReadCache of its own.
 func (f *registryFlags) client(extra ...xpkg.Option) *xpkg.Client {
-	return xpkg.NewClient(append(f.options(), extra...)...)
+	opts := append(f.options(), xpkg.WithReadCache(xpkg.NewReadCache(f.Concurrency)))
+	return xpkg.NewClient(append(opts, extra...)...)
 }
 
 // inspectFlags are inspect's command-line flags.
@@ -156,8 +172,8 @@ func (f *inspectFlags) toOptions(args []string) (*inspectOptions, error) {
 	if f.Upstream != "" && len(f.UpstreamRegistries) > 0 {
 		return nil, usageErrorf("use either --upstream or --upstream-registry, not both")
 	}
-	if f.Timeout <= 0 {
-		return nil, usageErrorf("--timeout must be positive")
+	if err := f.validate(); err != nil {
+		return nil, err
 	}
 	if f.BandwidthMBps < 0 {
 		return nil, usageErrorf("--assumed-bandwidth must not be negative")

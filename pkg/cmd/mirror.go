@@ -130,6 +130,9 @@ func (f *mirrorFlags) toOptions(args []string, emitGiven bool) (*mirrorOptions, 
 	if err != nil {
 		return nil, err
 	}
+	if err := f.registryFlags.validate(); err != nil {
+		return nil, err
+	}
 	o := &mirrorOptions{ui: ui, engine: eng, timeout: f.Timeout, newClient: func() *xpkg.Client { return f.client() }}
 	if emitGiven {
 		o.emit = f.EmitImageConfig

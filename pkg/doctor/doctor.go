@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -85,6 +86,17 @@ type Options struct {
 	// Cache serves the pkg.crossplane.io Lists it holds from memory: the
 	// watch cache of `xpdoctor serve` (cluster.Reader.Cache).
 	Cache cluster.Cache
+	// ReadCache is shared by every registry read of the run, and of every
+	// other Run given the same one (one per cluster context of a fleet):
+	// each image is read once per reference and credentials, a registry is
+	// pinged once, and reads in flight are bounded per registry host across
+	// all of them (xpkg.ReadCache). Nil: a new one for this Run, with
+	// RegistryConcurrency.
+	ReadCache *xpkg.ReadCache
+	// RegistryConcurrency bounds the reads in flight per registry host of a
+	// ReadCache this Run makes (0: xpkg.DefaultRegistryConcurrency); a
+	// ReadCache given keeps its own bound.
+	RegistryConcurrency int
 }
 
 // Result is one collected and decided run.
@@ -121,6 +133,9 @@ func (o Options) Validate() error {
 			return err
 		}
 	}
+	if o.RegistryConcurrency < 0 {
+		return fmt.Errorf("--registry-concurrency must be at least 1, not %d", o.RegistryConcurrency)
+	}
 	if o.FromFile == "" && o.Kube == nil {
 		return errors.New("no cluster to read: give a kubeconfig, or a support dump with --from-file")
 	}
@@ -143,7 +158,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if snap.DroppedEvents > 0 {
 		notes = append(notes, fmt.Sprintf("%d Warning events of the dump were not read: they are more than xpdoctor keeps in memory, so their evidence may be missing", snap.DroppedEvents))
 	}
-	client := registryClient(snap, o.Redactor, o.Registry...)
+	client := registryClient(snap, o.Redactor, o.readCache(), o.Registry...)
 	images, skipped, err := inspectImages(ctx, client, snap, targets, o)
 	if err != nil {
 		return nil, err
@@ -259,9 +274,17 @@ func noteOf(t crossplane.Target) []string {
 	return nil
 }
 
+// readCache is the run's ReadCache: the one given, else a new one.
+func (o Options) readCache() *xpkg.ReadCache {
+	if o.ReadCache != nil {
+		return o.ReadCache
+	}
+	return xpkg.NewReadCache(o.RegistryConcurrency)
+}
+
 // registryClient reads with the pull secrets Crossplane uses, then the
-// local docker config.
-func registryClient(snap *cluster.Snapshot, r *redact.Redactor, opts ...xpkg.Option) *xpkg.Client {
+// local docker config, sharing the run's ReadCache.
+func registryClient(snap *cluster.Snapshot, r *redact.Redactor, cache *xpkg.ReadCache, opts ...xpkg.Option) *xpkg.Client {
 	var secrets [][]byte
 	for _, b := range snap.Secrets {
 		secrets = append(secrets, b)
@@ -269,7 +292,7 @@ func registryClient(snap *cluster.Snapshot, r *redact.Redactor, opts ...xpkg.Opt
 	// The run holds every pull secret it read, used or not.
 	r.Add(xpkg.DockerConfigCredentials(secrets...)...)
 	kc := authn.NewMultiKeychain(xpkg.KeychainFromDockerConfigs(secrets...), authn.DefaultKeychain)
-	return xpkg.NewClient(append(append([]xpkg.Option{}, opts...), xpkg.WithKeychain(kc))...)
+	return xpkg.NewClient(append(append([]xpkg.Option{}, opts...), xpkg.WithKeychain(kc), xpkg.WithReadCache(cache))...)
 }
 
 // maxDependencyLookups bounds the tag lists read for missing dependencies.
@@ -307,9 +330,12 @@ func lookupDependencies(ctx context.Context, client *xpkg.Client, snap *cluster.
 			}
 		}
 	}
+	// Which to look up is decided in order; the lookups run at once (the
+	// client's ReadCache bounds them per registry host).
+	repos := map[string]name.Repository{}
 	for _, t := range texts {
 		for _, d := range diagnose.MissingDependencies(t) {
-			if _, done := out[d.Package]; done || len(out) >= maxDependencyLookups {
+			if _, done := repos[d.Package]; done || len(repos) >= maxDependencyLookups {
 				continue
 			}
 			where := diagnose.WhereCrossplaneLooks(snap, d.Package)
@@ -317,6 +343,15 @@ func lookupDependencies(ctx context.Context, client *xpkg.Client, snap *cluster.
 			if err != nil {
 				continue
 			}
+			repos[d.Package] = repo
+		}
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for pkg, repo := range repos {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			lk := diagnose.DependencyLookup{Repository: repo.String()}
 			tags, err := client.ListTags(ctx, repo)
 			var re *xpkg.RegistryError
@@ -327,9 +362,12 @@ func lookupDependencies(ctx context.Context, client *xpkg.Client, snap *cluster.
 				lk.Err = &xpkg.RegistryError{Ref: repo.String(), Detail: err.Error()}
 			}
 			lk.Tags = tags
-			out[d.Package] = lk
-		}
+			mu.Lock()
+			out[pkg] = lk
+			mu.Unlock()
+		}()
 	}
+	wg.Wait()
 	return out
 }
 

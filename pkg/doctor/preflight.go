@@ -34,7 +34,7 @@ func Preflight(ctx context.Context, o Options, target string) (*preflight.Report
 	if running == "" {
 		running = snap.CrossplaneVersion()
 	}
-	client := registryClient(snap, o.Redactor, o.Registry...)
+	client := registryClient(snap, o.Redactor, o.readCache(), o.Registry...)
 	images := map[string]*xpkg.Report{}
 	for src, ref := range preflight.ImageReferences(snap, running) {
 		r, err := client.ParseReference(ref)

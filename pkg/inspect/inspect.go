@@ -7,7 +7,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
+	"sync"
+
+	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
 	"github.com/xpdoctor/xpdoctor/pkg/findings"
@@ -240,12 +244,19 @@ func dependencyFinding(vs []crossplane.Verdict) (msg, fix string, evidence []str
 	return strings.Join(dedupeStrings(parts), "; "), strings.Join(dedupeStrings(fixes), "; "), evidence
 }
 
+// refusedCredentials matches go-containerregistry's texts for a registry that
+// refused the credentials: transport.Error's "unexpected status code 401
+// Unauthorized" when the body has no error code, and the distribution spec's
+// UNAUTHORIZED and DENIED codes. A bare "401" or "403" would also match a port
+// such as 127.0.0.1:40399.
+var refusedCredentials = regexp.MustCompile(`\b40[13] (Unauthorized|Forbidden)\b|\bUNAUTHORIZED\b|\bDENIED\b`)
+
 // dependencyFix fits the remediation to why the dependency failed.
 func dependencyFix(dv crossplane.DependencyVerdict) string {
 	switch {
 	case strings.Contains(dv.Failure, "does not have a valid version"):
 		return fmt.Sprintf("push a version of %s that satisfies %q (crane ls %s lists the tags), or change the dependsOn constraint", dv.Source, dv.Constraint, dv.Repository)
-	case strings.Contains(dv.Failure, "401") || strings.Contains(dv.Failure, "403") || strings.Contains(dv.Failure, "UNAUTHORIZED") || strings.Contains(dv.Failure, "DENIED"):
+	case refusedCredentials.MatchString(dv.Failure):
 		// resolver/reconciler.go@v1.20.0: tags are listed without the
 		// package's pull secrets; only an ImageConfig's pull secret applies.
 		return fmt.Sprintf("give the dependency resolver credentials for %s: an ImageConfig matching it with spec.registry.authentication.pullSecretRef (the resolver ignores the package's packagePullSecrets)", dv.Repository)
@@ -405,36 +416,65 @@ type Request struct {
 	Upstream  string
 }
 
-// Run reads and judges each request, one after the other so that bytes
-// fetched are attributed to the right image.
+// Run reads and judges every request at once: the client's ReadCache
+// bounds the reads in flight per registry host and reads an image shared by
+// several requests once. Bytes are counted per read (xpkg.CountBytes), and
+// Images follow the order of reqs whatever order the answers arrive in.
+// When ctx ends, the reads still waiting give up and report it.
 func Run(ctx context.Context, c *xpkg.Client, reqs []Request, o Options, ro xpkg.ReadOptions) (*Report, error) {
-	rep := &Report{APIVersion: APIVersion, Kind: "InspectReport", Images: make([]Image, len(reqs))}
+	refs := make([]name.Reference, len(reqs))
+	ups := make([]name.Reference, len(reqs))
 	for i, req := range reqs {
 		ref, err := c.ParseReference(req.Reference)
 		if err != nil {
 			return nil, err
 		}
-		r := c.Read(ctx, ref, ro)
-		var up *xpkg.Report
+		refs[i] = ref
 		if req.Upstream != "" {
 			uref, err := c.ParseReference(req.Upstream)
 			if err != nil {
 				return nil, fmt.Errorf("upstream of %s: %w", req.Reference, err)
 			}
-			// The upstream is read shallowly: comparing needs manifests and configs only.
-			up = c.Read(ctx, uref, xpkg.ReadOptions{MaxUncompressedBytes: ro.MaxUncompressedBytes, Shallow: true})
+			ups[i] = uref
 		}
-		oi := o
-		var depBytes int64
-		if o.Dependencies != nil {
-			before := c.BytesFetched()
-			oi.Judge.Dependencies = lookupDependencies(ctx, c, r, o)
-			depBytes = c.BytesFetched() - before
-		}
-		rep.Images[i] = Judge(r, up, oi)
-		rep.Images[i].BytesFetched += depBytes
 	}
+	rep := &Report{APIVersion: APIVersion, Kind: "InspectReport", Images: make([]Image, len(reqs))}
+	var wg sync.WaitGroup
+	for i := range reqs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rep.Images[i] = inspectOne(ctx, c, refs[i], ups[i], o, ro)
+		}()
+	}
+	wg.Wait()
 	return rep, nil
+}
+
+// inspectOne reads one image, and its upstream at the same time, then
+// judges them.
+func inspectOne(ctx context.Context, c *xpkg.Client, ref, upstream name.Reference, o Options, ro xpkg.ReadOptions) Image {
+	var up *xpkg.Report
+	upDone := make(chan struct{})
+	go func() {
+		defer close(upDone)
+		if upstream != nil {
+			// The upstream is read shallowly: comparing needs manifests and configs only.
+			up = c.Read(ctx, upstream, xpkg.ReadOptions{MaxUncompressedBytes: ro.MaxUncompressedBytes, Shallow: true})
+		}
+	}()
+	r := c.Read(ctx, ref, ro)
+	oi := o
+	var depBytes int64
+	if o.Dependencies != nil {
+		dctx, counted := xpkg.CountBytes(ctx)
+		oi.Judge.Dependencies = lookupDependencies(dctx, c, r, o)
+		depBytes = counted.Load()
+	}
+	<-upDone
+	img := Judge(r, up, oi)
+	img.BytesFetched += depBytes
+	return img
 }
 
 // lookupDependencies asks the registry what Crossplane's dependency
@@ -451,6 +491,10 @@ func lookupDependencies(ctx context.Context, c *xpkg.Client, r *xpkg.Report, o O
 	if len(deps) > maxDependencies {
 		deps = deps[:maxDependencies]
 	}
+	// Every repository and digest is asked once, all at once.
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	asked := map[string]bool{}
 	for _, t := range o.Targets {
 		for _, d := range deps {
 			lk := t.LookupDependency(d, obs.Rewrites)
@@ -464,20 +508,35 @@ func lookupDependencies(ctx context.Context, c *xpkg.Client, r *xpkg.Report, o O
 			repo := ref.Context()
 			if crossplane.IsDigest(d.Version) {
 				key := lk.Repository + "@" + strings.TrimSpace(d.Version)
-				if _, done := obs.Digests[key]; done {
+				if asked[key] {
 					continue
 				}
-				_, err := c.GetManifest(ctx, repo.Digest(strings.TrimSpace(d.Version)))
-				obs.Digests[key] = registryError(lk.Repository, err)
+				asked[key] = true
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, err := c.GetManifest(ctx, repo.Digest(strings.TrimSpace(d.Version)))
+					mu.Lock()
+					obs.Digests[key] = registryError(lk.Repository, err)
+					mu.Unlock()
+				}()
 				continue
 			}
-			if _, done := obs.Tags[lk.Repository]; done {
+			if asked[lk.Repository] {
 				continue
 			}
-			tags, err := c.ListTags(ctx, repo)
-			obs.Tags[lk.Repository] = crossplane.TagList{Tags: tags, Err: registryError(lk.Repository, err)}
+			asked[lk.Repository] = true
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				tags, err := c.ListTags(ctx, repo)
+				mu.Lock()
+				obs.Tags[lk.Repository] = crossplane.TagList{Tags: tags, Err: registryError(lk.Repository, err)}
+				mu.Unlock()
+			}()
 		}
 	}
+	wg.Wait()
 	return obs
 }
 

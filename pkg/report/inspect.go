@@ -169,6 +169,12 @@ func (p Printer) inspectImage(w io.Writer, img inspect.Image) error {
 			if pl.ImageReport == nil {
 				continue
 			}
+			if pl.NotRead {
+				// Known from the index only: Crossplane reads another child.
+				fmt.Fprintf(tw, "%s%s\t%s\t%s\t-\t-\t-\t-\tnot read (--all-platforms reads it)\n", mark, orDash(safe(pl.Platform)), safe(shortDigest(pl.Digest, wide)),
+					safe(xpkg.ShortMediaType(pl.MediaType)))
+				continue
+			}
 			fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, orDash(safe(pl.Platform)), safe(shortDigest(pl.Digest, wide)),
 				safe(xpkg.ShortMediaType(pl.MediaType)), layersCol(pl.ImageReport), crossplane.HumanBytes(pl.CompressedSize()),
 				baseCol(pl.ImageReport), labelsCol(pl.ImageReport), safe(packageCol(pl.ImageReport)))

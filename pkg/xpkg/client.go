@@ -55,9 +55,12 @@ type Client struct {
 	fetched atomic.Int64
 
 	mu         sync.Mutex
-	transports map[string]http.RoundTripper
-	// pings answers GET /v2/ once per registry (ping.go).
-	pings *pingCache
+	transports map[string]*cacheEntry[transportResult]
+	// identities are the credential identities per repository (cache.go).
+	identities map[string]string
+	// cache is shared with the run's other clients: reads, tag lists, pings
+	// and the per-host bound (cache.go).
+	cache *ReadCache
 
 	logf func(format string, args ...any)
 	// warnf tells the user about waits they would otherwise not see (retry.go).
@@ -116,7 +119,8 @@ func NewClient(opts ...Option) *Client {
 	c := &Client{
 		keychain:   authn.DefaultKeychain,
 		insecure:   map[string]bool{},
-		transports: map[string]http.RoundTripper{},
+		transports: map[string]*cacheEntry[transportResult]{},
+		identities: map[string]string{},
 		userAgent:  "xpdoctor",
 	}
 	for _, o := range opts {
@@ -140,11 +144,14 @@ func NewClient(opts ...Option) *Client {
 		// Outermost, so that no retry or capture sees a write.
 		c.base = readOnlyTransport{inner: c.base}
 	}
-	c.pings = newPingCache()
+	if c.cache == nil {
+		c.cache = NewReadCache(DefaultRegistryConcurrency)
+	}
 	return c
 }
 
-// BytesFetched is the number of response body bytes read so far.
+// BytesFetched is the number of response body bytes the client read so
+// far, over all its requests (CountBytes counts those of one operation).
 func (c *Client) BytesFetched() int64 { return c.fetched.Load() }
 
 // Insecure reports whether the host was named insecure.
@@ -200,7 +207,9 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
-// countingTransport counts response body bytes.
+// countingTransport counts response body bytes: the client's total, and
+// every counter the request's context carries (CountBytes), so that reads
+// running at once each know their own bytes.
 type countingTransport struct {
 	inner http.RoundTripper
 	n     *atomic.Int64
@@ -209,52 +218,94 @@ type countingTransport struct {
 func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := t.inner.RoundTrip(r)
 	if resp != nil && resp.Body != nil {
-		resp.Body = &countingBody{ReadCloser: resp.Body, n: t.n}
+		resp.Body = &countingBody{ReadCloser: resp.Body, n: t.n, counter: counterFrom(r.Context())}
 	}
 	return resp, err
 }
 
 type countingBody struct {
 	io.ReadCloser
-	n *atomic.Int64
+	n       *atomic.Int64
+	counter *ByteCounter
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.n.Add(int64(n))
+	b.counter.add(int64(n))
 	return n, err
 }
 
-// transportFor returns an authenticated transport for pulling from repo.
+// ByteCounter counts the response body bytes of the requests sent with a
+// context from CountBytes.
+type ByteCounter struct {
+	n      atomic.Int64
+	parent *ByteCounter
+}
+
+// Load is the number of bytes counted so far.
+func (b *ByteCounter) Load() int64 { return b.n.Load() }
+
+func (b *ByteCounter) add(n int64) {
+	for ; b != nil; b = b.parent {
+		b.n.Add(n)
+	}
+}
+
+type byteCounterKey struct{}
+
+// CountBytes returns a context whose requests' response bytes are counted
+// by the returned counter (and by any counter ctx already carries).
+func CountBytes(ctx context.Context) (context.Context, *ByteCounter) {
+	b := &ByteCounter{parent: counterFrom(ctx)}
+	return context.WithValue(ctx, byteCounterKey{}, b), b
+}
+
+func counterFrom(ctx context.Context) *ByteCounter {
+	b, _ := ctx.Value(byteCounterKey{}).(*ByteCounter)
+	return b
+}
+
+type transportResult struct {
+	t   http.RoundTripper
+	err error
+}
+
+// transportFor returns an authenticated transport for pulling from repo:
+// one per repository and scope for the client's life, built once even when
+// many reads ask at the same time, so that the registry sees one ping (the
+// run's ping cache answers the others) and one token exchange per scope;
+// go-containerregistry's bearer transport reuses the token and fetches a
+// new one only when the registry answers 401 (transport/bearer.go
+// RoundTrip).
 func (c *Client) transportFor(ctx context.Context, repo name.Repository, actions ...string) (http.RoundTripper, error) {
 	if len(actions) == 0 {
 		actions = []string{transport.PullScope}
 	}
 	key := repo.String() + "|" + strings.Join(actions, ",")
-	c.mu.Lock()
-	t, ok := c.transports[key]
-	c.mu.Unlock()
-	if ok {
-		return t, nil
+	res, err := once(ctx, &c.mu, c.transports, key, func() (transportResult, bool) {
+		t, err := c.newTransport(ctx, repo, actions)
+		// A failure is not kept: the next request tries again.
+		return transportResult{t, err}, err == nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return res.t, res.err
+}
+
+func (c *Client) newTransport(ctx context.Context, repo name.Repository, actions []string) (http.RoundTripper, error) {
 	auth, err := c.keychain.Resolve(repo)
 	if err != nil {
 		return nil, fmt.Errorf("resolving credentials for %s: %w", repo.RegistryStr(), err)
 	}
 	// c.base retries (retry.go); no second retry layer here.
-	inner := transport.NewUserAgent(&countingTransport{inner: c.pings.wrap(c.base), n: &c.fetched}, c.userAgent)
+	inner := transport.NewUserAgent(&countingTransport{inner: c.cache.pings.wrap(c.base), n: &c.fetched}, c.userAgent)
 	scopes := make([]string, 0, len(actions))
 	for _, a := range actions {
 		scopes = append(scopes, repo.Scope(a))
 	}
-	t, err = transport.NewWithContext(ctx, repo.Registry, auth, inner, scopes)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	c.transports[key] = t
-	c.mu.Unlock()
-	return t, nil
+	return transport.NewWithContext(ctx, repo.Registry, auth, inner, scopes)
 }
 
 // Manifest is a manifest or index as the registry stored it.
@@ -386,11 +437,27 @@ func sniffMediaType(header types.MediaType, raw []byte) (types.MediaType, error)
 const maxTags = 100_000
 
 // ListTags lists a repository's tags, following pagination (Link headers).
+// Like Read, it goes through the ReadCache: a repository is listed once per
+// run and credentials, within the per-host bound.
 func (c *Client) ListTags(ctx context.Context, repo name.Repository) ([]string, error) {
-	return c.listTags(ctx, repo, maxTags)
+	key := repo.Scheme() + "://" + repo.String() + "|" + c.credentialIdentity(repo)
+	l, err := once(ctx, &c.cache.mu, c.cache.tags, key, func() (tagList, bool) {
+		release, err := c.cache.acquire(ctx, repo.RegistryStr())
+		if err != nil {
+			return tagList{err: classify(repo.String(), err)}, false
+		}
+		defer release()
+		tags, err := c.listTags(ctx, repo, maxTags)
+		return tagList{tags, err}, ctx.Err() == nil
+	})
+	if err != nil {
+		return nil, classify(repo.String(), err)
+	}
+	// Callers may sort what they get; the cache keeps its own.
+	return append([]string(nil), l.tags...), l.err
 }
 
-// listTags lists up to about limit tags (whole pages).
+// listTags lists up to about limit tags (whole pages), uncached.
 func (c *Client) listTags(ctx context.Context, repo name.Repository, limit int) ([]string, error) {
 	t, err := c.transportFor(ctx, repo)
 	if err != nil {

@@ -1,6 +1,8 @@
 package xpkg
 
 import (
+	"crypto/tls"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -25,6 +27,12 @@ type pingEntry struct {
 	status int
 	header http.Header
 	ok     bool
+	// notTLS is the error of an https ping that a plain-HTTP server
+	// answered: go-containerregistry pings https and http at once for a
+	// registry it may reach over HTTP (loopback, --insecure-registry:
+	// transport/ping.go), and that server will not start speaking TLS
+	// within the run.
+	notTLS error
 }
 
 func newPingCache() *pingCache {
@@ -56,12 +64,19 @@ func (p *pingCache) wrap(next http.RoundTripper) http.RoundTripper {
 				return &http.Response{StatusCode: e.status, Status: http.StatusText(e.status), Header: e.header.Clone(),
 					Body: http.NoBody, Request: req, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}, nil
 			}
+			if e.notTLS != nil {
+				return nil, e.notTLS
+			}
 			return next.RoundTrip(req)
 		}
 		resp, err := next.RoundTrip(req)
-		if err == nil && (resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized) {
+		var notTLS tls.RecordHeaderError
+		switch {
+		case err == nil && (resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized):
 			e.status, e.header, e.ok = resp.StatusCode, resp.Header.Clone(), true
-		} else {
+		case err != nil && req.URL.Scheme == "https" && errors.As(err, &notTLS):
+			e.notTLS = err
+		default:
 			// A failed ping is not remembered: the next transport pings again.
 			p.mu.Lock()
 			delete(p.pings, key)

@@ -16,9 +16,10 @@ import (
 
 // ReadOptions tune what Read downloads.
 type ReadOptions struct {
-	// AllPlatforms scans every child of an index for package.yaml, not only
-	// the one Crossplane picks. Other children are always read down to their
-	// manifest and config.
+	// AllPlatforms reads every child of an index, down to package.yaml, not
+	// only the one Crossplane picks. Without it the other children are known
+	// only by their index descriptors (ImageReport.NotRead): no verdict
+	// needs more of them.
 	AllPlatforms bool
 	// Shallow reads manifests and configs only, never a layer.
 	Shallow bool
@@ -36,20 +37,54 @@ const maxIndexDepth = 4
 // Read resolves ref and reads what Crossplane would read from it, plus the
 // facts needed to explain the result. Registry failures are recorded in the
 // report, not returned: an unreachable package is a finding, not a crash.
+//
+// Reads go through the client's ReadCache: the same reference, options and
+// credentials are read once per run, and at most the cache's bound of reads
+// run at once per registry host (the others wait their turn, or until ctx
+// ends). The report may be shared: do not modify it. Its BytesFetched is
+// what reading it cost, once.
 func (c *Client) Read(ctx context.Context, ref name.Reference, o ReadOptions) *Report {
 	if o.MaxUncompressedBytes <= 0 {
 		o.MaxUncompressedBytes = 2 << 30
 	}
-	before := c.BytesFetched()
-	r := &Report{Reference: ref.String(), Repository: ref.Context().String(), Selected: -1}
-	defer func() { r.BytesFetched = c.BytesFetched() - before }()
+	r, err := once(ctx, &c.cache.mu, c.cache.reads, c.readKey(ref, o), func() (*Report, bool) {
+		release, err := c.cache.acquire(ctx, ref.Context().RegistryStr())
+		if err != nil {
+			return unread(ref, err), false
+		}
+		defer release()
+		r := c.read(ctx, ref, o)
+		// A read cut short by its caller's deadline is not the registry's answer.
+		return r, ctx.Err() == nil
+	})
+	if err != nil {
+		return unread(ref, err)
+	}
+	return r
+}
 
-	m, err := c.GetManifest(ctx, ref)
-	if !o.Shallow && ctx.Err() == nil {
+// unread is the report of a read that never started.
+func unread(ref name.Reference, err error) *Report {
+	return &Report{Reference: ref.String(), Repository: ref.Context().String(), Selected: -1, Err: classify(ref.String(), err)}
+}
+
+func (c *Client) read(ctx context.Context, ref name.Reference, o ReadOptions) *Report {
+	ctx, bytes := CountBytes(ctx)
+	r := &Report{Reference: ref.String(), Repository: ref.Context().String(), Selected: -1}
+	defer func() { r.BytesFetched = bytes.Load() }()
+
+	var head chan *HeadResponse
+	if !o.Shallow {
 		// What Crossplane asks first; a failed HEAD's text precedes the GET's
-		// in Crossplane's message. Sent after the GET so that a server that
-		// stalls is met once, within the deadline.
-		r.Head = c.Head(ctx, ref)
+		// in Crossplane's message. Sent beside the GET, not before or after
+		// it: one round trip for both, and a server that stalls is met once,
+		// within the deadline.
+		head = make(chan *HeadResponse, 1)
+		go func() { head <- c.Head(ctx, ref) }()
+	}
+	m, err := c.GetManifest(ctx, ref)
+	if head != nil {
+		defer func() { r.Head = <-head }()
 	}
 	if err != nil {
 		r.Err = classify(ref.String(), err)
@@ -87,6 +122,13 @@ func (c *Client) readIndex(ctx context.Context, repo name.Repository, m *Manifes
 		}
 		pi := PlatformImage{Platform: PlatformString(d.Platform), Digest: d.Digest.String()}
 		selected := r.Selected == len(r.Platforms)
+		if !selected && !o.AllPlatforms {
+			// Crossplane reads only the child it selects; the index tells
+			// the rest.
+			pi.Image = &ImageReport{Digest: d.Digest.String(), MediaType: string(d.MediaType), ManifestSize: d.Size, BaseLayers: []int{}, NotRead: true}
+			r.Platforms = append(r.Platforms, pi)
+			continue
+		}
 		child, err := c.GetManifest(ctx, repo.Digest(d.Digest.String()))
 		switch {
 		case err != nil:
@@ -137,7 +179,24 @@ func (c *Client) readImage(ctx context.Context, repo name.Repository, m *Manifes
 			ir.BaseLayers = append(ir.BaseLayers, i)
 		}
 	}
+	// The config and the layers are independent reads: the layer is scanned
+	// while the config is read, and the scan counts only once the config
+	// was read and parsed, so the report is the one the reads one after the
+	// other would give.
+	var scanned *ImageReport
+	var scanErr error
+	scanDone := make(chan struct{})
+	if deep && !o.Shallow {
+		scanned = &ImageReport{Layers: ir.Layers, BaseLayers: ir.BaseLayers}
+		go func() {
+			defer close(scanDone)
+			scanErr = c.scan(ctx, repo, scanned, o)
+		}()
+	} else {
+		close(scanDone)
+	}
 	cfgRaw, err := c.readBlob(ctx, repo, man.Config.Digest.String(), MaxConfigBytes)
+	<-scanDone
 	if err != nil {
 		ir.Err = classify(ref, err)
 		return out
@@ -154,11 +213,12 @@ func (c *Client) readImage(ctx context.Context, repo name.Repository, m *Manifes
 		}
 	}
 	ir.Labels = xpkgLabels(&cfg, ir.Layers)
-	if !deep || o.Shallow {
+	if scanned == nil {
 		return out
 	}
-	if err := c.scan(ctx, repo, ir, o); err != nil {
-		ir.Err = classify(ref, err)
+	ir.BaseScan, ir.FlattenScan, ir.Package, ir.OtherBase = scanned.BaseScan, scanned.FlattenScan, scanned.Package, scanned.OtherBase
+	if scanErr != nil {
+		ir.Err = classify(ref, scanErr)
 	}
 	return out
 }

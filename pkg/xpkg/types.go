@@ -119,6 +119,10 @@ type ImageReport struct {
 	OtherBase *OtherBaseLayer `json:"otherBaseLayer,omitempty"`
 	// Err is set when the manifest or config could not be read.
 	Err *RegistryError `json:"error,omitempty"`
+	// NotRead is true for a child of an index that was not read (Crossplane
+	// reads another; ReadOptions.AllPlatforms reads it): Digest, MediaType
+	// and ManifestSize are the index descriptor's.
+	NotRead bool `json:"notRead,omitempty"`
 }
 
 // CompressedSize is the sum of all layer sizes.

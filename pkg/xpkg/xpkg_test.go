@@ -23,7 +23,10 @@ import (
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg/xpkgtest"
 )
 
-var amd64 = v1.Platform{OS: "linux", Architecture: "amd64"}
+var (
+	amd64 = v1.Platform{OS: "linux", Architecture: "amd64"}
+	arm64 = v1.Platform{OS: "linux", Architecture: "arm64"}
+)
 
 func read(t testing.TB, ref string, o xpkg.ReadOptions) *xpkg.Report {
 	t.Helper()
