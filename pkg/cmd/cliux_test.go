@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/xpdoctor/xpdoctor/internal/testenv"
+	"github.com/xpdoctor/xpdoctor/internal/testregistry"
+	"github.com/xpdoctor/xpdoctor/pkg/xpkg/xpkgtest"
 )
 
 // closedRegistry is a loopback address nothing listens on: dumps name it,
@@ -564,5 +566,55 @@ func TestUnauthorizedWithoutCredentials(t *testing.T) {
 	out, _, _ := run(t, "--from-file", dump, "--inspect", "none")
 	if !strings.Contains(out, "evidence: Crossplane had no credentials for this image") {
 		t.Fatalf("%s", out)
+	}
+}
+
+// diagnose of a package whose tag is missing says so once, from its own
+// read of the registry, and offers the nearest tags that exist.
+func TestDiagnoseMissingTagOffersNearestTags(t *testing.T) {
+	pinClock(t)
+	reg := testregistry.InProcess(t)
+	for _, tag := range []string{"v1.5.0", "v1.6.0", "v1.6.2", "v2.0.0"} {
+		if err := xpkgtest.Push(reg.Host+"/acme/provider-nop:"+tag, provider.Index()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ref := reg.Host + "/acme/provider-nop:v1.6.1"
+	// Crossplane's message for a missing tag (as in testdata/cluster.yaml).
+	msg := "cannot unpack package: failed to fetch package digest from remote: failed to fetch package descriptor with a GET request after a previous HEAD request failure: HEAD http://" + reg.Host + "/v2/acme/provider-nop/manifests/v1.6.1: unexpected status code 404 Not Found (HEAD responses have no body, use GET for details): GET http://" + reg.Host + "/v2/acme/provider-nop/manifests/v1.6.1: MANIFEST_UNKNOWN: manifest unknown; map[Tag:v1.6.1]"
+	dump := filepath.Join(t.TempDir(), "dump.yaml")
+	doc := `apiVersion: pkg.crossplane.io/v1
+kind: Provider
+metadata: {name: provider-nop}
+spec: {package: "` + ref + `"}
+status:
+  conditions:
+  - {type: Installed, status: "False", reason: UnpackingPackage, lastTransitionTime: "2026-11-27T01:00:00Z", message: "` + msg + `"}
+`
+	if err := os.WriteFile(dump, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := run(t, "--from-file", dump, "--crossplane-version", "v2.1.3")
+	if code != ExitFindings {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"ManifestNotFound Provider/provider-nop [error]\n   the registry has no manifest for this reference (missing tag or repository): tag v1.6.1 does not exist in " + reg.Host + "/acme/provider-nop",
+		"fix: set spec.package to a tag that exists, the nearest: v1.6.2, v1.6.0, v1.5.0",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the report lacks %q:\n%s", want, out)
+		}
+	}
+	noGo := []string{"map[Tag", "interface {}"}
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "evidence:") {
+			continue // Crossplane's own words, quoted
+		}
+		for _, g := range noGo {
+			if strings.Contains(l, g) {
+				t.Errorf("xpdoctor's own text shows %q: %s", g, l)
+			}
+		}
 	}
 }

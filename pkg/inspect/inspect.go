@@ -49,6 +49,8 @@ type Image struct {
 	BytesFetched int64 `json:"bytesFetched"`
 	// Error is set when the reference could not be read at all.
 	Error string `json:"error,omitempty"`
+	// NearestTags are the tags nearest to a tag the repository lacks.
+	NearestTags []string `json:"nearestTags,omitempty"`
 }
 
 // Platform is one image of a reference.
@@ -90,6 +92,7 @@ func Judge(r *xpkg.Report, upstream *xpkg.Report, o Options) Image {
 		if r.Err.Ref == r.Reference {
 			img.Error = r.Err.Detail
 		}
+		img.NearestTags = r.Err.NearestTags
 	}
 	if sel := r.SelectedImage(); sel != nil {
 		img.Package = sel.Package
