@@ -34,6 +34,8 @@ type diagnoseFlags struct {
 	ReadSecrets        bool
 	// now is the clock for event ages (tests pin it).
 	now func() time.Time
+	// fleetFlags are diagnose's several clusters (contexts.go).
+	fleetFlags
 }
 
 // clock dates event ages; tests pin it.
@@ -111,6 +113,7 @@ func newDiagnoseCommand(s IOStreams, f *diagnoseFlags) *cobra.Command {
 	}
 	f.add(c, s)
 	f.reportFlags.add(c, diagnoseOutputs)
+	f.addContexts(c)
 	return c
 }
 
@@ -194,6 +197,9 @@ func (f *diagnoseFlags) diagnosis(ctx context.Context, names []string) (*doctor.
 }
 
 func (f *diagnoseFlags) run(ctx context.Context, s IOStreams, names []string) error {
+	if f.fleet() {
+		return f.runFleet(ctx, s, names)
+	}
 	printer, fail, err := f.reportFlags.printer(f.cmd, f.Output, f.ExitZero, f.redactor, report.Table, report.Wide, report.JSON, report.YAML, report.Markdown, report.Name, report.JSONPath)
 	if err != nil {
 		return err

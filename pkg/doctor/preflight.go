@@ -3,8 +3,10 @@ package doctor
 import (
 	"context"
 	"errors"
+	"net/http"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/xpdoctor/xpdoctor/pkg/preflight"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
@@ -58,7 +60,12 @@ func Preflight(ctx context.Context, o Options, target string) (*preflight.Report
 			continue
 		}
 		tags, err := client.ListTags(ctx, repo)
-		if err != nil {
+		switch {
+		case repositoryUnknown(err):
+			// The repository does not exist where Crossplane looks: no
+			// version of the dependency resolves.
+			tags = []string{}
+		case err != nil:
 			// Not listed: the dependency check says it could not tell.
 			continue
 		}
@@ -68,4 +75,23 @@ func Preflight(ctx context.Context, o Options, target string) (*preflight.Report
 		in.Tags[d] = tags
 	}
 	return preflight.Run(in)
+}
+
+// repositoryUnknown is true for the registry's own answer that a
+// repository does not exist: 404 with the error code NAME_UNKNOWN (OCI
+// distribution spec, "Listing Tags" and error codes; docker-registry,
+// ECR and go-containerregistry's registry answer so). A bare 404, which a
+// proxy or a web server in front of the registry may send, is not taken
+// as that.
+func repositoryUnknown(err error) bool {
+	var terr *transport.Error
+	if !errors.As(err, &terr) || terr.StatusCode != http.StatusNotFound {
+		return false
+	}
+	for _, d := range terr.Errors {
+		if d.Code == transport.NameUnknownErrorCode {
+			return true
+		}
+	}
+	return false
 }

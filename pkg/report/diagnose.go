@@ -27,7 +27,7 @@ func (p Printer) Diagnose(w io.Writer, r *diagnose.Report) error {
 }
 
 func (p Printer) diagnoseTable(w io.Writer, r *diagnose.Report) error {
-	wide, t := p.Format == Wide, p.text()
+	wide := p.Format == Wide
 	tab := newTabWriter(w)
 	// SINCE is how long a package that is not healthy has been in its state.
 	if wide {
@@ -36,17 +36,7 @@ func (p Printer) diagnoseTable(w io.Writer, r *diagnose.Report) error {
 		p.header(tab, "KIND\tNAME\tINSTALLED\tHEALTHY\tSINCE\tPACKAGE\tDIGEST\tFINDING")
 	}
 	for _, pk := range r.Packages {
-		cells := []string{pk.Kind, pk.Name, pk.Installed, pk.Healthy, orDash(pk.UnhealthyFor), pk.Package}
-		if wide {
-			cells = append(cells, orDash(pk.Revision), orDash(pk.Digest))
-		} else {
-			cells = append(cells, shortDigest(pk.Digest, false))
-		}
-		cells = append(cells, orDash(string(pk.Finding)))
-		for i := range cells {
-			cells[i] = t.Line(cells[i])
-		}
-		fmt.Fprintln(tab, strings.Join(cells, "\t"))
+		fmt.Fprintln(tab, strings.Join(p.packageCells(pk, wide), "\t"))
 	}
 	if err := tab.Flush(); err != nil {
 		return err
@@ -56,14 +46,39 @@ func (p Printer) diagnoseTable(w io.Writer, r *diagnose.Report) error {
 		// prints; the findings are in -o wide, json or yaml.
 		return nil
 	}
-	fmt.Fprintf(w, "\nCrossplane %s. ", t.Line(r.CrossplaneVersion))
+	fmt.Fprintln(w)
+	p.diagnoseFindings(w, r, wide)
+	fmt.Fprintf(w, "\n%s\n", diagnoseSummary(r))
+	return nil
+}
+
+// packageCells are a package's cells of the table, escaped.
+func (p Printer) packageCells(pk diagnose.PackageRow, wide bool) []string {
+	t := p.text()
+	cells := []string{pk.Kind, pk.Name, pk.Installed, pk.Healthy, orDash(pk.UnhealthyFor), pk.Package}
+	if wide {
+		cells = append(cells, orDash(pk.Revision), orDash(pk.Digest))
+	} else {
+		cells = append(cells, shortDigest(pk.Digest, false))
+	}
+	cells = append(cells, orDash(string(pk.Finding)))
+	for i := range cells {
+		cells[i] = t.Line(cells[i])
+	}
+	return cells
+}
+
+// diagnoseFindings is what follows the table: the version, notes, and
+// each finding with evidence and fix.
+func (p Printer) diagnoseFindings(w io.Writer, r *diagnose.Report, wide bool) {
+	t := p.text()
+	fmt.Fprintf(w, "Crossplane %s. ", t.Line(r.CrossplaneVersion))
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "Note: %s.\n", t.Line(n))
 	}
 	if len(r.Findings) == 0 {
 		fmt.Fprintln(w, "No findings.")
-		fmt.Fprintf(w, "\n%s\n", diagnoseSummary(r))
-		return nil
+		return
 	}
 	fmt.Fprintf(w, "%d finding(s):\n", len(r.Findings))
 	for i, fd := range r.Findings {
@@ -90,8 +105,6 @@ func (p Printer) diagnoseTable(w io.Writer, r *diagnose.Report) error {
 			fmt.Fprintf(w, "   fix: %s\n", indent(t.Lines(strings.TrimSpace(fd.Remediation)), "        "))
 		}
 	}
-	fmt.Fprintf(w, "\n%s\n", diagnoseSummary(r))
-	return nil
 }
 
 // diagnoseNames is -o name: each package as kubectl get -o name prints
