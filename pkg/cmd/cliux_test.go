@@ -618,3 +618,21 @@ status:
 		}
 	}
 }
+
+// preflight takes -o jsonpath too (every command's -o that prints a
+// structured report does).
+func TestPreflightOutputJSONPath(t *testing.T) {
+	dump := testDump(t, "cluster.yaml")
+	args := []string{"preflight", "--from-file", dump, "--to", "v2.3.4", "--timeout", "30s", "--insecure-registry", closedRegistry}
+	jsonOut, _, _ := run(t, append(args, "-o", "json")...)
+	var rep struct {
+		Kind string `json:"kind"`
+	}
+	if err := json.Unmarshal([]byte(jsonOut), &rep); err != nil || rep.Kind == "" {
+		t.Fatalf("%v\n%s", err, jsonOut)
+	}
+	out, errOut, _ := run(t, append(args, "-o", "jsonpath={.kind}")...)
+	if out != rep.Kind {
+		t.Fatalf("%q, want %q\n%s", out, rep.Kind, errOut)
+	}
+}

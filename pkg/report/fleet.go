@@ -13,7 +13,7 @@ import (
 // could not be read is one row saying why), then each cluster's findings.
 func (p Printer) Fleet(w io.Writer, r *diagnose.FleetReport) error {
 	switch p.Format {
-	case JSON, YAML:
+	case JSON, YAML, JSONPath:
 		return p.Structured(w, r)
 	}
 	w = p.human(w)
