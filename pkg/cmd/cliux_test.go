@@ -636,3 +636,20 @@ func TestPreflightOutputJSONPath(t *testing.T) {
 		t.Fatalf("%q, want %q\n%s", out, rep.Kind, errOut)
 	}
 }
+
+// A failed copy names the reference once ("reading source X: X: GET ..."
+// before) and shows no Go value; fix's "cannot repair" line too.
+func TestMirrorErrorNamesTheReferenceOnce(t *testing.T) {
+	host := pushIncident(t)
+	src := host + "/upbound/provider-nop:v1.6.O"
+	_, errOut, code := run(t, "mirror", src, host+"/copy/provider-nop:v1")
+	if code != ExitError || strings.Count(errOut, src) != 1 || !strings.Contains(errOut, "reading source "+src+": tag v1.6.O does not exist") ||
+		!strings.Contains(errOut, "the nearest tags there: v1.6.0") {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	for _, g := range []string{"map[", "interface {}"} {
+		if strings.Contains(errOut, g) {
+			t.Errorf("stderr shows %q:\n%s", g, errOut)
+		}
+	}
+}

@@ -159,3 +159,15 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// ExplainNotFound is err, from reading ref, as a *RegistryError; when the
+// registry has no manifest for ref's tag it says what is missing and the
+// nearest tags there, as Read does (transfer's reads of a source use it).
+func (c *Client) ExplainNotFound(ctx context.Context, ref name.Reference, err error) error {
+	if err == nil {
+		return nil
+	}
+	re := classify(ref.String(), err)
+	c.explainMissingTag(ctx, ref, re)
+	return re
+}
