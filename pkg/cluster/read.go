@@ -132,19 +132,46 @@ func (r *Reader) Read(ctx context.Context) (*Snapshot, error) {
 			return nil, err
 		}
 	}
-	if err := r.get(ctx, s, schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}, ns, "crossplane"); err != nil {
+	if err := r.get(ctx, s, schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}, ns, CrossplaneServiceAccount); err != nil {
 		return nil, err
 	}
 	if r.ReadSecrets {
+		secrets := schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+		s.SecretReads = map[string]string{}
 		for _, name := range s.pullSecretNames() {
-			if err := r.get(ctx, s, schema.GroupVersionResource{Version: "v1", Resource: "secrets"}, ns, name); err != nil {
+			denials := len(s.Denied)
+			if err := r.get(ctx, s, secrets, ns, name); err != nil {
 				return nil, err
+			}
+			_, found := s.Secrets[name]
+			switch {
+			case len(s.Denied) > denials:
+				s.SecretReads[name] = SecretDenied
+			case found:
+				s.SecretReads[name] = SecretFound
+			default:
+				// Get answered 404, or the secret holds neither docker
+				// config key: to Crossplane's keychain both are nothing.
+				s.SecretReads[name] = SecretNotFound
 			}
 		}
 	}
 	s.Finish()
 	return s, nil
 }
+
+// What the cluster answered for a pull secret (Snapshot.SecretReads).
+const (
+	SecretFound    = "found"
+	SecretNotFound = "not found"
+	SecretDenied   = "denied"
+)
+
+// CrossplaneServiceAccount is the ServiceAccount whose imagePullSecrets
+// Crossplane's keychain adds: --service-account / POD_SERVICE_ACCOUNT,
+// default "crossplane" (cmd/crossplane/core/core.go@v1.13.0..v2.3.4), the
+// name the Helm chart gives it.
+const CrossplaneServiceAccount = "crossplane"
 
 // pullSecretNames are the secrets Crossplane pulls packages with.
 func (s *Snapshot) pullSecretNames() []string {

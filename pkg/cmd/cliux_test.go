@@ -513,62 +513,6 @@ func TestFixJSONAndQuiet(t *testing.T) {
 	}
 }
 
-// A registry that refused Crossplane: the finding says which credentials
-// Crossplane had for the image, and what to do (generic: packagePullSecrets,
-// ImageConfig pullSecretRef, the ServiceAccount's imagePullSecrets).
-func TestUnauthorizedNamesCrossplanesCredentials(t *testing.T) {
-	pinClock(t)
-	out, errOut, code := run(t, "--from-file", testDump(t, "unauthorized-dump.yaml"), "--inspect", "none", "-o", "json")
-	var d struct {
-		Findings []struct {
-			Code        string
-			Evidence    []string
-			Remediation string
-		} `json:"findings"`
-	}
-	if err := json.Unmarshal([]byte(out), &d); err != nil || code != ExitFindings {
-		t.Fatalf("exit %d %v\n%s\n%s", code, err, out, errOut)
-	}
-	var ev, fix string
-	for _, f := range d.Findings {
-		if f.Code == "RegistryUnauthorized" {
-			ev, fix = strings.Join(f.Evidence, "\n"), f.Remediation
-		}
-	}
-	for _, want := range []string{"spec.packagePullSecrets mirror-creds of Provider provider-aws-elasticache",
-		"ImageConfig ecr-creds (matchImages x.dkr.ecr.us-east-1.amazonaws.com/, pullSecretRef ecr-pull)", "imagePullSecrets sa-creds"} {
-		if !strings.Contains(ev, want) {
-			t.Errorf("the evidence does not name %q:\n%s", want, ev)
-		}
-	}
-	if !strings.Contains(fix, "packagePullSecrets") || !strings.Contains(fix, "pullSecretRef") {
-		t.Errorf("fix: %s", fix)
-	}
-}
-
-// Without any credentials, the evidence says Crossplane had none.
-func TestUnauthorizedWithoutCredentials(t *testing.T) {
-	pinClock(t)
-	raw, err := os.ReadFile(testDump(t, "unauthorized-dump.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var kept []string
-	for _, l := range strings.Split(string(raw), "\n") {
-		if !strings.Contains(l, "PullSecrets") && !strings.Contains(l, "pullSecretRef") {
-			kept = append(kept, l)
-		}
-	}
-	dump := filepath.Join(t.TempDir(), "dump.yaml")
-	if err := os.WriteFile(dump, []byte(strings.Join(kept, "\n")), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, _, _ := run(t, "--from-file", dump, "--inspect", "none")
-	if !strings.Contains(out, "evidence: Crossplane had no credentials for this image") {
-		t.Fatalf("%s", out)
-	}
-}
-
 // diagnose of a package whose tag is missing says so once, from its own
 // read of the registry, and offers the nearest tags that exist.
 func TestDiagnoseMissingTagOffersNearestTags(t *testing.T) {

@@ -32,6 +32,8 @@ type diagnoseFlags struct {
 	UpstreamRegistries []string
 	Inspect            string
 	ReadSecrets        bool
+	// RegistryCredentials is crossplane or local (--registry-credentials).
+	RegistryCredentials string
 	// now is the clock for event ages (tests pin it).
 	now func() time.Time
 	// fleetFlags are diagnose's several clusters (contexts.go).
@@ -81,6 +83,8 @@ func (f *diagnoseFlags) addCluster(c *cobra.Command, s IOStreams, timeout time.D
 func (f *diagnoseFlags) addJudging(c *cobra.Command) {
 	c.Flags().StringVar(&f.CrossplaneVersion, "crossplane-version", "", "judge as this Crossplane version (default: the tag of Crossplane's image)")
 	c.Flags().StringVar(&f.Inspect, "inspect", "problems", "which package images to inspect in their registry: problems, all or none")
+	c.Flags().StringVar(&f.RegistryCredentials, "registry-credentials", "crossplane", "whose credentials package images are read with: crossplane (exactly the pull secrets Crossplane uses for each package) or local (your docker config and credential helpers)")
+	_ = c.RegisterFlagCompletionFunc("registry-credentials", cobra.FixedCompletions([]string{"crossplane", "local"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("inspect", cobra.FixedCompletions([]string{"problems", "all", "none"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
@@ -139,6 +143,7 @@ func (f *diagnoseFlags) options(maps []xpkg.Mapping, kinds []string) doctor.Opti
 		CrossplaneVersion: f.CrossplaneVersion, Inspect: doctor.InspectMode(f.Inspect), Upstreams: maps,
 		Registry: f.registryFlags.options(), Redactor: f.redactor, Now: f.now(), WrapTransport: wrapKubeTransport,
 		Select: diagnose.Selector{Kinds: kinds}, ReadOnly: f.readOnly, RegistryConcurrency: f.Concurrency,
+		RegistryCredentials: doctor.RegistryCredentials(f.RegistryCredentials),
 	}
 	if f.kube.Context != nil {
 		o.KubeContext = *f.kube.Context

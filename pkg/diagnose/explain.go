@@ -383,7 +383,6 @@ func explainProtocol(c *pkgCase, g *causeGroup, f *findings.Finding) {
 // repository that does not exist as for one that needs credentials.
 func explainUnauthorized(c *pkgCase, g *causeGroup, f *findings.Finding) {
 	f.Message = fmt.Sprintf("%s: %s", findings.Catalogue[f.Code].Title, orRef(c.source))
-	f.Evidence = append(f.Evidence, crossplaneCredentials(c))
 	inner := strings.Join(g.inners(), " ")
 	if !hidesExistence(inner) {
 		if reECR.MatchString(inner) || reECR.MatchString(c.source) {

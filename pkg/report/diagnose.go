@@ -31,7 +31,7 @@ func (p Printer) diagnoseTable(w io.Writer, r *diagnose.Report) error {
 	tab := newTabWriter(w)
 	// SINCE is how long a package that is not healthy has been in its state.
 	if wide {
-		p.header(tab, "KIND\tNAME\tINSTALLED\tHEALTHY\tSINCE\tPACKAGE\tREVISION\tDIGEST\tFINDING")
+		p.header(tab, "KIND\tNAME\tINSTALLED\tHEALTHY\tSINCE\tPACKAGE\tREVISION\tDIGEST\tPULL SECRET\tFINDING")
 	} else {
 		p.header(tab, "KIND\tNAME\tINSTALLED\tHEALTHY\tSINCE\tPACKAGE\tDIGEST\tFINDING")
 	}
@@ -57,7 +57,7 @@ func (p Printer) packageCells(pk diagnose.PackageRow, wide bool) []string {
 	t := p.text()
 	cells := []string{pk.Kind, pk.Name, pk.Installed, pk.Healthy, orDash(pk.UnhealthyFor), pk.Package}
 	if wide {
-		cells = append(cells, orDash(pk.Revision), orDash(pk.Digest))
+		cells = append(cells, orDash(pk.Revision), orDash(pk.Digest), pullSecretCell(pk.Credentials))
 	} else {
 		cells = append(cells, shortDigest(pk.Digest, false))
 	}
@@ -119,6 +119,28 @@ func (p Printer) diagnoseNames(w io.Writer, r *diagnose.Report) error {
 
 // PackageGroup is the API group of Providers, Functions and Configurations.
 const PackageGroup = "pkg.crossplane.io"
+
+// pullSecretCell is the secret whose entry Crossplane sends for the
+// package's image: namespace/name, "none matched" when it has secrets but
+// no entry matches, "none" without secrets, and who read the image when
+// it was not Crossplane's credentials; "-" when the image was not read.
+func pullSecretCell(cr *diagnose.Credentials) string {
+	switch {
+	case cr == nil:
+		return "-"
+	case cr.InspectedWith == diagnose.CredentialsLocal:
+		return "(local)"
+	case cr.KeyringError != "":
+		return "invalid"
+	case cr.Used != nil:
+		return cr.Used.Secret
+	case cr.CloudHelper != "":
+		return "(cloud helper)"
+	case len(cr.Secrets) > 0:
+		return "none matched"
+	}
+	return "none"
+}
 
 func codeList(cs []findings.Code) string {
 	parts := make([]string, len(cs))

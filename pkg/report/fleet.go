@@ -20,7 +20,7 @@ func (p Printer) Fleet(w io.Writer, r *diagnose.FleetReport) error {
 	t, wide := p.text(), p.Format == Wide
 	tab := newTabWriter(w)
 	if wide {
-		p.header(tab, "CLUSTER\tKIND\tNAME\tINSTALLED\tHEALTHY\tSINCE\tPACKAGE\tREVISION\tDIGEST\tFINDING")
+		p.header(tab, "CLUSTER\tKIND\tNAME\tINSTALLED\tHEALTHY\tSINCE\tPACKAGE\tREVISION\tDIGEST\tPULL SECRET\tFINDING")
 	} else {
 		p.header(tab, "CLUSTER\tKIND\tNAME\tINSTALLED\tHEALTHY\tSINCE\tPACKAGE\tDIGEST\tFINDING")
 	}
