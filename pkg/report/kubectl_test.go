@@ -23,7 +23,7 @@ func TestPackageTableIsKubectls(t *testing.T) {
 		{Kind: "Provider", Name: "provider-nop", Installed: "True", Healthy: "True", Package: "xpkg.upbound.io/upbound/provider-nop:v1.6.0"},
 		{Kind: "Configuration", Name: "configuration-platform", Installed: "False", Healthy: "Unknown", UnhealthyFor: "12m", Package: "mirror.example.com/acme/configuration-platform:v9.9.9", Finding: findings.ManifestNotFound},
 	}}
-	cols := []string{"Kind", "Name", "Installed", "Healthy", "Since", "Package", "Revision", "Digest", "Finding"}
+	cols := []string{"Kind", "Name", "Installed", "Healthy", "Since", "Package", "Revision", "Digest", "Pull Secret", "Finding"}
 	for _, tc := range []struct {
 		format    Format
 		noHeaders bool
@@ -32,7 +32,7 @@ func TestPackageTableIsKubectls(t *testing.T) {
 		for _, c := range cols {
 			// kubectl shows priority 0 always and higher priorities with -o wide.
 			priority := int32(0)
-			if c == "Revision" {
+			if c == "Revision" || c == "Pull Secret" {
 				priority = 1
 			}
 			table.ColumnDefinitions = append(table.ColumnDefinitions, metav1.TableColumnDefinition{Name: c, Type: "string", Priority: priority})
@@ -44,7 +44,7 @@ func TestPackageTableIsKubectls(t *testing.T) {
 				digest = orDash(p.Digest)
 			}
 			table.Rows = append(table.Rows, metav1.TableRow{Cells: []any{p.Kind, p.Name, p.Installed, p.Healthy, orDash(p.UnhealthyFor), p.Package,
-				orDash(p.Revision), digest, orDash(string(p.Finding))}})
+				orDash(p.Revision), digest, pullSecretCell(p.Credentials), orDash(string(p.Finding))}})
 		}
 		var want bytes.Buffer
 		if err := printers.NewTablePrinter(printers.PrintOptions{NoHeaders: tc.noHeaders, Wide: tc.format == Wide}).PrintObj(table, &want); err != nil {
