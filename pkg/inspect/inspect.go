@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -235,12 +236,19 @@ func dependencyFinding(vs []crossplane.Verdict) (msg, fix string, evidence []str
 	return strings.Join(dedupeStrings(parts), "; "), strings.Join(dedupeStrings(fixes), "; "), evidence
 }
 
+// refusedCredentials matches go-containerregistry's texts for a registry that
+// refused the credentials: transport.Error's "unexpected status code 401
+// Unauthorized" when the body has no error code, and the distribution spec's
+// UNAUTHORIZED and DENIED codes. A bare "401" or "403" would also match a port
+// such as 127.0.0.1:40399.
+var refusedCredentials = regexp.MustCompile(`\b40[13] (Unauthorized|Forbidden)\b|\bUNAUTHORIZED\b|\bDENIED\b`)
+
 // dependencyFix fits the remediation to why the dependency failed.
 func dependencyFix(dv crossplane.DependencyVerdict) string {
 	switch {
 	case strings.Contains(dv.Failure, "does not have a valid version"):
 		return fmt.Sprintf("push a version of %s that satisfies %q (crane ls %s lists the tags), or change the dependsOn constraint", dv.Source, dv.Constraint, dv.Repository)
-	case strings.Contains(dv.Failure, "401") || strings.Contains(dv.Failure, "403") || strings.Contains(dv.Failure, "UNAUTHORIZED") || strings.Contains(dv.Failure, "DENIED"):
+	case refusedCredentials.MatchString(dv.Failure):
 		// resolver/reconciler.go@v1.20.0: tags are listed without the
 		// package's pull secrets; only an ImageConfig's pull secret applies.
 		return fmt.Sprintf("give the dependency resolver credentials for %s: an ImageConfig matching it with spec.registry.authentication.pullSecretRef (the resolver ignores the package's packagePullSecrets)", dv.Repository)
