@@ -124,15 +124,29 @@ func (r *Reader) Read(ctx context.Context) (*Snapshot, error) {
 		// Events about cluster-scoped objects (packages, revisions) are
 		// recorded in the default namespace.
 		{gvr: schema.GroupVersionResource{Version: "v1", Resource: "events"}, namespace: metav1.NamespaceDefault},
-		{gvr: schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}, namespace: ns, name: "crossplane"},
+		{gvr: schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}, namespace: ns, name: CrossplaneServiceAccount},
 	}
 	if err := r.readAll(ctx, s, second); err != nil {
 		return nil, err
 	}
 	if r.ReadSecrets {
 		var secrets []read
+		s.SecretReads = map[string]string{}
 		for _, name := range s.pullSecretNames() {
-			secrets = append(secrets, read{gvr: schema.GroupVersionResource{Version: "v1", Resource: "secrets"}, namespace: ns, name: name})
+			secrets = append(secrets, read{gvr: schema.GroupVersionResource{Version: "v1", Resource: "secrets"}, namespace: ns, name: name,
+				after: func(denied bool) {
+					_, found := s.Secrets[name]
+					switch {
+					case denied:
+						s.SecretReads[name] = SecretDenied
+					case found:
+						s.SecretReads[name] = SecretFound
+					default:
+						// Get answered 404, or the secret holds neither docker
+						// config key: to Crossplane's keychain both are nothing.
+						s.SecretReads[name] = SecretNotFound
+					}
+				}})
 		}
 		if err := r.readAll(ctx, s, secrets); err != nil {
 			return nil, err
@@ -141,6 +155,19 @@ func (r *Reader) Read(ctx context.Context) (*Snapshot, error) {
 	s.Finish()
 	return s, nil
 }
+
+// What the cluster answered for a pull secret (Snapshot.SecretReads).
+const (
+	SecretFound    = "found"
+	SecretNotFound = "not found"
+	SecretDenied   = "denied"
+)
+
+// CrossplaneServiceAccount is the ServiceAccount whose imagePullSecrets
+// Crossplane's keychain adds: --service-account / POD_SERVICE_ACCOUNT,
+// default "crossplane" (cmd/crossplane/core/core.go@v1.13.0..v2.3.4), the
+// name the Helm chart gives it.
+const CrossplaneServiceAccount = "crossplane"
 
 // pullSecretNames are the secrets Crossplane pulls packages with.
 func (s *Snapshot) pullSecretNames() []string {

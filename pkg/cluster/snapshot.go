@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
 )
 
 // Crossplane's API group and labels (apis/pkg/v1/interfaces.go, labels.go@v2.3.4).
@@ -361,8 +363,18 @@ type Snapshot struct {
 	Compositions     []Composition `json:"compositions,omitempty"`
 	CompositionsRead bool          `json:"compositionsRead,omitempty"`
 	Denied           []Denial      `json:"denied,omitempty"`
-	// Secrets holds docker config JSON of pull secrets by name; never rendered.
-	Secrets map[string][]byte `json:"-"`
+	// Secrets holds the pull secrets read, by name (in Crossplane's
+	// namespace); never rendered.
+	Secrets map[string]xpkg.PullSecret `json:"-"`
+	// SecretReads says what the cluster answered for each pull secret
+	// xpdoctor asked for by name: SecretFound, SecretNotFound or
+	// SecretDenied. Empty for a support dump, which has no secrets.
+	SecretReads map[string]string `json:"secretReads,omitempty"`
+	// ServiceAccountPullSecrets are the imagePullSecrets of Crossplane's
+	// ServiceAccount only: what its keychain adds to every pull (k8schain
+	// reads the ServiceAccount, never the Deployment's pod template).
+	// Nil when the ServiceAccount was not read.
+	ServiceAccountPullSecrets []string `json:"serviceAccountPullSecrets,omitempty"`
 	// Served maps each pkg.crossplane.io resource (providers, functions,
 	// imageconfigs, ...) to the API version discovery found it under
 	// (Function is v1beta1 up to Crossplane v1.16); empty for a dump.
@@ -518,15 +530,23 @@ func (s *Snapshot) Add(u *unstructured.Unstructured) {
 			s.CrossplanePods = append(s.CrossplanePods, p)
 		}
 	case group == "" && u.GetKind() == "ServiceAccount":
-		if u.GetName() == "crossplane" {
-			s.CrossplanePullSecrets = append(s.CrossplanePullSecrets, namesOf(u.Object, "imagePullSecrets")...)
+		if u.GetName() == CrossplaneServiceAccount {
+			names := namesOf(u.Object, "imagePullSecrets")
+			s.CrossplanePullSecrets = append(s.CrossplanePullSecrets, names...)
+			s.ServiceAccountPullSecrets = append([]string{}, names...)
 		}
 	case group == "" && u.GetKind() == "Secret":
-		if data, ok := nestedString(u.Object, "data", ".dockerconfigjson"); ok {
-			if s.Secrets == nil {
-				s.Secrets = map[string][]byte{}
+		ps := xpkg.PullSecret{Namespace: u.GetNamespace(), Name: u.GetName(), Type: str(u.Object, "type"), Data: map[string][]byte{}}
+		for _, key := range []string{xpkg.DockerConfigJSONKey, xpkg.DockercfgKey} {
+			if data, ok := nestedString(u.Object, "data", key); ok {
+				ps.Data[key] = decodeBase64(data)
 			}
-			s.Secrets[u.GetName()] = decodeBase64(data)
+		}
+		if len(ps.Data) > 0 {
+			if s.Secrets == nil {
+				s.Secrets = map[string]xpkg.PullSecret{}
+			}
+			s.Secrets[u.GetName()] = ps
 		}
 	case (group == "" || group == "events.k8s.io") && u.GetKind() == "Event":
 		// core/v1 and events.k8s.io/v1 serve the same objects: a dump that

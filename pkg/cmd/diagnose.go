@@ -32,8 +32,12 @@ type diagnoseFlags struct {
 	UpstreamRegistries []string
 	Inspect            string
 	ReadSecrets        bool
+	// RegistryCredentials is crossplane or local (--registry-credentials).
+	RegistryCredentials string
 	// now is the clock for event ages (tests pin it).
 	now func() time.Time
+	// fleetFlags are diagnose's several clusters (contexts.go).
+	fleetFlags
 }
 
 // clock dates event ages; tests pin it.
@@ -80,6 +84,8 @@ func (f *diagnoseFlags) addCluster(c *cobra.Command, s IOStreams, timeout time.D
 func (f *diagnoseFlags) addJudging(c *cobra.Command) {
 	c.Flags().StringVar(&f.CrossplaneVersion, "crossplane-version", "", "judge as this Crossplane version (default: the tag of Crossplane's image)")
 	c.Flags().StringVar(&f.Inspect, "inspect", "problems", "which package images to inspect in their registry: problems, all or none")
+	c.Flags().StringVar(&f.RegistryCredentials, "registry-credentials", "crossplane", "whose credentials package images are read with: crossplane (exactly the pull secrets Crossplane uses for each package) or local (your docker config and credential helpers)")
+	_ = c.RegisterFlagCompletionFunc("registry-credentials", cobra.FixedCompletions([]string{"crossplane", "local"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("inspect", cobra.FixedCompletions([]string{"problems", "all", "none"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
@@ -111,6 +117,7 @@ func newDiagnoseCommand(s IOStreams, f *diagnoseFlags) *cobra.Command {
 		RunE:              func(c *cobra.Command, args []string) error { return f.run(c.Context(), s, args) },
 	}
 	f.add(c, s)
+	f.addContexts(c)
 	return c
 }
 
@@ -136,6 +143,7 @@ func (f *diagnoseFlags) options(maps []xpkg.Mapping, kind string) doctor.Options
 		CrossplaneVersion: f.CrossplaneVersion, Inspect: doctor.InspectMode(f.Inspect), Upstreams: maps,
 		Registry: f.registryFlags.options(), Redactor: f.redactor, Now: f.now(), WrapTransport: wrapKubeTransport,
 		Select: diagnose.Selector{Kind: kind}, ReadOnly: f.readOnly, RegistryConcurrency: f.Concurrency,
+		RegistryCredentials: doctor.RegistryCredentials(f.RegistryCredentials),
 	}
 	if f.kube.Context != nil {
 		o.KubeContext = *f.kube.Context
@@ -201,6 +209,9 @@ func (f *diagnoseFlags) diagnosis(ctx context.Context, names []string) (*doctor.
 }
 
 func (f *diagnoseFlags) run(ctx context.Context, s IOStreams, names []string) error {
+	if f.fleet() {
+		return f.runFleet(ctx, s, names)
+	}
 	format, err := report.ParseFormat(f.Output, report.Table, report.Wide, report.JSON, report.YAML, report.Markdown)
 	if err != nil {
 		return usageErrorf("%v", err)

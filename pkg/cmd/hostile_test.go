@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 
 	"github.com/xpdoctor/xpdoctor/internal/testenv"
@@ -362,5 +363,39 @@ func TestTLSErrorKeepsTheTableIntact(t *testing.T) {
 				t.Errorf("%s: a blank line inside a table, before %q", format, next)
 			}
 		}
+	}
+}
+
+// Preflight's table and a report of several clusters escape what they
+// quote: package names and references from a dump, kubeconfig context
+// names and the errors that quote them.
+func TestHostileTextsPreflightAndClusters(t *testing.T) {
+	dump := hostileDump(t)
+	for _, format := range []string{"table", "wide"} {
+		out, errOut, code := run(t, "preflight", "--from-file", dump, "--to", "v2.3.4", "-o", format, "--timeout", "30s")
+		if code == ExitOK || out == "" {
+			t.Fatalf("preflight -o %s: exit %d: %s", format, code, errOut)
+		}
+		checkHuman(t, "preflight "+format, out)
+		checkHuman(t, "preflight stderr", errOut)
+	}
+	out, _, _ := run(t, "preflight", "--from-file", dump, "--to", "v2.3.4", "-o", "json", "--timeout", "30s")
+	var v any
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("preflight -o json does not decode: %v", err)
+	}
+	if r, bad := rawControl(out); bad {
+		t.Errorf("preflight -o json holds the raw control character %U", r)
+	}
+
+	hostile := "prod\x1b[2J\u202e"
+	kubeconfig := fleetKubeconfig(t, map[string]*rest.Config{hostile: nil, "other": nil})
+	for _, args := range [][]string{{"--all-contexts"}, {"preflight", "--to", "v2.3.4", "--all-contexts"}} {
+		out, errOut, code := run(t, append(args, "--kubeconfig", kubeconfig, "--timeout", "30s")...)
+		if code != ExitError || !strings.Contains(out, `prod\x1b[2J\u202e`) {
+			t.Errorf("%v: exit %d, the context name is not shown escaped:\n%s", args, code, out)
+		}
+		checkHuman(t, strings.Join(args, " "), out)
+		checkHuman(t, strings.Join(args, " ")+" stderr", errOut)
 	}
 }

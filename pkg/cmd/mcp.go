@@ -125,20 +125,7 @@ func (f *diagnoseFlags) mcpBackend() mcpserver.Backend {
 		Preflight: func(ctx context.Context, in mcpserver.PreflightInput) (*preflight.Report, error) {
 			g := *f
 			g.CrossplaneVersion = in.CrossplaneVersion
-			o, err := g.doctorOptions(nil)
-			if err != nil {
-				return nil, err
-			}
-			ctx, cancel := context.WithTimeout(ctx, g.Timeout)
-			defer cancel()
-			rep, err := doctor.Preflight(ctx, o, in.TargetVersion)
-			if err != nil {
-				return nil, err
-			}
-			if err := stopped(ctx, g.Timeout); err != nil {
-				return nil, err
-			}
-			return rep, nil
+			return g.preflight(ctx, in.TargetVersion)
 		},
 	}
 }

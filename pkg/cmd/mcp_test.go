@@ -343,28 +343,12 @@ func TestMCPAgainstAPIServer(t *testing.T) {
 	}
 
 	got, isErr = callTool(t, cs, "preflight", map[string]any{"targetVersion": "v2.3.4", "detail": true})
-	f := newMCPFlags()
-	c := &cobra.Command{Use: "mcp"}
-	f.addInput(c, IOStreams{ErrOut: io.Discard})
-	if err := c.ParseFlags(base); err != nil {
-		t.Fatal(err)
-	}
-	o, err := f.doctorOptions(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	direct, err := doctor.Preflight(context.Background(), o, "v2.3.4")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := (report.Printer{Format: report.JSON}).Structured(&b, direct); err != nil {
-		t.Fatal(err)
-	}
+	// The tool's detail is what `preflight -o json` prints for the same cluster.
+	cliPreflight, _, _ := run(t, "preflight", "--kubeconfig", env.Kubeconfig, "--to", "v2.3.4", "-o", "json")
 	if isErr || !strings.Contains(got, `"kind": "PreflightReport"`) || !strings.Contains(got, `"runningVersion": "v2.1.3"`) {
 		t.Errorf("preflight: %s", got)
 	}
-	sameText(t, "preflight detail", got, b.String())
+	sameText(t, "preflight detail", got, cliPreflight)
 	pre, _ := callTool(t, cs, "preflight", map[string]any{"targetVersion": "v2.3.4"})
 	if !strings.Contains(pre, `"kind":"PreflightSummary"`) || !strings.Contains(pre, `"targetVersion":"v2.3.4"`) {
 		t.Errorf("preflight summary: %s", pre)

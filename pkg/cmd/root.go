@@ -179,9 +179,10 @@ finding code and evidence, and re-mirrors broken packages byte-for-byte.`,
 	rootDiag := newDiagnoseFlags()
 	rootDiag.add(root, s)
 	root.Args = cobra.ArbitraryArgs
+	rootDiag.addContexts(root)
 	root.ValidArgsFunction = rootDiag.completeNames
 	root.RunE = func(c *cobra.Command, args []string) error { return rootDiag.run(c.Context(), s, args) }
-	root.AddCommand(newDiagnoseCommand(s, newDiagnoseFlags()), newInspectCommand(s), newMirrorCommand(s.plain()), newFixCommand(s.plain()), newDemoCommand(s.plain()), newServeCommand(s), newVersionCommand(s), newMCPCommand(s))
+	root.AddCommand(newDiagnoseCommand(s, newDiagnoseFlags()), newInspectCommand(s), newMirrorCommand(s.plain()), newFixCommand(s.plain()), newDemoCommand(s.plain()), newServeCommand(s), newVersionCommand(s), newMCPCommand(s), newPreflightCommand(s))
 	setUpCompletion(root, s)
 	return root
 }

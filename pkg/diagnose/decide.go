@@ -109,6 +109,8 @@ var steps = []step{
 	{"activation", (*pkgCase).activation},
 	{"pause", (*pkgCase).pause},
 	{"registry-verdict", (*pkgCase).registryVerdict},
+	// After the registry verdict, which may be the refusal it explains.
+	{"credentials", (*pkgCase).credentials},
 	{"mirror-damage", (*pkgCase).mirrorDamage},
 	{"unclassified", (*pkgCase).unclassifiedStep},
 	{"terminating", (*pkgCase).terminating},
@@ -135,6 +137,10 @@ func decidePackage(in Input, p cluster.Package) (PackageRow, []findings.Finding)
 		}
 	}
 	if img, ok := in.Images[c.source]; ok {
+		c.img = &img
+		c.row.Digest = img.Digest
+	}
+	if img, ok := in.PackageImages[p.Kind+"/"+p.Name]; ok {
 		c.img = &img
 		c.row.Digest = img.Digest
 	}

@@ -341,6 +341,12 @@ func (c *pkgCase) registrySays(v depVerdict, want string, lk DependencyLookup) (
 		v.why = fmt.Sprintf("%s does not exist: the registry answers %s for %s", want, lk.Err.Detail, lk.Repository)
 		v.fix = fmt.Sprintf("use a version of %s whose dependsOn names where the package is published now (crane ls %s shows what is there)", c.pkg.Name, lk.Repository)
 		return v, true
+	case lk.Err != nil && lk.Err.Kind == xpkg.ErrUnauthorized && lk.ResolverCredentials:
+		// Listed with exactly what the resolver sends (doctor's
+		// dependencyKeychain), so the refusal is Crossplane's too.
+		v.why = fmt.Sprintf("the registry refuses to list the tags of %s to the credentials Crossplane's dependency resolver sends (the pull secret of an ImageConfig matching it and the imagePullSecrets of Crossplane's ServiceAccount, never the package's packagePullSecrets): %s", lk.Repository, lk.Err.Detail)
+		v.fix = fmt.Sprintf("give Crossplane credentials for %s: imagePullSecrets on Crossplane's ServiceAccount (Helm value imagePullSecrets), or, on v1.17.3+, an ImageConfig matching %s with spec.registry.authentication.pullSecretRef", hostOf(lk.Repository), lk.Repository)
+		return v, true
 	case lk.Err == nil && v.dep.Constraint != "" && !crossplane.IsDigest(v.dep.Constraint):
 		if _, err := crossplane.ResolveDependency(v.dep.Constraint, lk.Tags); err != nil {
 			v.why = fmt.Sprintf("%s exists at %s, but %s", want, lk.Repository, err)

@@ -24,6 +24,10 @@ type Input struct {
 	// Images are inspect judgements keyed by the reference inspected; their
 	// verdicts are for Targets, in that order.
 	Images map[string]inspect.Image
+	// PackageImages, keyed by Kind/Name, replace Images for a package whose
+	// image was read with other credentials than another package's that
+	// pulls the same reference (Crossplane resolves credentials per package).
+	PackageImages map[string]inspect.Image
 	// Targets is the Crossplane version of the cluster: one target when it
 	// is known, every generation when it is not.
 	Targets []crossplane.Target
@@ -43,6 +47,12 @@ type Input struct {
 	Select Selector
 	// Notes are said once, above the findings.
 	Notes []string
+	// Credentials are what Crossplane's keychain has for each package's
+	// image, keyed by Kind/Name (pkg/doctor collects them from the cluster).
+	Credentials map[string]Credentials
+	// RegistryCredentials says whose credentials images were read with:
+	// CredentialsCrossplane or CredentialsLocal ("" when none were read).
+	RegistryCredentials string
 }
 
 // DependencyLookup is what xpdoctor read of a dependency's repository, from
@@ -52,6 +62,9 @@ type DependencyLookup struct {
 	Repository string
 	Tags       []string
 	Err        *xpkg.RegistryError
+	// ResolverCredentials is true when the tags were listed with exactly
+	// the credentials Crossplane's dependency resolver sends.
+	ResolverCredentials bool
 }
 
 // Selector narrows a report to some packages: by name, and by kind.
@@ -97,6 +110,9 @@ type PackageRow struct {
 	UnhealthyFor   string     `json:"unhealthyFor,omitempty"`
 	// Finding is the root cause's code ("" when healthy).
 	Finding findings.Code `json:"finding,omitempty"`
+	// Credentials say which pull secret Crossplane uses for the image, or
+	// that none matches (names only, never content).
+	Credentials *Credentials `json:"credentials,omitempty"`
 }
 
 // Report is the result of diagnose.
@@ -107,10 +123,15 @@ type Report struct {
 	CrossplaneVersion string `json:"crossplaneVersion"`
 	// Notes say how the report was made where that matters to its reader
 	// (an unknown or unmodelled Crossplane version, images not inspected).
-	Notes    []string           `json:"notes,omitempty"`
-	Packages []PackageRow       `json:"packages"`
-	Findings []findings.Finding `json:"findings"`
-	Denied   []cluster.Denial   `json:"denied,omitempty"`
+	Notes []string `json:"notes,omitempty"`
+	// RegistryCredentials says whose credentials package images were read
+	// with: crossplane (the pull secrets Crossplane uses for each package),
+	// local (the user's docker config), or mixed (packages[].credentials
+	// says which, and why).
+	RegistryCredentials string             `json:"registryCredentials,omitempty"`
+	Packages            []PackageRow       `json:"packages"`
+	Findings            []findings.Finding `json:"findings"`
+	Denied              []cluster.Denial   `json:"denied,omitempty"`
 }
 
 // Diagnose decides. It is a pure function of its input.
@@ -121,7 +142,7 @@ func Diagnose(in Input) *Report {
 		in.VersionKnown = false
 	}
 	rep := &Report{APIVersion: APIVersion, Kind: "DiagnoseReport", Source: s.Source, CrossplaneVersion: versionLabel(in),
-		Notes: in.Notes, Packages: []PackageRow{}, Findings: []findings.Finding{}, Denied: s.Denied}
+		Notes: in.Notes, RegistryCredentials: in.RegistryCredentials, Packages: []PackageRow{}, Findings: []findings.Finding{}, Denied: s.Denied}
 	for _, p := range s.Packages {
 		if !in.Select.Selects(p.Kind, p.Name) {
 			continue

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/xpdoctor/xpdoctor/pkg/cluster"
 	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
 	"github.com/xpdoctor/xpdoctor/pkg/diagnose"
+	"github.com/xpdoctor/xpdoctor/pkg/findings"
 	"github.com/xpdoctor/xpdoctor/pkg/inspect"
 	"github.com/xpdoctor/xpdoctor/pkg/redact"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
@@ -60,6 +62,10 @@ type Options struct {
 	// ReadPullSecrets reads the pull secrets Crossplane uses, to inspect
 	// images with its credentials (kept in memory only).
 	ReadPullSecrets bool
+	// RegistryCredentials says whose credentials package images are read
+	// with: "" or CredentialsCrossplane, the pull secrets Crossplane uses
+	// for each package; CredentialsLocal, the user's docker config.
+	RegistryCredentials RegistryCredentials
 	// CrossplaneVersion judges as this version instead of the tag of
 	// Crossplane's image.
 	CrossplaneVersion string
@@ -131,6 +137,11 @@ func (o Options) Validate() error {
 			return err
 		}
 	}
+	switch o.RegistryCredentials {
+	case "", CredentialsCrossplane, CredentialsLocal:
+	default:
+		return fmt.Errorf("--registry-credentials must be crossplane or local, not %q", o.RegistryCredentials)
+	}
 	if o.RegistryConcurrency < 0 {
 		return fmt.Errorf("--registry-concurrency must be at least 1, not %d", o.RegistryConcurrency)
 	}
@@ -157,17 +168,35 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		notes = append(notes, fmt.Sprintf("%d Warning events of the dump were not read: they are more than xpdoctor keeps in memory, so their evidence may be missing", snap.DroppedEvents))
 	}
 	client := registryClient(snap, o.Redactor, o.readCache(), o.Registry...)
-	images, skipped, err := inspectImages(ctx, client, snap, targets, o)
+	images, byPackage, creds, skipped, err := inspectImages(ctx, client, snap, targets, o)
 	if err != nil {
 		return nil, err
 	}
-	deps := lookupDependencies(ctx, client, snap, o)
+	mode := o.RegistryCredentials
+	if mode == "" {
+		mode = CredentialsCrossplane
+	}
+	if n := credentialsNote(mode, creds); n != "" {
+		notes = append(notes, n)
+	}
+	depClient, resolverCreds := client, false
+	if mode == CredentialsCrossplane && unreadable(snap, snap.DependencyPullSecrets("")) == "" {
+		// What Crossplane's dependency resolver sends (never the
+		// package's own pull secrets).
+		depClient, resolverCreds = client.WithCredentials(dependencyKeychain{snap}), true
+	}
+	deps := lookupDependencies(ctx, depClient, snap, o)
+	for k, lk := range deps {
+		lk.ResolverCredentials = resolverCreds
+		deps[k] = lk
+	}
 	now := o.Now
 	if now.IsZero() {
 		now = time.Now()
 	}
 	rep := diagnose.Diagnose(diagnose.Input{Snapshot: snap, Images: images, Targets: targets, VersionKnown: known,
-		Upstreams: o.Upstreams, Dependencies: deps, Now: now, Select: o.Select, Notes: append(notes, skipped...)})
+		Upstreams: o.Upstreams, Dependencies: deps, Now: now, Select: o.Select, Notes: append(notes, skipped...),
+		PackageImages: byPackage, Credentials: creds, RegistryCredentials: registryCredentialsLabel(o, creds)})
 	return &Result{Snapshot: snap, Targets: targets, VersionKnown: known, Report: rep, Upstreams: o.Upstreams, Registry: client}, nil
 }
 
@@ -280,17 +309,43 @@ func (o Options) readCache() *xpkg.ReadCache {
 	return xpkg.NewReadCache(o.RegistryConcurrency)
 }
 
-// registryClient reads with the pull secrets Crossplane uses, then the
-// local docker config, sharing the run's ReadCache.
+// registryClient is the run's own client, sharing the run's ReadCache: it
+// reads what is not a package's image (upstreams, and what fix copies)
+// with every pull secret read, then the local docker config. Each
+// package's image is read with Crossplane's keychain for it
+// (inspectImages), dependencies with its resolver's.
 func registryClient(snap *cluster.Snapshot, r *redact.Redactor, cache *xpkg.ReadCache, opts ...xpkg.Option) *xpkg.Client {
-	var secrets [][]byte
-	for _, b := range snap.Secrets {
-		secrets = append(secrets, b)
-	}
 	// The run holds every pull secret it read, used or not.
-	r.Add(xpkg.DockerConfigCredentials(secrets...)...)
-	kc := authn.NewMultiKeychain(xpkg.KeychainFromDockerConfigs(secrets...), authn.DefaultKeychain)
+	registerSecrets(snap, r)
+	var all []xpkg.PullSecret
+	for _, n := range sortedKeys(snap.Secrets) {
+		// One secret that is not a docker config must not cost the others.
+		if _, err := xpkg.NewKeyring([]xpkg.PullSecret{snap.Secrets[n]}); err == nil {
+			all = append(all, snap.Secrets[n])
+		}
+	}
+	kr, _ := xpkg.NewKeyring(all)
+	kc := authn.NewMultiKeychain(kr, authn.DefaultKeychain)
 	return xpkg.NewClient(append(append([]xpkg.Option{}, opts...), xpkg.WithKeychain(kc), xpkg.WithReadCache(cache))...)
+}
+
+// registryCredentialsLabel is the report's registryCredentials: crossplane
+// when every package image was read with Crossplane's keychain, local when
+// every one with the user's, mixed otherwise ("" when none was read).
+func registryCredentialsLabel(o Options, creds map[string]diagnose.Credentials) string {
+	seen := map[string]bool{}
+	for _, c := range creds {
+		if c.InspectedWith != "" {
+			seen[c.InspectedWith] = true
+		}
+	}
+	if len(seen) > 1 {
+		return "mixed"
+	}
+	for w := range seen {
+		return w
+	}
+	return ""
 }
 
 // maxDependencyLookups bounds the tag lists read for missing dependencies.
@@ -369,34 +424,54 @@ func lookupDependencies(ctx context.Context, client *xpkg.Client, snap *cluster.
 	return out
 }
 
-// inspectImages judges the images of the selected packages that need it.
-// References that cannot be inspected are returned as notes; an inspect
-// failure is an error: nothing is dropped silently.
-func inspectImages(ctx context.Context, client *xpkg.Client, snap *cluster.Snapshot, targets []crossplane.Target, o Options) (map[string]inspect.Image, []string, error) {
-	out := map[string]inspect.Image{}
-	if o.Inspect == InspectNone {
-		return out, nil, nil
+// inspectImages judges the images of the selected packages that need it,
+// each with the credentials Crossplane uses for that package (or the
+// user's, with --registry-credentials=local), and says per package which
+// secret that is. An image two packages pull with different credentials
+// is read once for each (the second is returned in byPackage). References
+// that cannot be inspected are returned as notes; an inspect failure is an
+// error: nothing is dropped silently.
+func inspectImages(ctx context.Context, client *xpkg.Client, snap *cluster.Snapshot, targets []crossplane.Target, o Options) (images, byPackage map[string]inspect.Image, creds map[string]diagnose.Credentials, skipped []string, err error) {
+	images, byPackage, creds = map[string]inspect.Image{}, map[string]inspect.Image{}, map[string]diagnose.Credentials{}
+	mode := o.RegistryCredentials
+	if mode == "" {
+		mode = CredentialsCrossplane
 	}
 	var reqs []inspect.Request
-	var skipped []string
-	seen := map[string]bool{}
+	var reqPackages [][]string // the Kind/Name of the packages each request serves
+	byRead := map[string]int{}
 	for _, p := range snap.Packages {
 		if !o.Select.Selects(p.Kind, p.Name) {
 			continue
 		}
-		if o.Inspect != InspectAll && p.Healthy() && len(o.Upstreams) == 0 {
-			continue
-		}
 		src := p.Source()
-		if seen[src] {
-			continue
-		}
-		seen[src] = true
+		key := p.Kind + "/" + p.Name
 		if _, err := client.ParseReference(src); err != nil {
-			skipped = append(skipped, fmt.Sprintf("%s/%s was not inspected: its package reference %q is not one a registry serves (%v)", p.Kind, p.Name, src, err))
+			if o.Inspect != InspectNone && (o.Inspect == InspectAll || !p.Healthy() || len(o.Upstreams) > 0) {
+				skipped = append(skipped, fmt.Sprintf("%s/%s was not inspected: its package reference %q is not one a registry serves (%v)", p.Kind, p.Name, src, err))
+			}
 			continue
 		}
-		req := inspect.Request{Reference: src}
+		cr, kc := packageCredentials(snap, p, mode, authn.DefaultKeychain)
+		if o.Inspect == InspectNone || (o.Inspect != InspectAll && p.Healthy() && len(o.Upstreams) == 0) {
+			// Not read: which secret Crossplane sends is still known,
+			// when the input shows every secret it reads.
+			if unreadable(snap, snap.PackagePullSecrets(p)) == "" {
+				cr.InspectedWith, cr.Why = "", ""
+				creds[key] = cr
+			}
+			continue
+		}
+		creds[key] = cr
+		read := src + "|" + credentialSet(cr)
+		if i, seen := byRead[read]; seen {
+			reqPackages[i] = append(reqPackages[i], key)
+			continue
+		}
+		req := inspect.Request{Reference: src, Keychain: kc}
+		if mode == CredentialsCrossplane && unreadable(snap, snap.DependencyPullSecrets("")) == "" {
+			req.DependencyKeychain = dependencyKeychain{snap}
+		}
 		if up, ok := xpkg.MapAll(o.Upstreams, src); ok {
 			if _, err := client.ParseReference(up); err == nil {
 				req.Upstream = up
@@ -404,17 +479,59 @@ func inspectImages(ctx context.Context, client *xpkg.Client, snap *cluster.Snaps
 				skipped = append(skipped, fmt.Sprintf("%s/%s was not compared with its upstream: %q is not a reference (%v)", p.Kind, p.Name, up, err))
 			}
 		}
+		byRead[read] = len(reqs)
 		reqs = append(reqs, req)
+		reqPackages = append(reqPackages, []string{key})
 	}
 	if len(reqs) == 0 {
-		return out, skipped, nil
+		return images, byPackage, creds, skipped, nil
 	}
 	rep, err := inspect.Run(ctx, client, reqs, inspect.Options{Targets: targets}, xpkg.ReadOptions{})
 	if err != nil {
-		return nil, nil, fmt.Errorf("inspecting package images: %w", err)
+		return nil, nil, nil, nil, fmt.Errorf("inspecting package images: %w", err)
 	}
-	for _, img := range rep.Images {
-		out[img.Reference] = img
+	for i, img := range rep.Images {
+		first := false
+		if _, ok := images[img.Reference]; !ok {
+			images[img.Reference], first = img, true
+		}
+		for _, key := range reqPackages[i] {
+			cr := creds[key]
+			cr.Refused = refusedImage(img)
+			creds[key] = cr
+			if !first {
+				byPackage[key] = img
+			}
+		}
 	}
-	return out, skipped, nil
+	for _, key := range sortedKeys(creds) {
+		cr := creds[key]
+		if !cr.Refused || cr.InspectedWith != diagnose.CredentialsCrossplane {
+			continue
+		}
+		if ref, err := client.ParseReference(cr.Image); err == nil {
+			verifyAlternatives(ctx, client, snap, &cr, ref)
+			creds[key] = cr
+		}
+	}
+	return images, byPackage, creds, skipped, nil
+}
+
+// credentialSet identifies the credentials a package's image is read with.
+func credentialSet(cr diagnose.Credentials) string {
+	var ids []string
+	for _, s := range cr.Secrets {
+		ids = append(ids, s.ID())
+	}
+	return cr.InspectedWith + "|" + strings.Join(ids, ",")
+}
+
+// refusedImage tells whether the registry refused to serve the image.
+func refusedImage(img inspect.Image) bool {
+	for _, v := range img.Verdicts {
+		if v.Reason == findings.RegistryUnauthorized {
+			return true
+		}
+	}
+	return false
 }

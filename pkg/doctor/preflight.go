@@ -3,9 +3,11 @@ package doctor
 import (
 	"context"
 	"errors"
+	"net/http"
 	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/xpdoctor/xpdoctor/pkg/preflight"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
@@ -79,7 +81,12 @@ func Preflight(ctx context.Context, o Options, target string) (*preflight.Report
 		go func() {
 			defer wg.Done()
 			tags, err := client.ListTags(ctx, repo)
-			if err != nil {
+			switch {
+			case repositoryUnknown(err):
+				// The repository does not exist where Crossplane looks: no
+				// version of the dependency resolves.
+				tags = []string{}
+			case err != nil:
 				// Not listed: the dependency check says it could not tell.
 				return
 			}
@@ -93,4 +100,23 @@ func Preflight(ctx context.Context, o Options, target string) (*preflight.Report
 	}
 	wg.Wait()
 	return preflight.Run(in)
+}
+
+// repositoryUnknown is true for the registry's own answer that a
+// repository does not exist: 404 with the error code NAME_UNKNOWN (OCI
+// distribution spec, "Listing Tags" and error codes; docker-registry,
+// ECR and go-containerregistry's registry answer so). A bare 404, which a
+// proxy or a web server in front of the registry may send, is not taken
+// as that.
+func repositoryUnknown(err error) bool {
+	var terr *transport.Error
+	if !errors.As(err, &terr) || terr.StatusCode != http.StatusNotFound {
+		return false
+	}
+	for _, d := range terr.Errors {
+		if d.Code == transport.NameUnknownErrorCode {
+			return true
+		}
+	}
+	return false
 }

@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -73,5 +74,47 @@ status:
 	}
 	if seen := rq.Seen(); len(seen) > 0 {
 		t.Errorf("a target it cannot judge still read the registry: %v", seen)
+	}
+}
+
+// A dependency whose repository the registry says does not exist (404
+// NAME_UNKNOWN) has no version: Breaks. A bare 404 from something in front
+// of the registry says nothing about the repository: Unknown.
+func TestPreflightDependencyRepositoryMissing(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	reg := testregistry.InProcess(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.Contains(r.URL.Path, "/behind-a-proxy/") {
+				http.NotFound(w, r) // text/plain "404 page not found"
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	amd64 := v1.Platform{OS: "linux", Architecture: "amd64"}
+	cfg := xpkgtest.Package{Kind: "Configuration", Name: "platform", DependsOn: []xpkg.Dependency{
+		{Kind: "Provider", Package: reg.Host + "/acme/provider-nowhere", Version: ">=v1.0.0"},
+		{Kind: "Provider", Package: reg.Host + "/behind-a-proxy/provider-dep", Version: ">=v1.0.0"},
+	}}
+	if err := xpkgtest.Push(reg.Host+"/acme/platform:v1.0.0", cfg.Image(amd64)); err != nil {
+		t.Fatal(err)
+	}
+	dump := writeDump(t, crossplaneDeployment("v2.2.0")+`apiVersion: pkg.crossplane.io/v1
+kind: Configuration
+metadata: {name: platform}
+spec: {package: "`+reg.Host+`/acme/platform:v1.0.0"}
+`)
+	rep, err := Preflight(context.Background(), Options{FromFile: dump, Registry: []xpkg.Option{xpkg.WithReadOnly()}}, "v2.3.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range rep.Packages[0].Checks {
+		if c.Check == preflight.CheckDependency {
+			got = append(got, string(c.Status)+" "+string(c.Code))
+		}
+	}
+	if strings.Join(got, ",") != "Breaks DependencyUnresolvable,Unknown " {
+		t.Errorf("dependency checks %q, want the missing repository Breaks and the bare 404 Unknown", got)
 	}
 }

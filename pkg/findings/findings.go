@@ -99,6 +99,7 @@ const (
 	PullSecretNoMatch      Code = "PullSecretNoMatch"
 	PullSecretRejected     Code = "PullSecretRejected"
 	PullSecretUnreferenced Code = "PullSecretUnreferenced"
+	PullSecretInvalid      Code = "PullSecretInvalid"
 
 	// Package lifecycle states (issue 18).
 	UpgradeStuck               Code = "UpgradeStuck"
@@ -171,9 +172,10 @@ var Catalogue = map[Code]Spec{
 	DependencyReferenceOutdated:   {DependencyReferenceOutdated, "the repository a dependsOn names does not exist where Crossplane looks (an outdated or wrong dependency reference)", "use a version of the dependent package whose dependsOn names where the dependency is published now; mirroring and credentials do not help"},
 	DependencyGraphInconsistent:   {DependencyGraphInconsistent, "Crossplane's dependency graph disagrees with the Lock (a source twice, or a package under a source no revision has)", "keep one package per source: remove the duplicate the evidence names, and set skipDependencyResolution: true on packages whose dependencies you install yourself"},
 
-	PullSecretNoMatch:      {PullSecretNoMatch, "the pull secret has no entry for the image's registry", "add an auth entry for the registry host (and path) to the secret"},
-	PullSecretRejected:     {PullSecretRejected, "the registry refused the credentials of the pull secret Crossplane uses", "refresh the credentials (ECR tokens expire after 12 hours)"},
-	PullSecretUnreferenced: {PullSecretUnreferenced, "a secret that would work exists but this package does not reference it", "add the secret to spec.packagePullSecrets, or to an ImageConfig's pullSecretRef"},
+	PullSecretNoMatch:      {PullSecretNoMatch, "no entry of the pull secrets Crossplane reads for the image matches its registry and path, so it pulls anonymously", "add an auth entry for the registry host (and path) to the secret"},
+	PullSecretRejected:     {PullSecretRejected, "the registry refuses the credential Crossplane sends (the first matching entry of its pull secrets)", "refresh the credentials (ECR tokens expire after 12 hours)"},
+	PullSecretUnreferenced: {PullSecretUnreferenced, "a pull secret this package does not use reads the image (xpdoctor verified it)", "add the secret to spec.packagePullSecrets, or to an ImageConfig's pullSecretRef"},
+	PullSecretInvalid:      {PullSecretInvalid, "a pull secret Crossplane reads for the package is not a valid docker config, which fails every pull of the package", "recreate the secret with kubectl create secret docker-registry"},
 
 	UpgradeStuck: {UpgradeStuck, "spec.package changed and the new version is not becoming healthy",
 		"roll back spec.package to the version that served (kubectl patch KIND NAME --type merge -p '{\"spec\":{\"package\":\"OLD\"}}'; its revision is kept and becomes active again), or fix the new revision's cause and roll forward"},

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
@@ -406,6 +407,15 @@ func (i Image) Healthy() bool {
 type Request struct {
 	Reference string
 	Upstream  string
+	// Keychain, when set, reads Reference with these credentials instead
+	// of the client's: diagnose gives each package the pull secrets
+	// Crossplane uses for it. The upstream is always read with the
+	// client's own (the user's) credentials.
+	Keychain authn.Keychain
+	// DependencyKeychain, when set, looks up the dependencies with these
+	// credentials: Crossplane's resolver never uses the package's own
+	// pull secrets.
+	DependencyKeychain authn.Keychain
 }
 
 // Run reads and judges every request at once: the client's ReadCache
@@ -436,7 +446,7 @@ func Run(ctx context.Context, c *xpkg.Client, reqs []Request, o Options, ro xpkg
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rep.Images[i] = inspectOne(ctx, c, refs[i], ups[i], o, ro)
+			rep.Images[i] = inspectOne(ctx, c, reqs[i], refs[i], ups[i], o, ro)
 		}()
 	}
 	wg.Wait()
@@ -445,7 +455,14 @@ func Run(ctx context.Context, c *xpkg.Client, reqs []Request, o Options, ro xpkg
 
 // inspectOne reads one image, and its upstream at the same time, then
 // judges them.
-func inspectOne(ctx context.Context, c *xpkg.Client, ref, upstream name.Reference, o Options, ro xpkg.ReadOptions) Image {
+func inspectOne(ctx context.Context, c *xpkg.Client, req Request, ref, upstream name.Reference, o Options, ro xpkg.ReadOptions) Image {
+	rc, dc := c, c
+	if req.Keychain != nil {
+		rc = c.WithCredentials(req.Keychain)
+	}
+	if req.DependencyKeychain != nil {
+		dc = c.WithCredentials(req.DependencyKeychain)
+	}
 	var up *xpkg.Report
 	upDone := make(chan struct{})
 	go func() {
@@ -455,12 +472,12 @@ func inspectOne(ctx context.Context, c *xpkg.Client, ref, upstream name.Referenc
 			up = c.Read(ctx, upstream, xpkg.ReadOptions{MaxUncompressedBytes: ro.MaxUncompressedBytes, Shallow: true})
 		}
 	}()
-	r := c.Read(ctx, ref, ro)
+	r := rc.Read(ctx, ref, ro)
 	oi := o
 	var depBytes int64
 	if o.Dependencies != nil {
 		dctx, counted := xpkg.CountBytes(ctx)
-		oi.Judge.Dependencies = lookupDependencies(dctx, c, r, o)
+		oi.Judge.Dependencies = lookupDependencies(dctx, dc, r, o)
 		depBytes = counted.Load()
 	}
 	<-upDone

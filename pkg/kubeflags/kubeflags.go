@@ -236,3 +236,27 @@ func userExtras(kvs []string) map[string][]string {
 	}
 	return out
 }
+
+// ForContext is a copy of the flags that uses the kubeconfig context name,
+// every other flag as given: one cluster of several --context values. Its
+// kubeconfig is loaded on its own (the copy shares no loader).
+func (f *ConfigFlags) ForContext(name string) *ConfigFlags {
+	return &ConfigFlags{
+		KubeConfig: f.KubeConfig, ClusterName: f.ClusterName, AuthInfoName: f.AuthInfoName, Context: &name,
+		Namespace: f.Namespace, APIServer: f.APIServer, TLSServerName: f.TLSServerName, Insecure: f.Insecure,
+		CertFile: f.CertFile, KeyFile: f.KeyFile, CAFile: f.CAFile, BearerToken: f.BearerToken,
+		Impersonate: f.Impersonate, ImpersonateUID: f.ImpersonateUID, ImpersonateGroup: f.ImpersonateGroup,
+		ImpersonateUserExtra: f.ImpersonateUserExtra, Timeout: f.Timeout, DisableCompression: f.DisableCompression,
+		ProxyURL: f.ProxyURL, persistent: f.persistent,
+	}
+}
+
+// Contexts lists the contexts of the kubeconfig (--kubeconfig, else
+// KUBECONFIG, else ~/.kube/config), sorted.
+func (f *ConfigFlags) Contexts() ([]string, error) {
+	raw, err := f.ToRawKubeConfigLoader().RawConfig()
+	if err != nil {
+		return nil, err
+	}
+	return sortedKeys(raw.Contexts), nil
+}

@@ -234,3 +234,26 @@ func TestCompletesKubeconfigNames(t *testing.T) {
 		t.Errorf("KUBECONFIG: %q", got)
 	}
 }
+
+// ForContext keeps every flag but the context: a field added to ConfigFlags
+// and forgotten there would read another cluster's user or server.
+func TestForContextKeepsEveryOtherFlag(t *testing.T) {
+	f := NewConfigFlags(true)
+	g := f.ForContext("b")
+	fv, gv := reflect.ValueOf(f).Elem(), reflect.ValueOf(g).Elem()
+	for i := 0; i < fv.NumField(); i++ {
+		field := fv.Type().Field(i)
+		if !field.IsExported() {
+			continue
+		}
+		if field.Name == "Context" {
+			if *g.Context != "b" || *f.Context != "" {
+				t.Errorf("context: copy %q, original %q", *g.Context, *f.Context)
+			}
+			continue
+		}
+		if fv.Field(i).Pointer() != gv.Field(i).Pointer() {
+			t.Errorf("ForContext does not keep %s", field.Name)
+		}
+	}
+}

@@ -241,11 +241,13 @@ func (sc *scope) dependencyChecks(p cluster.Package) []Check {
 		if constraint != "" {
 			desc += " (" + constraint + ")"
 		}
+		// Crossplane's DAG knows the packages of the Lock: with several
+		// packages from the same source (one whose tag does not exist has
+		// no revision), the one in the Lock is what the dependency is.
 		var found *installedPackage
 		for i := range installed {
-			if installed[i].source == d.Package {
+			if installed[i].source == d.Package && (found == nil || !found.inLock && installed[i].inLock) {
 				found = &installed[i]
-				break
 			}
 		}
 		if found != nil {

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -19,51 +18,16 @@ import (
 	"github.com/xpdoctor/xpdoctor/internal/testenv"
 	"github.com/xpdoctor/xpdoctor/pkg/cluster"
 	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
+	"github.com/xpdoctor/xpdoctor/pkg/preflight/preflighttest"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
-	"github.com/xpdoctor/xpdoctor/pkg/xpkg/xpkgtest"
 )
 
-// crdFiles are the pkg.crossplane.io CRDs and the Composition CRD of a
-// Crossplane module (module@version).
-func crdFiles(t *testing.T, module string) []string {
-	t.Helper()
-	dir := testenv.CRDDir(t, module)
-	files, err := filepath.Glob(filepath.Join(dir, "pkg.crossplane.io_*.yaml"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no CRDs in %s", dir)
-	}
-	return append(files, filepath.Join(dir, "apiextensions.crossplane.io_compositions.yaml"))
-}
+var crdFiles = preflighttest.CRDFiles
 
 const (
-	crossplaneV120 = "github.com/crossplane/crossplane@v1.20.0"
+	crossplaneV120 = preflighttest.CrossplaneV120
 	crossplaneV234 = testenv.CrossplaneModule
 )
-
-// pushFixtureImages pushes the images testdata/v120-cluster.yaml installs.
-func pushFixtureImages(t *testing.T, r *registry) {
-	t.Helper()
-	var huge []v1.Layer
-	for i := 0; i < 257; i++ {
-		huge = append(huge, xpkgtest.RandomLayer(uint64(i+1), 16))
-	}
-	for path, obj := range map[string]any{
-		"crossplane-contrib/provider-ok:v1.0.0":  xpkgtest.Package{Name: "provider-ok", Crossplane: ">=v1.14.0"}.Image(amd64),
-		"crossplane-contrib/provider-cc:v1.0.0":  xpkgtest.Package{Name: "provider-cc"}.Image(amd64),
-		"crossplane-contrib/provider-nop:v0.2.1": xpkgtest.Package{Name: "provider-nop"}.Index(),
-		"acme/provider-old:v1.0.0":               xpkgtest.Package{Name: "provider-old", Crossplane: ">=v1.14.0, <v2.0.0"}.Image(amd64),
-		"acme/provider-huge:v1.0.0":              xpkgtest.Package{Name: "provider-huge", Runtime: huge}.Image(amd64),
-		"acme/provider-runtime:v1.0.0":           xpkgtest.RuntimeImage(amd64),
-		"acme/platform:v1.0.0": xpkgtest.Package{Kind: "Configuration", Name: "platform", DependsOn: []xpkg.Dependency{
-			{Kind: "Provider", Package: r.host + "/crossplane-contrib/provider-ok", Version: ">=v1.0.0"},
-			{Kind: "Function", Package: "crossplane-contrib/function-patch", Version: ">=v0.1.0"},
-		}}.Image(amd64),
-		"acme/platform-pipeline:v1.0.0":            xpkgtest.Package{Kind: "Configuration", Name: "platform-pipeline"}.Image(amd64),
-		"crossplane-contrib/function-never:v0.1.0": xpkgtest.Package{Kind: "Function", Name: "function-never"}.Image(amd64),
-	} {
-		r.push(path, obj)
-	}
-}
 
 // TestPreflightEnvtest reads a Crossplane v1.20 cluster from a real
 // kube-apiserver (v1.20.0's CRDs, which still hold ControllerConfig and no
@@ -75,12 +39,10 @@ func TestPreflightEnvtest(t *testing.T) {
 	env := testenv.StartWith(t, crdFiles(t, crossplaneV120))
 	env.Config.WarningHandler = rest.NoWarnings{}
 	r := newRegistry(t)
-	pushFixtureImages(t, r)
-	raw, err := os.ReadFile(filepath.Join("testdata", "v120-cluster.yaml"))
-	if err != nil {
-		t.Fatal(err)
+	for path, obj := range preflighttest.V120Images(r.host) {
+		r.push(path, obj)
 	}
-	fixture := strings.ReplaceAll(string(raw), "REGISTRY", r.host)
+	fixture := preflighttest.V120Cluster(r.host)
 	testenv.Create(t, env.Config, fixture)
 
 	reader := &cluster.Reader{Dynamic: dynamic.NewForConfigOrDie(env.Config), Discovery: mustDiscovery(t, env.Config), ReadCompositions: true}

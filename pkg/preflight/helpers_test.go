@@ -18,13 +18,12 @@ var amd64 = v1.Platform{OS: "linux", Architecture: "amd64"}
 // registry holds real package images in go-containerregistry's registry and
 // reads them back with xpkg, so every verdict is judged from a real read.
 type registry struct {
-	t      *testing.T
-	host   string
-	client *xpkg.Client
+	t    *testing.T
+	host string
 }
 
 func newRegistry(t *testing.T) *registry {
-	return &registry{t: t, host: testregistry.InProcess(t).Host, client: xpkg.NewClient()}
+	return &registry{t: t, host: testregistry.InProcess(t).Host}
 }
 
 // push writes obj (an image or index) at host/path and returns the reference.
@@ -37,14 +36,17 @@ func (r *registry) push(path string, obj any) string {
 	return ref
 }
 
-// read reads ref the way diagnose does.
+// read reads ref the way diagnose does, with a new client each time: a
+// client keeps what it read (xpkg.ReadCache), and the tests push other
+// images to the same reference.
 func (r *registry) read(ref string) *xpkg.Report {
 	r.t.Helper()
-	parsed, err := r.client.ParseReference(ref)
+	client := xpkg.NewClient()
+	parsed, err := client.ParseReference(ref)
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	return r.client.Read(context.Background(), parsed, xpkg.ReadOptions{})
+	return client.Read(context.Background(), parsed, xpkg.ReadOptions{})
 }
 
 // pkg builds, pushes and reads a package image; it returns the reference.

@@ -291,12 +291,14 @@ func key(kind, name string) string { return kind + "/" + name }
 
 // Row is one line of the preflight table.
 type Row struct {
-	Kind    string `json:"kind"`
-	Name    string `json:"name"`
-	Check   string `json:"check"`
-	Status  Status `json:"status"`
-	Message string `json:"message"`
-	Fix     string `json:"fix,omitempty"`
+	Kind   string `json:"kind"`
+	Name   string `json:"name"`
+	Check  string `json:"check"`
+	Status Status `json:"status"`
+	// Code is the finding code of the check, when one describes it.
+	Code    findings.Code `json:"code,omitempty"`
+	Message string        `json:"message"`
+	Fix     string        `json:"fix,omitempty"`
 }
 
 // RowHeader names the table's columns.
@@ -310,7 +312,7 @@ func (r *Report) Rows() []Row {
 		if c.Status == Safe {
 			continue
 		}
-		rows = append(rows, Row{Kind: "Crossplane", Name: r.Target, Check: c.Check, Status: c.Status, Message: c.Message, Fix: c.Fix})
+		rows = append(rows, Row{Kind: "Crossplane", Name: r.Target, Check: c.Check, Status: c.Status, Code: c.Code, Message: c.Message, Fix: c.Fix})
 	}
 	for _, p := range r.Packages {
 		n := 0
@@ -319,7 +321,7 @@ func (r *Report) Rows() []Row {
 				continue
 			}
 			n++
-			rows = append(rows, Row{Kind: p.Kind, Name: p.Name, Check: c.Check, Status: c.Status, Message: c.Message, Fix: c.Fix})
+			rows = append(rows, Row{Kind: p.Kind, Name: p.Name, Check: c.Check, Status: c.Status, Code: c.Code, Message: c.Message, Fix: c.Fix})
 		}
 		if n == 0 {
 			rows = append(rows, Row{Kind: p.Kind, Name: p.Name, Check: "-", Status: Safe,

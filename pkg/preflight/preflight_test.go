@@ -393,6 +393,12 @@ func TestDependencies(t *testing.T) {
 			in.Snapshot.Lock.Packages = in.Snapshot.Lock.Packages[:1]
 			return in
 		}, []want{{"Configuration/platform", CheckDependency, Breaks, []string{"the Lock does not hold it"}, true}}, 1},
+		{"a second package from the same source without a revision (its tag does not exist): the Lock's is the dependency", func(r *registry) Input {
+			in := installed(r, dep("xpkg.crossplane.io/crossplane-contrib/provider-nop", ">=v0.2.0"), nopAt("xpkg.crossplane.io/crossplane-contrib/provider-nop:v0.2.1"), "v1.20.0", "v2.0.0")
+			missing := provider("a-missing-tag", "xpkg.crossplane.io/crossplane-contrib/provider-nop:v9.9.9", func(p *cluster.Package) { p.CurrentRevision = "" })
+			in.Snapshot.Packages = append([]cluster.Package{missing}, in.Snapshot.Packages...)
+			return in
+		}, []want{{"Configuration/platform", CheckDependency, Safe, []string{"resolves to the installed Provider provider-nop (v0.2.1)"}, false}, {"Provider/a-missing-tag", CheckImage, Unknown, nil, false}}, 2},
 		{"not installed, tags listed", func(r *registry) Input {
 			in := installed(r, dep("xpkg.crossplane.io/crossplane-contrib/provider-nop", ">=v0.2.0"), provider("other", "xpkg.crossplane.io/x/other:v1"), "v1.20.0", "v2.0.0")
 			in.Tags = map[string][]string{"xpkg.crossplane.io/crossplane-contrib/provider-nop": {"v0.1.0", "v0.2.1", "v0.3.0"}}

@@ -25,37 +25,52 @@ func (p Printer) Diagnose(w io.Writer, r *diagnose.Report) error {
 }
 
 func (p Printer) diagnoseTable(w io.Writer, r *diagnose.Report) error {
-	wide, t := p.Format == Wide, p.text()
+	wide := p.Format == Wide
 	tab := newTabWriter(w)
 	// SINCE is how long a package that is not healthy has been in its state.
 	if wide {
-		fmt.Fprintln(tab, "KIND\tNAME\tINSTALLED\tHEALTHY\tSINCE\tPACKAGE\tREVISION\tDIGEST\tFINDING")
+		fmt.Fprintln(tab, "KIND\tNAME\tINSTALLED\tHEALTHY\tSINCE\tPACKAGE\tREVISION\tDIGEST\tPULL SECRET\tFINDING")
 	} else {
 		fmt.Fprintln(tab, "KIND\tNAME\tINSTALLED\tHEALTHY\tSINCE\tPACKAGE\tDIGEST\tFINDING")
 	}
 	for _, pk := range r.Packages {
-		cells := []string{pk.Kind, pk.Name, pk.Installed, pk.Healthy, orDash(pk.UnhealthyFor), pk.Package}
-		if wide {
-			cells = append(cells, orDash(pk.Revision), orDash(pk.Digest))
-		} else {
-			cells = append(cells, shortDigest(pk.Digest, false))
-		}
-		cells = append(cells, orDash(string(pk.Finding)))
-		for i := range cells {
-			cells[i] = t.Line(cells[i])
-		}
-		fmt.Fprintln(tab, strings.Join(cells, "\t"))
+		fmt.Fprintln(tab, strings.Join(p.packageCells(pk, wide), "\t"))
 	}
 	if err := tab.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\nCrossplane %s. ", t.Line(r.CrossplaneVersion))
+	fmt.Fprintln(w)
+	p.diagnoseFindings(w, r, wide)
+	return nil
+}
+
+// packageCells are a package's cells of the table, escaped.
+func (p Printer) packageCells(pk diagnose.PackageRow, wide bool) []string {
+	t := p.text()
+	cells := []string{pk.Kind, pk.Name, pk.Installed, pk.Healthy, orDash(pk.UnhealthyFor), pk.Package}
+	if wide {
+		cells = append(cells, orDash(pk.Revision), orDash(pk.Digest), pullSecretCell(pk.Credentials))
+	} else {
+		cells = append(cells, shortDigest(pk.Digest, false))
+	}
+	cells = append(cells, orDash(string(pk.Finding)))
+	for i := range cells {
+		cells[i] = t.Line(cells[i])
+	}
+	return cells
+}
+
+// diagnoseFindings is what follows the table: the version, notes, and
+// each finding with evidence and fix.
+func (p Printer) diagnoseFindings(w io.Writer, r *diagnose.Report, wide bool) {
+	t := p.text()
+	fmt.Fprintf(w, "Crossplane %s. ", t.Line(r.CrossplaneVersion))
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "Note: %s.\n", t.Line(n))
 	}
 	if len(r.Findings) == 0 {
 		fmt.Fprintln(w, "No findings.")
-		return nil
+		return
 	}
 	fmt.Fprintf(w, "%d finding(s):\n", len(r.Findings))
 	for i, fd := range r.Findings {
@@ -82,7 +97,28 @@ func (p Printer) diagnoseTable(w io.Writer, r *diagnose.Report) error {
 			fmt.Fprintf(w, "   fix: %s\n", indent(t.Lines(strings.TrimSpace(fd.Remediation)), "        "))
 		}
 	}
-	return nil
+}
+
+// pullSecretCell is the secret whose entry Crossplane sends for the
+// package's image: namespace/name, "none matched" when it has secrets but
+// no entry matches, "none" without secrets, and who read the image when
+// it was not Crossplane's credentials; "-" when the image was not read.
+func pullSecretCell(cr *diagnose.Credentials) string {
+	switch {
+	case cr == nil:
+		return "-"
+	case cr.InspectedWith == diagnose.CredentialsLocal:
+		return "(local)"
+	case cr.KeyringError != "":
+		return "invalid"
+	case cr.Used != nil:
+		return cr.Used.Secret
+	case cr.CloudHelper != "":
+		return "(cloud helper)"
+	case len(cr.Secrets) > 0:
+		return "none matched"
+	}
+	return "none"
 }
 
 func codeList(cs []findings.Code) string {

@@ -35,7 +35,12 @@ func TestReadCacheSharesReadsPerCredentials(t *testing.T) {
 	rq.Reset()
 	cache := xpkg.NewReadCache(4)
 	newClient := func(pass string) *xpkg.Client {
-		return xpkg.NewClient(xpkg.WithReadCache(cache), xpkg.WithKeychain(xpkg.KeychainFromDockerConfigs(dockerConfig(reg.Host, "alice", pass))))
+		kr, err := xpkg.NewKeyring([]xpkg.PullSecret{{Namespace: "crossplane-system", Name: "creds", Type: xpkg.SecretTypeDockerConfigJSON,
+			Data: map[string][]byte{xpkg.DockerConfigJSONKey: dockerConfig(reg.Host, "alice", pass)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return xpkg.NewClient(xpkg.WithReadCache(cache), xpkg.WithKeychain(kr))
 	}
 	first, second, wrong := newClient("right"), newClient("right"), newClient("wrong")
 	parsed, err := first.ParseReference(ref)

@@ -52,7 +52,8 @@ type Client struct {
 	base      http.RoundTripper
 	userAgent string
 
-	fetched atomic.Int64
+	// fetched is shared with the clients WithCredentials derives.
+	fetched *atomic.Int64
 
 	mu         sync.Mutex
 	transports map[string]*cacheEntry[transportResult]
@@ -122,6 +123,7 @@ func NewClient(opts ...Option) *Client {
 		transports: map[string]*cacheEntry[transportResult]{},
 		identities: map[string]string{},
 		userAgent:  "xpdoctor",
+		fetched:    new(atomic.Int64),
 	}
 	for _, o := range opts {
 		o(c)
@@ -150,8 +152,26 @@ func NewClient(opts ...Option) *Client {
 	return c
 }
 
+// WithCredentials returns a client that reads with k instead of c's
+// keychain and shares everything else with c (transport, retries, the
+// run's ReadCache with its pings and per-host bound, the byte count, the
+// redactor): diagnose reads each package's image with the pull secrets
+// Crossplane uses for that package. Its authenticated transports and
+// credential identities are its own, so two keychains never share a token
+// or a cached read (the ReadCache keys reads by credential identity).
+func (c *Client) WithCredentials(k authn.Keychain) *Client {
+	d := &Client{keychain: k, insecure: c.insecure, base: c.base, userAgent: c.userAgent, fetched: c.fetched,
+		transports: map[string]*cacheEntry[transportResult]{}, identities: map[string]string{}, cache: c.cache,
+		logf: c.logf, warnf: c.warnf, redactor: c.redactor, wrap: c.wrap, readOnly: c.readOnly}
+	if c.redactor != nil {
+		d.keychain = redactingKeychain{inner: k, r: c.redactor}
+	}
+	return d
+}
+
 // BytesFetched is the number of response body bytes the client read so
-// far, over all its requests (CountBytes counts those of one operation).
+// far, over all its requests (CountBytes counts those of one operation),
+// and those of the clients WithCredentials derived from it.
 func (c *Client) BytesFetched() int64 { return c.fetched.Load() }
 
 // Insecure reports whether the host was named insecure.
@@ -297,7 +317,7 @@ func (c *Client) newTransport(ctx context.Context, repo name.Repository, actions
 		return nil, fmt.Errorf("resolving credentials for %s: %w", repo.RegistryStr(), err)
 	}
 	// c.base retries (retry.go); no second retry layer here.
-	inner := transport.NewUserAgent(&countingTransport{inner: c.cache.pings.wrap(c.base), n: &c.fetched}, c.userAgent)
+	inner := transport.NewUserAgent(&countingTransport{inner: c.cache.pings.wrap(c.base), n: c.fetched}, c.userAgent)
 	scopes := make([]string, 0, len(actions))
 	for _, a := range actions {
 		scopes = append(scopes, repo.Scope(a))

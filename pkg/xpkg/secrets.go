@@ -162,24 +162,48 @@ func (b *tokenBody) register() {
 	b.buf = bytes.Buffer{}
 }
 
-// DockerConfigCredentials lists every credential in .dockerconfigjson
-// documents (pull secrets), for a Redactor: the tool holds them all, even
-// those for registries it never contacts.
-func DockerConfigCredentials(configs ...[]byte) []string {
+// PullSecretCredentials lists every credential in pull secrets, for a
+// Redactor: the tool holds them all, even those for registries it never
+// contacts, and those of secrets Crossplane would not read (an Opaque
+// secret holding a docker config, a value that is not valid JSON).
+func PullSecretCredentials(secrets ...PullSecret) []string {
 	var out []string
-	for _, c := range configs {
-		var dc dockerConfig
-		if json.Unmarshal(c, &dc) != nil {
-			continue
+	for _, s := range secrets {
+		for _, b := range s.Data {
+			out = append(out, dockerConfigCredentials(b)...)
 		}
-		for _, a := range dc.Auths {
+	}
+	return out
+}
+
+// dockerConfigCredentials reads .dockerconfigjson ({"auths": {...}}) and
+// legacy .dockercfg ({host: {...}}) alike.
+func dockerConfigCredentials(b []byte) []string {
+	type entry struct {
+		Auth          string `json:"auth"`
+		Username      string `json:"username"`
+		Password      string `json:"password"`
+		IdentityToken string `json:"identitytoken"`
+		RegistryToken string `json:"registrytoken"`
+	}
+	var cfg struct {
+		Auths map[string]entry `json:"auths"`
+	}
+	var legacy map[string]entry
+	_ = json.Unmarshal(b, &cfg)
+	_ = json.Unmarshal(b, &legacy)
+	var out []string
+	for _, entries := range []map[string]entry{cfg.Auths, legacy} {
+		for _, a := range entries {
 			out = append(out, a.Password, a.Auth, a.IdentityToken, a.RegistryToken)
 			if a.Password != "" {
 				out = append(out, a.Username+":"+a.Password)
 			}
-			if raw, err := base64.StdEncoding.DecodeString(a.Auth); err == nil {
-				if _, p, ok := strings.Cut(string(raw), ":"); ok {
-					out = append(out, p, string(raw))
+			for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding} {
+				if raw, err := enc.DecodeString(a.Auth); err == nil {
+					if _, p, ok := strings.Cut(string(raw), ":"); ok {
+						out = append(out, p, string(raw))
+					}
 				}
 			}
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/xpdoctor/xpdoctor/internal/testregistry"
 	xp "github.com/xpdoctor/xpdoctor/pkg/crossplane"
 	"github.com/xpdoctor/xpdoctor/pkg/inspect"
+	"github.com/xpdoctor/xpdoctor/pkg/preflight"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg/xpkgtest"
 )
 
@@ -67,6 +68,10 @@ func TestCrossplaneAgreesOnPredictions(t *testing.T) {
 		t.Fatal(err)
 	}
 	captured := map[string]map[string]observed{}
+	// preflight's predictions for each newer core, made on v1.20.0's
+	// cluster with the same packages (preflight_test.go).
+	v1OnlyRef := pushV1Only(t, reg.Host)
+	var preflights map[string]*preflight.Report
 	for _, version := range versions {
 		t.Run(version, func(t *testing.T) {
 			if only := os.Getenv("XPDOCTOR_E2E_VERSIONS"); only != "" && !strings.Contains(only, version) {
@@ -103,6 +108,7 @@ func TestCrossplaneAgreesOnPredictions(t *testing.T) {
 				cp.createProvider(t, c.Name, c.Ref, nil)
 				created[c.Name] = true
 			}
+			cp.createProvider(t, v1Only, v1OnlyRef, nil)
 			// The resolver reports only the first dependency it cannot
 			// install, of whichever package came first: the Lock must say
 			// what xpdoctor predicts for one of them.
@@ -135,6 +141,24 @@ func TestCrossplaneAgreesOnPredictions(t *testing.T) {
 			}
 			if got := codes(t, out)["two-base"]; !contains(got, wantTwoBase) {
 				t.Errorf("diagnose two-base: %v, want %s", got, wantTwoBase)
+			}
+
+			// The upgrade: preflight on v1.20.0's cluster predicts what each
+			// newer core does with the same packages.
+			withV1Only := map[string]observed{v1Only: cp.observe(t, v1Only, v1OnlyVerdict(version, preflights[version]))}
+			for n, o := range got {
+				withV1Only[n] = o
+			}
+			switch {
+			case version == "v1.20.0":
+				if withV1Only[v1Only].Object != "" {
+					t.Errorf("%s is not healthy on %s: %+v", v1Only, version, withV1Only[v1Only])
+				}
+				preflights = preflightUpgrades(t, cp, versions)
+			case preflights == nil:
+				t.Logf("v1.20.0 did not run (XPDOCTOR_E2E_VERSIONS): no preflight to compare %s with", version)
+			default:
+				agreeWithPreflight(t, version, preflights[version], withV1Only)
 			}
 		})
 	}
