@@ -68,10 +68,10 @@ func (r *Reader) Read(ctx context.Context) (*Snapshot, error) {
 	for res, gvr := range served {
 		s.Served[res] = gvr.Version
 	}
-	// Three rounds of reads, each sent at once and applied in the order
-	// written here (readAll): what is listed first, then what lives in
-	// Crossplane's namespace once it is known, then the pull secrets the
-	// first two name. The snapshot is the one reads one after the other give.
+	// Rounds of reads, each sent at once and applied in the order written
+	// here (readAll): what is listed first, then what lives in Crossplane's
+	// namespace once it is known, then the ServiceAccount its Deployment
+	// names, then the pull secrets those name. The snapshot is the one reads one after the other give.
 	var first []read
 	for _, res := range packageResources {
 		if gvr, ok := served[res]; ok {
@@ -124,9 +124,13 @@ func (r *Reader) Read(ctx context.Context) (*Snapshot, error) {
 		// Events about cluster-scoped objects (packages, revisions) are
 		// recorded in the default namespace.
 		{gvr: schema.GroupVersionResource{Version: "v1", Resource: "events"}, namespace: metav1.NamespaceDefault},
-		{gvr: schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}, namespace: ns, name: CrossplaneServiceAccount},
 	}
 	if err := r.readAll(ctx, s, second); err != nil {
+		return nil, err
+	}
+	// Its name is in Crossplane's Deployment, read just now.
+	sa := []read{{gvr: schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}, namespace: ns, name: s.CrossplaneServiceAccount()}}
+	if err := r.readAll(ctx, s, sa); err != nil {
 		return nil, err
 	}
 	if r.ReadSecrets {
@@ -163,11 +167,22 @@ const (
 	SecretDenied   = "denied"
 )
 
-// CrossplaneServiceAccount is the ServiceAccount whose imagePullSecrets
-// Crossplane's keychain adds: --service-account / POD_SERVICE_ACCOUNT,
-// default "crossplane" (cmd/crossplane/core/core.go@v1.13.0..v2.3.4), the
-// name the Helm chart gives it.
-const CrossplaneServiceAccount = "crossplane"
+// DefaultServiceAccount is the ServiceAccount whose imagePullSecrets
+// Crossplane's keychain adds when its Deployment names none:
+// --service-account / POD_SERVICE_ACCOUNT, default "crossplane"
+// (cmd/crossplane/core/core.go@v1.13.0..v2.3.4), the name the Helm chart
+// gives it.
+const DefaultServiceAccount = "crossplane"
+
+// CrossplaneServiceAccount is the ServiceAccount Crossplane runs as: its
+// Deployment's serviceAccountName (the Helm chart passes it to
+// POD_SERVICE_ACCOUNT through the downward API), else DefaultServiceAccount.
+func (s *Snapshot) CrossplaneServiceAccount() string {
+	if s.CrossplaneServiceAccountName != "" {
+		return s.CrossplaneServiceAccountName
+	}
+	return DefaultServiceAccount
+}
 
 // pullSecretNames are the secrets Crossplane pulls packages with.
 func (s *Snapshot) pullSecretNames() []string {
