@@ -9,7 +9,7 @@ import (
 // Where a pull secret name comes from (SecretRef.From).
 const (
 	FromPackagePullSecrets = "spec.packagePullSecrets"
-	FromServiceAccount     = "imagePullSecrets of ServiceAccount " + CrossplaneServiceAccount
+	FromServiceAccount     = "imagePullSecrets of Crossplane's ServiceAccount"
 	fromImageConfig        = "spec.registry.authentication.pullSecretRef of ImageConfig "
 )
 

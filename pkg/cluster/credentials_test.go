@@ -3,6 +3,8 @@ package cluster
 import (
 	"fmt"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 // The pull secrets Crossplane hands its keychain for a package, in its
@@ -40,5 +42,41 @@ func TestPackagePullSecretsOrder(t *testing.T) {
 	})
 	if got != want {
 		t.Errorf("dependency secrets\n got %s\nwant %s", got, want)
+	}
+}
+
+// Crossplane's keychain reads the ServiceAccount Crossplane runs as (its
+// Deployment's serviceAccountName, POD_SERVICE_ACCOUNT in the Helm chart),
+// whichever order a dump lists them in; "crossplane" when it names none.
+func TestCrossplaneServiceAccountIsTheDeployments(t *testing.T) {
+	sa := func(name, secret string) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ServiceAccount",
+			"metadata": map[string]any{"name": name, "namespace": "xp"}, "imagePullSecrets": []any{map[string]any{"name": secret}}}}
+	}
+	dep := func(sa string) *unstructured.Unstructured {
+		spec := map[string]any{"containers": []any{map[string]any{"name": "crossplane", "image": "xpkg.crossplane.io/crossplane/crossplane:v2.3.4"}}}
+		if sa != "" {
+			spec["serviceAccountName"] = sa
+		}
+		return &unstructured.Unstructured{Object: map[string]any{"apiVersion": "apps/v1", "kind": "Deployment",
+			"metadata": map[string]any{"name": "crossplane", "namespace": "xp"}, "spec": map[string]any{"template": map[string]any{"spec": spec}}}}
+	}
+	for _, tc := range []struct {
+		name  string
+		objs  []*unstructured.Unstructured
+		wants string
+	}{
+		{"named, listed after its ServiceAccounts", []*unstructured.Unstructured{sa("crossplane", "default-sa"), sa("xp-custom", "custom-sa"), dep("xp-custom")}, "[custom-sa]"},
+		{"named, listed before", []*unstructured.Unstructured{dep("xp-custom"), sa("crossplane", "default-sa"), sa("xp-custom", "custom-sa")}, "[custom-sa]"},
+		{"not named", []*unstructured.Unstructured{dep(""), sa("crossplane", "default-sa")}, "[default-sa]"},
+	} {
+		s := &Snapshot{}
+		for _, o := range tc.objs {
+			s.Add(o)
+		}
+		s.Finish()
+		if got := fmt.Sprint(s.ServiceAccountPullSecrets); got != tc.wants {
+			t.Errorf("%s: ServiceAccount pull secrets %s, want %s", tc.name, got, tc.wants)
+		}
 	}
 }

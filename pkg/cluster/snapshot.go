@@ -370,6 +370,12 @@ type Snapshot struct {
 	// xpdoctor asked for by name: SecretFound, SecretNotFound or
 	// SecretDenied. Empty for a support dump, which has no secrets.
 	SecretReads map[string]string `json:"secretReads,omitempty"`
+	// CrossplaneServiceAccountName is the serviceAccountName of
+	// Crossplane's Deployment ("" when it names none, or there is none).
+	CrossplaneServiceAccountName string `json:"crossplaneServiceAccount,omitempty"`
+	// serviceAccounts are the imagePullSecrets of every ServiceAccount
+	// read, by namespace/name.
+	serviceAccounts map[string][]string
 	// ServiceAccountPullSecrets are the imagePullSecrets of Crossplane's
 	// ServiceAccount only: what its keychain adds to every pull (k8schain
 	// reads the ServiceAccount, never the Deployment's pod template).
@@ -514,6 +520,7 @@ func (s *Snapshot) Add(u *unstructured.Unstructured) {
 				s.CrossplaneNamespace = d.Namespace
 			}
 			s.CrossplanePullSecrets = append(s.CrossplanePullSecrets, d.PullSecrets...)
+			s.CrossplaneServiceAccountName = d.ServiceAccount
 			return
 		}
 		if d.Revision != "" {
@@ -530,8 +537,14 @@ func (s *Snapshot) Add(u *unstructured.Unstructured) {
 			s.CrossplanePods = append(s.CrossplanePods, p)
 		}
 	case group == "" && u.GetKind() == "ServiceAccount":
-		if u.GetName() == CrossplaneServiceAccount {
-			names := namesOf(u.Object, "imagePullSecrets")
+		names := namesOf(u.Object, "imagePullSecrets")
+		if s.serviceAccounts == nil {
+			s.serviceAccounts = map[string][]string{}
+		}
+		// Which ServiceAccount is Crossplane's is settled in Finish: a
+		// dump may list it before Crossplane's Deployment.
+		s.serviceAccounts[u.GetNamespace()+"/"+u.GetName()] = append([]string{}, names...)
+		if u.GetName() == s.CrossplaneServiceAccount() {
 			s.CrossplanePullSecrets = append(s.CrossplanePullSecrets, names...)
 			s.ServiceAccountPullSecrets = append([]string{}, names...)
 		}
@@ -586,6 +599,9 @@ func (s *Snapshot) Finish() {
 	})
 	if s.CrossplaneNamespace == "" {
 		s.CrossplaneNamespace = DefaultNamespace
+	}
+	if s.serviceAccounts != nil {
+		s.ServiceAccountPullSecrets = s.serviceAccounts[s.CrossplaneNamespace+"/"+s.CrossplaneServiceAccount()]
 	}
 	for i, p := range s.Packages {
 		if p.ResolvedStale() {

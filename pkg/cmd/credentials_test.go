@@ -338,7 +338,7 @@ func TestCredentialsAsCrossplaneResolvesThem(t *testing.T) {
 			checkDiagnosis(t, credentialDump([]string{"sa-creds"},
 				[]dumpSecret{{name: "sa-creds", typ: "kubernetes.io/dockercfg", entries: map[string]string{h: right2}}}, nil,
 				[]dumpProvider{{name: "provider-sa", ref: h + "/sa/provider:v1.6.0"}}),
-				map[string]expectation{"provider-sa": {used: "crossplane-system/sa-creds"}}, "imagePullSecrets of ServiceAccount crossplane")
+				map[string]expectation{"provider-sa": {used: "crossplane-system/sa-creds"}}, "imagePullSecrets of Crossplane's ServiceAccount")
 		})
 		t.Run("only the first matching entry is used", func(t *testing.T) {
 			// Both secrets match the host; Crossplane sends the first
@@ -500,7 +500,7 @@ spec:
 			t.Errorf("a credential leaked: %q", s)
 		}
 	}
-	for _, s := range []string{"pull secret crossplane-system/nope, named by spec.packagePullSecrets, does not exist", "crossplane-system/sa-gone (imagePullSecrets of ServiceAccount crossplane, not found)"} {
+	for _, s := range []string{"pull secret crossplane-system/nope, named by spec.packagePullSecrets, does not exist", "crossplane-system/sa-gone (imagePullSecrets of Crossplane's ServiceAccount, not found)"} {
 		if !strings.Contains(joined, s) {
 			t.Errorf("the runs never showed %q\n%s", s, joined)
 		}

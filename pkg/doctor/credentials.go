@@ -113,7 +113,7 @@ func unreadable(snap *cluster.Snapshot, refs []cluster.SecretRef) string {
 		return "the support dump does not hold Crossplane's ServiceAccount, whose imagePullSecrets Crossplane adds"
 	}
 	if !snap.FromDump && !serviceAccountRead(snap) {
-		return "Crossplane's ServiceAccount " + snap.CrossplaneNamespace + "/" + cluster.CrossplaneServiceAccount + " could not be read"
+		return "Crossplane's ServiceAccount " + snap.CrossplaneNamespace + "/" + snap.CrossplaneServiceAccount() + " could not be read"
 	}
 	return ""
 }
