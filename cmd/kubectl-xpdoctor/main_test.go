@@ -211,7 +211,8 @@ printf '%s\n' "${COMPREPLY[@]}"
 		{"kubectl-xpdoctor diagnose --kubeconfig " + kc + " --context b", "beta\n"},
 		{"kubectl-xpdoctor vers", "version\n"},
 		{"kubectl xpdoctor --kubeconfig " + kc + " --context ", "alpha\nbeta\n"},
-		{"kubectl xpdoctor inspect -o j", "json\n"},
+		{"kubectl xpdoctor inspect -o j", "json\njsonpath=\n"},
+		{"kubectl xpdoctor --kind Provider,F", "Provider,Function\n"},
 		{"kubectl xpdoctor --kind C", "Configuration\n"},
 	}
 	for _, c := range cases {

@@ -374,19 +374,56 @@ type Latency struct {
 	requests, inFlight, maxInFlight atomic.Int64
 }
 
-// Wrap is a handler wrapper for InProcess.
+// Wrap is a handler wrapper for InProcess. A request is in flight from
+// its arrival until its answer starts: the client cannot see an answer,
+// and so send its next request, before it stops counting.
 func (l *Latency) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		l.requests.Add(1)
 		n := l.inFlight.Add(1)
 		for m := l.maxInFlight.Load(); n > m && !l.maxInFlight.CompareAndSwap(m, n); m = l.maxInFlight.Load() {
 		}
-		defer l.inFlight.Add(-1)
+		aw := &AnswerWriter{ResponseWriter: w, Answering: func() { l.inFlight.Add(-1) }}
+		defer aw.Done()
 		if l.Delay > 0 {
 			time.Sleep(l.Delay)
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(aw, r)
 	})
+}
+
+// AnswerWriter calls Answering once, before the first byte of the answer
+// is written (or when the handler ends without writing).
+type AnswerWriter struct {
+	http.ResponseWriter
+	Answering func()
+	once      sync.Once
+}
+
+func (a *AnswerWriter) answer() { a.once.Do(a.Answering) }
+
+// Done calls Answering if no answer was written: call it when the
+// handler returns.
+func (a *AnswerWriter) Done() { a.answer() }
+
+// Flush implements http.Flusher when the writer it wraps does.
+func (a *AnswerWriter) Flush() {
+	if f, ok := a.ResponseWriter.(http.Flusher); ok {
+		a.answer()
+		f.Flush()
+	}
+}
+
+// WriteHeader implements http.ResponseWriter.
+func (a *AnswerWriter) WriteHeader(code int) {
+	a.answer()
+	a.ResponseWriter.WriteHeader(code)
+}
+
+// Write implements http.ResponseWriter.
+func (a *AnswerWriter) Write(p []byte) (int, error) {
+	a.answer()
+	return a.ResponseWriter.Write(p)
 }
 
 // Reset returns the requests counted and the most in flight at once since

@@ -78,13 +78,14 @@ func (r *Reader) Read(ctx context.Context) (*Snapshot, error) {
 	for res, gvr := range served {
 		s.Served[res] = gvr.Version
 	}
+	// Rounds of reads, each sent at once and applied in the order written
+	// here (readAll): what is listed first, then what lives in Crossplane's
+	// namespace once it is known, then the ServiceAccount its Deployment
+	// names, then the pull secrets those name. The snapshot is the one reads one after the other give.
+	var first []read
 	for _, res := range packageResources {
-		gvr, ok := served[res]
-		if !ok {
-			continue
-		}
-		if err := r.list(ctx, s, gvr, "", ""); err != nil {
-			return nil, err
+		if gvr, ok := served[res]; ok {
+			first = append(first, read{gvr: gvr})
 		}
 	}
 	// ImageConfigs exist from v1.17.3, DeploymentRuntimeConfigs from v1.14;
@@ -97,34 +98,32 @@ func (r *Reader) Read(ctx context.Context) (*Snapshot, error) {
 	}
 	for _, res := range extra {
 		if gvr, ok := served[res]; ok {
-			denials := len(s.Denied)
-			if err := r.list(ctx, s, gvr, "", ""); err != nil {
-				return nil, err
+			rd := read{gvr: gvr}
+			if res == "locks" {
+				rd.after = func(denied bool) {
+					if s.Lock == nil && !denied {
+						s.Lock = &Lock{Packages: []LockPackage{}} // read, and nothing resolved yet
+					}
+				}
 			}
-			if res == "locks" && s.Lock == nil && len(s.Denied) == denials {
-				s.Lock = &Lock{Packages: []LockPackage{}} // read, and nothing resolved yet
-			}
-
+			first = append(first, rd)
 		}
 	}
 	if r.ReadCompositions {
-		denials := len(s.Denied)
-		if err := r.list(ctx, s, compositions, "", ""); err != nil && !apierrors.IsNotFound(err) {
-			return nil, err
-		}
-		s.CompositionsRead = len(s.Denied) == denials
+		first = append(first, read{gvr: compositions, notFoundOK: true, after: func(denied bool) { s.CompositionsRead = !denied }})
 	}
 	deployments := schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
 	ns := r.Namespace
+	found := &Snapshot{}
 	if ns == "" {
 		// Crossplane's own Deployment is named crossplane (Helm chart); find
-		// its namespace with one cluster-wide List filtered by name. What
-		// it finds is listed again below: it is not recorded twice.
-		found, finder := &Snapshot{}, *r
-		finder.Record = nil
-		if err := finder.list(ctx, found, deployments, metav1.NamespaceAll, "", "metadata.name=crossplane"); err != nil {
-			return nil, err
-		}
+		// its namespace with one cluster-wide List filtered by name.
+		first = append(first, read{gvr: deployments, namespace: metav1.NamespaceAll, field: "metadata.name=crossplane", into: found})
+	}
+	if err := r.readAll(ctx, s, first); err != nil {
+		return nil, err
+	}
+	if ns == "" {
 		if len(found.Denied) > 0 {
 			// Without the right to list Deployments cluster-wide, look where
 			// Crossplane's chart (crossplane-system) and UXP's
@@ -132,7 +131,7 @@ func (r *Reader) Read(ctx context.Context) (*Snapshot, error) {
 			// cluster-wide List asked.
 			for _, where := range CrossplaneNamespaces {
 				in := &Snapshot{}
-				if err := finder.list(ctx, in, deployments, where, "", "metadata.name=crossplane"); err != nil {
+				if err := r.readAll(ctx, s, []read{{gvr: deployments, namespace: where, field: "metadata.name=crossplane", into: in}}); err != nil {
 					return nil, err
 				}
 				if in.CrossplaneNamespace != "" {
@@ -149,47 +148,45 @@ func (r *Reader) Read(ctx context.Context) (*Snapshot, error) {
 		}
 	}
 	s.CrossplaneNamespace = ns
-	reads := []struct {
-		gvr       schema.GroupVersionResource
-		namespace string
-		labels    string
-	}{
-		{deployments, ns, ""},
-		{schema.GroupVersionResource{Version: "v1", Resource: "pods"}, ns, LabelRevision},
+	second := []read{
+		{gvr: deployments, namespace: ns},
+		{gvr: schema.GroupVersionResource{Version: "v1", Resource: "pods"}, namespace: ns, labels: LabelRevision},
 		// Crossplane's own pods: an eviction of the package cache says so there.
-		{schema.GroupVersionResource{Version: "v1", Resource: "pods"}, ns, LabelApp + "=crossplane"},
-		{schema.GroupVersionResource{Version: "v1", Resource: "events"}, ns, ""},
+		{gvr: schema.GroupVersionResource{Version: "v1", Resource: "pods"}, namespace: ns, labels: LabelApp + "=crossplane"},
+		{gvr: schema.GroupVersionResource{Version: "v1", Resource: "events"}, namespace: ns},
 		// Events about cluster-scoped objects (packages, revisions) are
 		// recorded in the default namespace.
-		{schema.GroupVersionResource{Version: "v1", Resource: "events"}, metav1.NamespaceDefault, ""},
+		{gvr: schema.GroupVersionResource{Version: "v1", Resource: "events"}, namespace: metav1.NamespaceDefault},
 	}
-	for _, rd := range reads {
-		if err := r.list(ctx, s, rd.gvr, rd.namespace, rd.labels); err != nil {
-			return nil, err
-		}
+	if err := r.readAll(ctx, s, second); err != nil {
+		return nil, err
 	}
-	if err := r.get(ctx, s, schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}, ns, s.CrossplaneServiceAccount()); err != nil {
+	// Its name is in Crossplane's Deployment, read just now.
+	sa := []read{{gvr: schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}, namespace: ns, name: s.CrossplaneServiceAccount()}}
+	if err := r.readAll(ctx, s, sa); err != nil {
 		return nil, err
 	}
 	if r.ReadSecrets {
-		secrets := schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+		var secrets []read
 		s.SecretReads = map[string]string{}
 		for _, name := range s.pullSecretNames() {
-			denials := len(s.Denied)
-			if err := r.get(ctx, s, secrets, ns, name); err != nil {
-				return nil, err
-			}
-			_, found := s.Secrets[name]
-			switch {
-			case len(s.Denied) > denials:
-				s.SecretReads[name] = SecretDenied
-			case found:
-				s.SecretReads[name] = SecretFound
-			default:
-				// Get answered 404, or the secret holds neither docker
-				// config key: to Crossplane's keychain both are nothing.
-				s.SecretReads[name] = SecretNotFound
-			}
+			secrets = append(secrets, read{gvr: schema.GroupVersionResource{Version: "v1", Resource: "secrets"}, namespace: ns, name: name,
+				after: func(denied bool) {
+					_, found := s.Secrets[name]
+					switch {
+					case denied:
+						s.SecretReads[name] = SecretDenied
+					case found:
+						s.SecretReads[name] = SecretFound
+					default:
+						// Get answered 404, or the secret holds neither docker
+						// config key: to Crossplane's keychain both are nothing.
+						s.SecretReads[name] = SecretNotFound
+					}
+				}})
+		}
+		if err := r.readAll(ctx, s, secrets); err != nil {
+			return nil, err
 		}
 	}
 	s.Finish()
@@ -287,62 +284,139 @@ func PackageResources(ctx context.Context, d Discovery) (map[string]schema.Group
 	return out, nil
 }
 
-func (r *Reader) list(ctx context.Context, s *Snapshot, gvr schema.GroupVersionResource, namespace, labels string, fields ...string) error {
+// read is one List (or, with name, one Get) of a round of Read.
+type read struct {
+	gvr                      schema.GroupVersionResource
+	namespace, labels, field string
+	// name makes it a Get of that object; a missing one is no error.
+	name string
+	// into receives the objects instead of the snapshot being read.
+	into *Snapshot
+	// notFoundOK ignores a resource the API server does not serve.
+	notFoundOK bool
+	// after runs once its objects are added, told whether it was denied.
+	after func(denied bool)
+}
+
+// page is one answer of a read: objects, or the error that ended it.
+type page struct {
+	items []*unstructured.Unstructured
+	err   error
+}
+
+// readAll sends the reads at once and adds what each returns to s in the
+// order of reads, a page at a time (each read waits with one page in hand
+// until its turn, so memory stays at a page per read). A forbidden read is
+// a Denial; any other error ends Read, the first one in the order of reads,
+// as reading one after the other would.
+func (r *Reader) readAll(ctx context.Context, s *Snapshot, reads []read) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make([]chan page, len(reads))
+	for i, rd := range reads {
+		pages[i] = make(chan page, 1)
+		go r.fetch(ctx, rd, pages[i])
+	}
+	var failed error
+	for i, rd := range reads {
+		into := s
+		if rd.into != nil {
+			into = rd.into
+		}
+		denials := len(into.Denied)
+		for p := range pages[i] {
+			switch {
+			case failed != nil:
+				// Drained so that every fetch ends.
+			case p.err != nil:
+				failed = r.failure(into, rd, p.err)
+				if failed != nil {
+					cancel()
+				}
+			default:
+				for _, u := range p.items {
+					if into == s {
+						r.add(s, u)
+					} else {
+						// A lookup (Crossplane's Deployment): what it finds is
+						// read again, and recorded, there.
+						into.Add(u)
+					}
+				}
+			}
+		}
+		if failed == nil && rd.after != nil {
+			rd.after(len(into.Denied) > denials)
+		}
+	}
+	return failed
+}
+
+// fetch sends rd's pages to out and closes it.
+func (r *Reader) fetch(ctx context.Context, rd read, out chan<- page) {
+	defer close(out)
+	if rd.name != "" {
+		u, err := r.Dynamic.Resource(rd.gvr).Namespace(rd.namespace).Get(ctx, rd.name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			out <- page{err: err}
+		default:
+			out <- page{items: []*unstructured.Unstructured{u}}
+		}
+		return
+	}
+	if r.Cache != nil && rd.namespace == "" && rd.labels == "" && rd.field == "" {
+		if objs, ok := r.Cache.Objects(rd.gvr); ok {
+			out <- page{items: objs}
+			return
+		}
+	}
 	limit := r.PageSize
 	if limit <= 0 {
 		limit = 500
 	}
-	if r.Cache != nil && namespace == "" && labels == "" && len(fields) == 0 {
-		if objs, ok := r.Cache.Objects(gvr); ok {
-			for _, u := range objs {
-				r.add(s, u)
-			}
-			return nil
-		}
-	}
-	opts := metav1.ListOptions{Limit: limit, LabelSelector: labels}
-	if len(fields) > 0 {
-		opts.FieldSelector = fields[0]
-	}
+	opts := metav1.ListOptions{Limit: limit, LabelSelector: rd.labels, FieldSelector: rd.field}
 	for {
 		var (
 			l   *unstructured.UnstructuredList
 			err error
 		)
-		if namespace == "" && (gvr.Group == PkgGroup || gvr == compositions) {
-			l, err = r.Dynamic.Resource(gvr).List(ctx, opts)
+		if rd.namespace == "" && (rd.gvr.Group == PkgGroup || rd.gvr == compositions) {
+			l, err = r.Dynamic.Resource(rd.gvr).List(ctx, opts)
 		} else {
-			l, err = r.Dynamic.Resource(gvr).Namespace(namespace).List(ctx, opts)
+			l, err = r.Dynamic.Resource(rd.gvr).Namespace(rd.namespace).List(ctx, opts)
 		}
 		if err != nil {
-			if denied(s, err, "list", gvr, namespace) {
-				return nil
-			}
-			return fmt.Errorf("listing %s: %w", resourceName(gvr, namespace), err)
+			out <- page{err: err}
+			return
 		}
+		items := make([]*unstructured.Unstructured, len(l.Items))
 		for i := range l.Items {
-			r.add(s, &l.Items[i])
+			items[i] = &l.Items[i]
 		}
+		out <- page{items: items}
 		if l.GetContinue() == "" {
-			return nil
+			return
 		}
 		opts.Continue = l.GetContinue()
 	}
 }
 
-func (r *Reader) get(ctx context.Context, s *Snapshot, gvr schema.GroupVersionResource, namespace, name string) error {
-	u, err := r.Dynamic.Resource(gvr).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		return nil
-	case err != nil:
-		if denied(s, err, "get", gvr, namespace) {
-			return nil
-		}
-		return fmt.Errorf("reading %s %s: %w", resourceName(gvr, namespace), name, err)
+// failure is what an error of rd means for Read: nil when it is recorded
+// as a Denial (or is a NotFound rd may meet).
+func (r *Reader) failure(s *Snapshot, rd read, err error) error {
+	verb := "list"
+	if rd.name != "" {
+		verb = "get"
 	}
-	r.add(s, u)
-	return nil
+	if denied(s, err, verb, rd.gvr, rd.namespace) || (rd.notFoundOK && apierrors.IsNotFound(err)) {
+		return nil
+	}
+	if rd.name != "" {
+		return fmt.Errorf("reading %s %s: %w", resourceName(rd.gvr, rd.namespace), rd.name, err)
+	}
+	return fmt.Errorf("listing %s: %w", resourceName(rd.gvr, rd.namespace), err)
 }
 
 // add hands an object read to Record, then files it into the Snapshot.

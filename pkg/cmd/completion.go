@@ -30,6 +30,7 @@ exec kubectl-xpdoctor __complete "$@"
 // `completion kubectl` beside Cobra's bash, zsh, fish and powershell.
 func setUpCompletion(root *cobra.Command, s IOStreams) {
 	kubeflags.RegisterCompletions(root)
+	kubeflags.RegisterNamespaceCompletion(root, "crossplane-namespace")
 	root.InitDefaultCompletionCmd()
 	completion, _, err := root.Find([]string{"completion"})
 	if err != nil || completion == root {

@@ -98,7 +98,7 @@ func (f *diagnoseFlags) fleetContexts() ([]string, error) {
 // 1 when one could not, was read in part, or has findings at error
 // severity (unless --exit-zero).
 func (f *diagnoseFlags) runFleet(ctx context.Context, s IOStreams, names []string) error {
-	format, err := report.ParseFormat(f.Output, report.Table, report.Wide, report.JSON, report.YAML)
+	printer, fail, err := f.reportFlags.printer(f.cmd, f.Output, f.ExitZero, f.redactor, report.Table, report.Wide, report.JSON, report.YAML, report.JSONPath)
 	if err != nil {
 		return usageErrorf("%v (a report of several clusters)", err)
 	}
@@ -131,11 +131,11 @@ func (f *diagnoseFlags) runFleet(ctx context.Context, s IOStreams, names []strin
 		}
 		rep.Clusters[oc.Context] = diagnose.ClusterReport{Report: oc.Value.Report}
 		incomplete = incomplete || len(oc.Value.Snapshot.Denied) > 0
-		if findings.Worst(oc.Value.Report.Findings) == findings.Error {
-			worst = findings.Error
+		if w := findings.Worst(oc.Value.Report.Findings); w.Rank() > worst.Rank() {
+			worst = w
 		}
 	}
-	if err := (report.Printer{Format: format, Redactor: f.redactor}).Fleet(s.Out, rep); err != nil {
+	if err := printer.Fleet(s.Out, rep); err != nil {
 		return err
 	}
 	switch {
@@ -143,9 +143,9 @@ func (f *diagnoseFlags) runFleet(ctx context.Context, s IOStreams, names []strin
 		return stopped(ctx, f.Timeout)
 	case rep.Read() == 0:
 		return errors.New("no cluster could be read (each row says why)")
-	case f.ExitZero:
+	case fail == failOnNone:
 		return nil
-	case incomplete || worst == findings.Error:
+	case incomplete || fail.fails(worst):
 		return errFindings
 	}
 	return nil
@@ -156,7 +156,7 @@ func (f *diagnoseFlags) runFleet(ctx context.Context, s IOStreams, names []strin
 // something breaks or degrades in any cluster, else 2 when a cluster could
 // not be read or told, else 0.
 func (f *preflightFlags) runFleet(ctx context.Context, s IOStreams) error {
-	format, err := report.ParseFormat(f.Output, report.Table, report.Wide, report.JSON, report.YAML)
+	printer, err := report.ParsePrinter(f.Output, f.redactor, report.Table, report.Wide, report.JSON, report.YAML, report.JSONPath)
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
@@ -188,7 +188,7 @@ func (f *preflightFlags) runFleet(ctx context.Context, s IOStreams) error {
 		}
 	}
 	rep := preflight.NewFleetReport(f.To, contexts, reports, errs)
-	if err := (report.Printer{Format: format, Redactor: f.redactor}).PreflightFleet(s.Out, rep); err != nil {
+	if err := printer.PreflightFleet(s.Out, rep); err != nil {
 		return err
 	}
 	if ctx.Err() != nil {

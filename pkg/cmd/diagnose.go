@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,9 +22,10 @@ import (
 // diagnoseFlags are diagnose's flags, shared by the root command.
 type diagnoseFlags struct {
 	registryFlags
+	reportFlags
 	kube               *kubeflags.ConfigFlags
 	FromFile           string
-	Kind               string
+	Kinds              []string
 	Output             string
 	ExitZero           bool
 	CrossplaneNS       string
@@ -56,12 +56,11 @@ func newDiagnoseFlags() *diagnoseFlags {
 func (f *diagnoseFlags) add(c *cobra.Command, s IOStreams) {
 	f.addInput(c, s)
 	f.stdin = s.In
-	c.Flags().StringVar(&f.Kind, "kind", "", "only packages of this kind: Provider, Function or Configuration")
-	c.Flags().StringVarP(&f.Output, "output", "o", "table", "output format: table, wide, json, yaml or markdown")
+	c.Flags().StringSliceVar(&f.Kinds, "kind", nil, "only packages of these kinds: Provider, Function or Configuration (repeatable, or comma-separated)")
+	c.Flags().StringVarP(&f.Output, "output", "o", "table", "output format: table, wide, json, yaml, markdown, name or jsonpath=TEMPLATE")
 	c.Flags().BoolVar(&f.ExitZero, "exit-zero", false, "exit 0 even when there are findings")
 	f.addJudging(c)
-	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "wide", "json", "yaml", "markdown"}, cobra.ShellCompDirectiveNoFileComp))
-	_ = c.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions([]string{"Provider", "Function", "Configuration"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("kind", completeKinds)
 }
 
 // addInput registers the flags that say what is read and how: kubectl's
@@ -137,6 +136,7 @@ func newDiagnoseCommand(s IOStreams, f *diagnoseFlags) *cobra.Command {
 		RunE:              func(c *cobra.Command, args []string) error { return f.run(c.Context(), s, args) },
 	}
 	f.add(c, s)
+	f.reportFlags.add(c, diagnoseOutputs)
 	f.addContexts(c)
 	return c
 }
@@ -147,7 +147,7 @@ func (f *diagnoseFlags) completeNames(c *cobra.Command, _ []string, _ string) ([
 		// Standard input is the shell's while it completes.
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	snap, err := doctor.Snapshot(c.Context(), f.options(nil, ""))
+	snap, err := doctor.Snapshot(c.Context(), f.options(nil, nil))
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
@@ -161,12 +161,12 @@ func (f *diagnoseFlags) completeNames(c *cobra.Command, _ []string, _ string) ([
 }
 
 // options maps the flags to doctor's options.
-func (f *diagnoseFlags) options(maps []xpkg.Mapping, kind string) doctor.Options {
+func (f *diagnoseFlags) options(maps []xpkg.Mapping, kinds []string) doctor.Options {
 	o := doctor.Options{
 		FromFile: f.FromFile, Stdin: f.stdin, Kube: f.kube, CrossplaneNamespace: f.crossplaneNamespace(), ReadPullSecrets: f.ReadSecrets,
 		CrossplaneVersion: f.CrossplaneVersion, Inspect: doctor.InspectMode(f.Inspect), Upstreams: maps,
 		Registry: f.registryFlags.options(), Redactor: f.redactor, Now: f.now(), WrapTransport: wrapKubeTransport,
-		Select: diagnose.Selector{Kind: kind}, ReadOnly: f.readOnly, RegistryConcurrency: f.Concurrency,
+		Select: diagnose.Selector{Kinds: kinds}, ReadOnly: f.readOnly, RegistryConcurrency: f.Concurrency,
 		RegistryCredentials: doctor.RegistryCredentials(f.RegistryCredentials),
 	}
 	if f.kube.Context != nil {
@@ -188,16 +188,9 @@ func (f *diagnoseFlags) collect(ctx context.Context, names []string) (*doctor.Re
 // doctorOptions validates the flags diagnose and fix share, before anything
 // is read, and maps them to doctor's options.
 func (f *diagnoseFlags) doctorOptions(names []string) (doctor.Options, error) {
-	var kind string
-	if f.Kind != "" {
-		for _, k := range []string{"Provider", "Function", "Configuration"} {
-			if strings.EqualFold(strings.TrimSuffix(f.Kind, "s"), k) {
-				kind = k
-			}
-		}
-		if kind == "" {
-			return doctor.Options{}, usageErrorf("--kind must be Provider, Function or Configuration")
-		}
+	kinds, err := packageKinds(f.Kinds)
+	if err != nil {
+		return doctor.Options{}, err
 	}
 	var maps []xpkg.Mapping
 	for _, m := range f.UpstreamRegistries {
@@ -213,7 +206,7 @@ func (f *diagnoseFlags) doctorOptions(names []string) (doctor.Options, error) {
 	if ns := f.namespaceFlag(); ns != "" && f.CrossplaneNS != "" && ns != f.CrossplaneNS {
 		return doctor.Options{}, usageErrorf("-n %s and --crossplane-namespace %s name two namespaces: both name Crossplane's; give one", ns, f.CrossplaneNS)
 	}
-	o := f.options(maps, kind)
+	o := f.options(maps, kinds)
 	o.Select.Names = names
 	if err := o.Validate(); err != nil {
 		return doctor.Options{}, usageErrorf("%v", err)
@@ -239,15 +232,15 @@ func (f *diagnoseFlags) run(ctx context.Context, s IOStreams, names []string) er
 	if f.fleet() {
 		return f.runFleet(ctx, s, names)
 	}
-	format, err := report.ParseFormat(f.Output, report.Table, report.Wide, report.JSON, report.YAML, report.Markdown)
+	printer, fail, err := f.reportFlags.printer(f.cmd, f.Output, f.ExitZero, f.redactor, report.Table, report.Wide, report.JSON, report.YAML, report.Markdown, report.Name, report.JSONPath)
 	if err != nil {
-		return usageErrorf("%v", err)
+		return err
 	}
 	d, err := f.diagnosis(ctx, names)
 	if err != nil {
 		return err
 	}
-	if err := (report.Printer{Format: format, Redactor: f.redactor}).Diagnose(s.Out, d.Report); err != nil {
+	if err := printer.Diagnose(s.Out, d.Report); err != nil {
 		return err
 	}
 	if d.NotFound != nil {
@@ -257,7 +250,7 @@ func (f *diagnoseFlags) run(ctx context.Context, s IOStreams, names []string) er
 	if len(d.Snapshot.Denied) > 0 {
 		return errors.New("some reads were forbidden (see PermissionDenied); the report is incomplete")
 	}
-	if findings.Worst(d.Report.Findings) == findings.Error && !f.ExitZero {
+	if fail.fails(findings.Worst(d.Report.Findings)) {
 		return errFindings
 	}
 	return nil

@@ -77,6 +77,7 @@ made first; nothing is written to the cluster without --apply and --yes.`,
 	c.Flags().IntVarP(&f.Jobs, "jobs", "j", 4, "large blobs (1 MiB and more) streamed in parallel; small ones and metadata requests go 16 at a time")
 	c.Flags().BoolVarP(&f.Quiet, "quiet", "q", false, "print only the summary")
 	c.Flags().StringVar(&f.Verify, "verify", "graph", "how the repaired mirror is verified before it is tagged: graph or full (also re-hash every blob)")
+	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("apply", cobra.FixedCompletions([]string{"pin", "imageconfig"}, cobra.ShellCompDirectiveNoFileComp))
 	return c
 }
@@ -155,7 +156,7 @@ func (o *fixOptions) run(ctx context.Context, s IOStreams) error {
 			failed++
 			continue
 		}
-		if ui.format == report.Table {
+		if ui.format == report.Table && !(o.f.Quiet && o.f.Yes) {
 			fmt.Fprintf(s.Out, "%s/%s (%v)\n", c.Kind, c.Name, c.Codes)
 		}
 		planned = append(planned, c)

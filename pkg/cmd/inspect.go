@@ -8,9 +8,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/xpdoctor/xpdoctor/pkg/crossplane"
+	"github.com/xpdoctor/xpdoctor/pkg/findings"
 	"github.com/xpdoctor/xpdoctor/pkg/inspect"
 	"github.com/xpdoctor/xpdoctor/pkg/redact"
 	"github.com/xpdoctor/xpdoctor/pkg/report"
+	"github.com/xpdoctor/xpdoctor/pkg/transfer"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
 )
 
@@ -75,6 +77,7 @@ func (f *registryFlags) client(extra ...xpkg.Option) *xpkg.Client {
 // inspectFlags are inspect's command-line flags.
 type inspectFlags struct {
 	registryFlags
+	reportFlags
 	Upstream           string
 	UpstreamRegistries []string
 	CrossplaneVersions []string
@@ -91,9 +94,11 @@ type inspectOptions struct {
 	judge     inspect.Options
 	read      xpkg.ReadOptions
 	printer   report.Printer
-	exitZero  bool
+	fail      failOn
 	timeout   time.Duration
 	newClient func() *xpkg.Client
+	// maps are --upstream-registry's, for the references a layout records.
+	maps []xpkg.Mapping
 }
 
 // Defaults of inspect's flags, which the mcp command's inspect tool uses too.
@@ -147,19 +152,19 @@ Exit status: 0 when every verdict is BaseLayer and no finding is an error,
 	c.Flags().StringVar(&f.Upstream, "upstream", "", "upstream reference to compare a single mirrored image with")
 	c.Flags().StringSliceVar(&f.UpstreamRegistries, "upstream-registry", nil, "MIRROR=UPSTREAM prefix mapping, or HOST[/PREFIX] for the upstream of every image (repeatable)")
 	c.Flags().StringSliceVar(&f.CrossplaneVersions, "crossplane-version", nil, "judge only these Crossplane versions (e.g. v1.20.0, v2.3.4; repeatable); default: every generation")
-	c.Flags().StringVarP(&f.Output, "output", "o", "table", "output format: table, wide, json or yaml")
+	c.Flags().StringVarP(&f.Output, "output", "o", "table", "output format: table, wide, json, yaml, name (each image as REPOSITORY@DIGEST) or jsonpath=TEMPLATE")
 	c.Flags().BoolVar(&f.ExitZero, "exit-zero", false, "exit 0 even when there are findings")
 	c.Flags().BoolVar(&f.AllPlatforms, "all-platforms", false, "look for package.yaml in every platform of an index, not only the one Crossplane reads")
 	c.Flags().BoolVar(&f.Dependencies, "dependencies", defaultDependencies, "check that each dependsOn exists where Crossplane's dependency resolver looks and that a tag satisfies its constraint (one level; --dependencies=false skips it)")
 	c.Flags().Float64Var(&f.BandwidthMBps, "assumed-bandwidth", defaultBandwidthMBps, "registry throughput in MB/s assumed when judging whether the flatten fallback fits Crossplane's deadline (0: do not judge)")
-	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "wide", "json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
+	f.reportFlags.add(c, inspectOutputs)
 	return c
 }
 
 func (f *inspectFlags) toOptions(args []string) (*inspectOptions, error) {
-	format, err := report.ParseFormat(f.Output, report.Table, report.Wide, report.JSON, report.YAML)
+	printer, fail, err := f.reportFlags.printer(f.cmd, f.Output, f.ExitZero, f.redactor, report.Table, report.Wide, report.JSON, report.YAML, report.Name, report.JSONPath)
 	if err != nil {
-		return nil, usageErrorf("%v", err)
+		return nil, err
 	}
 	if f.Upstream != "" && len(args) > 1 {
 		return nil, usageErrorf("--upstream compares one image; for several images use --upstream-registry MIRROR=UPSTREAM")
@@ -186,15 +191,24 @@ func (f *inspectFlags) toOptions(args []string) (*inspectOptions, error) {
 		maps = append(maps, mp)
 	}
 	o := &inspectOptions{
-		printer: report.Printer{Format: format, Redactor: f.redactor}, exitZero: f.ExitZero, timeout: f.Timeout, newClient: func() *xpkg.Client { return f.client() },
+		printer: printer, fail: fail, timeout: f.Timeout, newClient: func() *xpkg.Client { return f.client() },
 		judge: inspect.Options{Targets: targets, Judge: crossplane.JudgeOptions{Bandwidth: int64(f.BandwidthMBps * 1e6)}},
 		read:  xpkg.ReadOptions{AllPlatforms: f.AllPlatforms},
 	}
 	if f.Dependencies {
 		o.judge.Dependencies = &inspect.DependencyOptions{}
 	}
+	o.maps = maps
 	client := f.client()
 	for _, a := range args {
+		if kind, path := transfer.ParseLocation(a); kind != transfer.Registry {
+			// Every reference the layout records; read when the command runs.
+			if path == "" {
+				return nil, usageErrorf("%s needs a path: %s:DIR or %s:FILE.tar", a, transfer.Layout, transfer.Archive)
+			}
+			o.requests = append(o.requests, inspect.Request{Reference: a, Upstream: f.Upstream})
+			continue
+		}
 		if _, err := client.ParseReference(a); err != nil {
 			return nil, usageErrorf("%v", err)
 		}
@@ -220,10 +234,17 @@ func (f *inspectFlags) toOptions(args []string) (*inspectOptions, error) {
 func (o *inspectOptions) report(ctx context.Context) (*inspect.Report, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	rep, err := inspect.Run(ctx, o.newClient(), o.requests, o.judge, o.read)
+	client := o.newClient()
+	reqs, local, err := o.expand(client)
 	if err != nil {
 		return nil, err
 	}
+	defer local.close()
+	rep, err := inspect.Run(ctx, client, reqs, o.judge, o.read)
+	if err != nil {
+		return nil, err
+	}
+	local.relabel(rep)
 	if err := stopped(ctx, o.timeout); err != nil {
 		return nil, err
 	}
@@ -239,7 +260,7 @@ func (o *inspectOptions) run(ctx context.Context, s IOStreams) error {
 		return err
 	}
 	for _, img := range rep.Images {
-		if !img.Healthy() && !o.exitZero {
+		if o.fail != failOnNone && (!img.Healthy() || o.fail.fails(findings.Worst(img.Findings))) {
 			return errFindings
 		}
 	}

@@ -105,7 +105,10 @@ func (f *diagnoseFlags) mcpBackend() mcpserver.Backend {
 	return mcpserver.Backend{
 		Diagnose: func(ctx context.Context, in mcpserver.DiagnoseInput) (*diagnose.Report, error) {
 			g := *f
-			g.Kind, g.CrossplaneVersion, g.Inspect = in.Kind, in.CrossplaneVersion, in.Inspect
+			g.Kinds, g.CrossplaneVersion, g.Inspect = nil, in.CrossplaneVersion, in.Inspect
+			if in.Kind != "" {
+				g.Kinds = []string{in.Kind}
+			}
 			if g.Inspect == "" {
 				g.Inspect = string(doctor.InspectProblems)
 			}

@@ -65,14 +65,14 @@ func newPreflightCommand(s IOStreams) *cobra.Command {
 	c.Flags().StringVar(&f.FromFile, "from-file", "", fmt.Sprintf("read a support dump instead of a cluster (see diagnose --help; add compositions to the kubectl get list so native patch-and-transform Compositions are judged); dumps up to %d MiB", cluster.MaxDumpBytes>>20))
 	c.Flags().StringVar(&f.CrossplaneNS, "crossplane-namespace", "", "Crossplane's namespace (default: where the crossplane Deployment runs, else crossplane-system)")
 	c.Flags().BoolVar(&f.ReadSecrets, "read-pull-secrets", true, "read the pull secrets Crossplane uses so images are read with its credentials (kept in memory only)")
-	c.Flags().StringVarP(&f.Output, "output", "o", "table", "output format: table, wide, json or yaml")
-	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "wide", "json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
+	c.Flags().StringVarP(&f.Output, "output", "o", "table", "output format: table, wide, json, yaml or jsonpath=TEMPLATE")
+	_ = c.RegisterFlagCompletionFunc("output", completeOutputs([]string{"table", "wide", "json", "yaml", "jsonpath="}))
 	_ = c.RegisterFlagCompletionFunc("to", cobra.NoFileCompletions)
 	return c
 }
 
 func (f *preflightFlags) run(ctx context.Context, s IOStreams) error {
-	format, err := report.ParseFormat(f.Output, report.Table, report.Wide, report.JSON, report.YAML)
+	printer, err := report.ParsePrinter(f.Output, f.redactor, report.Table, report.Wide, report.JSON, report.YAML, report.JSONPath)
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
@@ -89,7 +89,7 @@ func (f *preflightFlags) run(ctx context.Context, s IOStreams) error {
 	if err != nil {
 		return err
 	}
-	if err := (report.Printer{Format: format, Redactor: f.redactor}).Preflight(s.Out, rep); err != nil {
+	if err := printer.Preflight(s.Out, rep); err != nil {
 		return err
 	}
 	return preflightExit(rep)

@@ -21,6 +21,7 @@ import (
 	"github.com/xpdoctor/xpdoctor/pkg/doctor"
 	"github.com/xpdoctor/xpdoctor/pkg/redact"
 	"github.com/xpdoctor/xpdoctor/pkg/report"
+	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
 )
 
 // Exit codes, as in `kubectl diff`: 0 clean, 1 findings, 2 errors.
@@ -114,7 +115,10 @@ func Main(args []string, in io.Reader, out, errOut io.Writer) int {
 	}
 	// The error may quote a registry, a cluster or a file: root's stderr
 	// is a SafeWriter.
-	fmt.Fprintf(root.ErrOrStderr(), "error: %s%s\n", err, hint)
+	fmt.Fprintf(root.ErrOrStderr(), "error: %s%s\n", xpkg.Describe(err), hint)
+	if isUsageError(err) && ran != nil {
+		fmt.Fprintln(root.ErrOrStderr(), usageHint(ran))
+	}
 	return ExitError
 }
 
@@ -185,12 +189,14 @@ finding code and evidence, and re-mirrors broken packages byte-for-byte.`,
 	// `kubectl xpdoctor` alone is `kubectl xpdoctor diagnose`.
 	rootDiag := newDiagnoseFlags()
 	rootDiag.add(root, s)
+	rootDiag.reportFlags.add(root, diagnoseOutputs)
 	root.Args = cobra.ArbitraryArgs
 	rootDiag.addContexts(root)
 	root.ValidArgsFunction = rootDiag.completeNames
 	root.RunE = func(c *cobra.Command, args []string) error { return rootDiag.run(c.Context(), s, args) }
 	root.AddCommand(newDiagnoseCommand(s, newDiagnoseFlags()), newInspectCommand(s), newMirrorCommand(s.plain()), newFixCommand(s.plain()), newDemoCommand(s.plain()), newServeCommand(s), newVersionCommand(s), newMCPCommand(s), newPreflightCommand(s), newBundleCommand(s))
 	setUpCompletion(root, s)
+	markUsageErrors(root)
 	return root
 }
 

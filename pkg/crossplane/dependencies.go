@@ -223,7 +223,7 @@ func judgeDependency(t Target, d xpkg.Dependency, obs *DependencyObservations, d
 		}
 		// The resolver creates the dependency at that digest unchecked; the
 		// new package then fails to unpack, in its own words.
-		dv.Failure, dv.FailureOn = fmt.Sprintf("cannot unpack package: %s", e.Detail), fmt.Sprintf("the %s Crossplane creates for %s@%s", orDefault(d.Kind, "package"), d.Package, digest)
+		dv.Failure, dv.FailureOn = fmt.Sprintf("cannot unpack package: %s", e.LibraryText()), fmt.Sprintf("the %s Crossplane creates for %s@%s", orDefault(d.Kind, "package"), d.Package, digest)
 		return
 	}
 	tl, seen := obs.Tags[dv.Repository]
@@ -231,7 +231,7 @@ func judgeDependency(t Target, d xpkg.Dependency, obs *DependencyObservations, d
 		return
 	}
 	if tl.Err != nil {
-		lock(Render(m.DependencyTags, map[string]string{"detail": tl.Err.Detail, "source": dv.Source}), tl.Err.StatusCode != 0)
+		lock(Render(m.DependencyTags, map[string]string{"detail": tl.Err.LibraryText(), "source": dv.Source}), tl.Err.StatusCode != 0)
 		return
 	}
 	tag, err := resolveTag(d.Version, tl.Tags, t.SkipsIncompleteTags)

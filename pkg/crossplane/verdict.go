@@ -120,7 +120,7 @@ func Judge(t Target, r *xpkg.Report, o JudgeOptions) Verdict {
 		return fail(findings.NoPlatformMatch, StageFetch, m.NoPlatform, true, map[string]string{"ref": ref, "platform": xpkg.PlatformString(&xpkg.CrossplanePlatform), "index": index})
 	}
 	if img.Err != nil {
-		return fail(reasonFor(img.Err), StageFetch, m.Fetch, false, map[string]string{"ref": ref, "detail": img.Err.Detail})
+		return fail(reasonFor(img.Err), StageFetch, m.Fetch, false, map[string]string{"ref": ref, "detail": img.Err.LibraryText()})
 	}
 	if t.MaxLayers > 0 && len(img.Layers) > t.MaxLayers {
 		return fail(findings.TooManyLayers, StageFetch, m.TooManyLayers, true, map[string]string{"layers": strconv.Itoa(len(img.Layers)), "max": strconv.Itoa(t.MaxLayers)})
@@ -182,7 +182,7 @@ func Judge(t Target, r *xpkg.Report, o JudgeOptions) Verdict {
 // HEAD succeeded the GET that fails is the fetch of the manifest instead.
 func resolveFailure(t Target, r *xpkg.Report) (string, Stage, bool, map[string]string) {
 	m, e := t.Messages, r.Err
-	vars := map[string]string{"ref": r.Reference, "detail": e.Detail}
+	vars := map[string]string{"ref": r.Reference, "detail": e.LibraryText()}
 	switch e.Kind {
 	case xpkg.ErrInvalid, xpkg.ErrTooLarge:
 		return m.Fetch, StageFetch, false, vars

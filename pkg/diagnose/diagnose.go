@@ -2,6 +2,8 @@ package diagnose
 
 import (
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -70,8 +72,8 @@ type DependencyLookup struct {
 // Selector narrows a report to some packages: by name, and by kind.
 type Selector struct {
 	Names []string
-	// Kind is Provider, Function or Configuration ("" for all).
-	Kind string
+	// Kinds are Provider, Function or Configuration (none for all).
+	Kinds []string
 }
 
 // Selects tells whether the package kind/name is selected. Cluster-wide
@@ -80,7 +82,7 @@ func (s Selector) Selects(kind, name string) bool {
 	if name == "" {
 		return true
 	}
-	if s.Kind != "" && !strings.EqualFold(s.Kind, kind) {
+	if !s.selectsKind(kind) {
 		return false
 	}
 	if len(s.Names) == 0 {
@@ -92,6 +94,10 @@ func (s Selector) Selects(kind, name string) bool {
 		}
 	}
 	return false
+}
+
+func (s Selector) selectsKind(kind string) bool {
+	return len(s.Kinds) == 0 || slices.ContainsFunc(s.Kinds, func(k string) bool { return strings.EqualFold(k, kind) })
 }
 
 // PackageRow is one line of the table.
@@ -169,24 +175,58 @@ func versionLabel(in Input) string {
 	return in.Targets[0].Label()
 }
 
+// deniedFindings are one PermissionDenied per verb, API group and
+// namespace that was refused: a user without rights is refused a dozen
+// resources of a few groups, and one line per group says it.
 func deniedFindings(s *cluster.Snapshot) []findings.Finding {
-	var out []findings.Finding
+	type group struct {
+		verb, group, namespace string
+		resources, messages    []string
+	}
+	var groups []*group
+	byKey := map[string]*group{}
 	for _, d := range s.Denied {
-		ns := ""
-		if d.Namespace != "" {
-			ns = " in namespace " + d.Namespace
+		key := d.Verb + "\x00" + d.Group + "\x00" + d.Namespace
+		g, ok := byKey[key]
+		if !ok {
+			g = &group{verb: d.Verb, group: d.Group, namespace: d.Namespace}
+			byKey[key] = g
+			groups = append(groups, g)
 		}
-		res := d.Resource
-		if d.Group != "" {
-			res += "." + d.Group
+		if !slices.Contains(g.resources, d.Resource) {
+			g.resources = append(g.resources, d.Resource)
+		}
+		g.messages = append(g.messages, d.Message)
+	}
+	var out []findings.Finding
+	for _, g := range groups {
+		what := strings.Join(g.resources, ", ")
+		if g.group != "" {
+			what = g.group + ": " + what
+		}
+		if g.namespace != "" {
+			what += " in namespace " + g.namespace
+		}
+		who := ""
+		if m := reForbiddenUser.FindStringSubmatch(g.messages[0]); m != nil {
+			who = fmt.Sprintf(" (forbidden for user %q)", m[1])
+		}
+		evidence := []string{g.messages[0]}
+		if n := len(g.messages) - 1; n > 0 {
+			evidence = append(evidence, fmt.Sprintf("and %d more answer(s) like it, one per resource", n))
 		}
 		out = append(out, findings.Finding{Code: findings.PermissionDenied, Severity: findings.Error,
-			Message:     fmt.Sprintf("not allowed to %s %s%s: the report is missing what they would show", d.Verb, res, ns),
-			Evidence:    []string{d.Message},
-			Remediation: fmt.Sprintf("grant %q on %s%s (docs/rbac.yaml has the whole read-only role)", d.Verb, res, ns)})
+			Message:     fmt.Sprintf("not allowed to %s %s%s: the report is missing what they would show", g.verb, what, who),
+			Evidence:    evidence,
+			Remediation: fmt.Sprintf("grant %q on %s (docs/rbac.yaml has the whole read-only role: kubectl apply -f docs/rbac.yaml, then bind ClusterRole xpdoctor-diagnose to the user)", g.verb, what)})
 	}
 	return out
 }
+
+// reForbiddenUser is the user the API server names in a Forbidden answer
+// (k8s.io/apiserver@v0.37.2 pkg/endpoints/handlers/responsewriters/errors.go
+// forbiddenMessage: `User "alice" cannot list resource ...`).
+var reForbiddenUser = regexp.MustCompile(`User "([^"]*)" cannot`)
 
 // currentRevision is status.currentRevision, else the highest-numbered
 // revision of the package.

@@ -441,6 +441,15 @@ func explainRegistryHost(c *pkgCase, g *causeGroup, f *findings.Finding) {
 func explainNotFound(c *pkgCase, g *causeGroup, f *findings.Finding) {
 	f.Message = fmt.Sprintf("%s: %s", findings.Catalogue[f.Code].Title, orRef(c.source))
 	f.Remediation = findings.Catalogue[f.Code].Fix
+	if c.img != nil && c.img.Error != "" && c.img.Reference == c.source {
+		// What xpdoctor's own read found, said once: the tag or the
+		// repository missing, and the tags nearest to the one asked for.
+		f.Message = fmt.Sprintf("%s: %s", findings.Catalogue[f.Code].Title, c.img.Error)
+	}
+	if c.img != nil && len(c.img.NearestTags) > 0 {
+		f.Remediation = fmt.Sprintf("set spec.package to a tag that exists, the nearest: %s (`crane ls %s` lists them all); for a mirror, copy the missing tag: `kubectl xpdoctor mirror UPSTREAM %s`",
+			strings.Join(c.img.NearestTags, ", "), xpkg.RepositoryOf(c.source), c.source)
+	}
 	inner := strings.Join(g.inners(), " ")
 	unqualified := c.pkg.Package != "" && !strings.Contains(strings.SplitN(c.pkg.Package, "/", 2)[0], ".")
 	viaDefault := false

@@ -848,7 +848,7 @@ func ownersLine(os []cluster.Owner) string {
 // selectsRevision: an orphaned revision is shown for its kind, and for
 // the names of itself and the package its label names.
 func (s Selector) selectsRevision(kind string, r cluster.Revision) bool {
-	if s.Kind != "" && !strings.EqualFold(s.Kind, kind) {
+	if !s.selectsKind(kind) {
 		return false
 	}
 	return len(s.Names) == 0 || slices.Contains(s.Names, r.Name) || slices.Contains(s.Names, r.Parent)

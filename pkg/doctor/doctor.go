@@ -134,10 +134,12 @@ func (o Options) Validate() error {
 	default:
 		return fmt.Errorf("--inspect must be problems, all or none, not %q", o.Inspect)
 	}
-	switch o.Select.Kind {
-	case "", "Provider", "Function", "Configuration":
-	default:
-		return fmt.Errorf("--kind must be Provider, Function or Configuration, not %q", o.Select.Kind)
+	for _, k := range o.Select.Kinds {
+		switch k {
+		case "Provider", "Function", "Configuration":
+		default:
+			return fmt.Errorf("--kind must be Provider, Function or Configuration, not %q", k)
+		}
 	}
 	if o.CrossplaneVersion != "" {
 		if _, err := crossplane.Select([]string{o.CrossplaneVersion}); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -37,43 +38,67 @@ func Preflight(ctx context.Context, o Options, target string) (*preflight.Report
 		running = snap.CrossplaneVersion()
 	}
 	client := registryClient(snap, o.Redactor, o.readCache(), o.Registry...)
+	// Read at once; the ReadCache bounds the reads per registry host.
 	images := map[string]*xpkg.Report{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
 	for src, ref := range preflight.ImageReferences(snap, running) {
 		r, err := client.ParseReference(ref)
 		if err != nil {
 			// Left out: preflight judges a package without its image Unknown.
 			continue
 		}
-		images[src] = client.Read(ctx, r, xpkg.ReadOptions{})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rep := client.Read(ctx, r, xpkg.ReadOptions{})
+			mu.Lock()
+			images[src] = rep
+			mu.Unlock()
+		}()
 	}
+	wg.Wait()
 	in := preflight.Input{Snapshot: snap, Images: images, Running: running, Target: target}
 	deps, err := preflight.DependenciesToList(in)
 	if err != nil {
 		return nil, err
 	}
+	// The first maxDependencyLookups that parse, listed at once.
+	var repos []name.Repository
+	var names []string
 	for _, d := range deps {
-		if len(in.Tags) >= maxDependencyLookups {
+		if len(repos) >= maxDependencyLookups {
 			break
 		}
 		repo, err := name.NewRepository(d)
 		if err != nil {
 			continue
 		}
-		tags, err := client.ListTags(ctx, repo)
-		switch {
-		case repositoryUnknown(err):
-			// The repository does not exist where Crossplane looks: no
-			// version of the dependency resolves.
-			tags = []string{}
-		case err != nil:
-			// Not listed: the dependency check says it could not tell.
-			continue
-		}
-		if in.Tags == nil {
-			in.Tags = map[string][]string{}
-		}
-		in.Tags[d] = tags
+		repos, names = append(repos, repo), append(names, d)
 	}
+	for i, repo := range repos {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tags, err := client.ListTags(ctx, repo)
+			switch {
+			case repositoryUnknown(err):
+				// The repository does not exist where Crossplane looks: no
+				// version of the dependency resolves.
+				tags = []string{}
+			case err != nil:
+				// Not listed: the dependency check says it could not tell.
+				return
+			}
+			mu.Lock()
+			if in.Tags == nil {
+				in.Tags = map[string][]string{}
+			}
+			in.Tags[names[i]] = tags
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
 	return preflight.Run(in)
 }
 

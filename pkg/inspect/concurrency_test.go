@@ -81,16 +81,21 @@ func (f *inFlight) Wrap(next http.Handler) http.Handler {
 			case <-time.After(f.fallback):
 			}
 		}
-		next.ServeHTTP(w, r)
-		f.mu.Lock()
-		f.requests--
-		if repo != "" {
-			f.perRepo[repo]--
-			if f.perRepo[repo] == 0 {
-				f.images--
+		// Out of flight once the answer starts: before the client can see
+		// it and send its next request.
+		aw := &testregistry.AnswerWriter{ResponseWriter: w, Answering: func() {
+			f.mu.Lock()
+			f.requests--
+			if repo != "" {
+				f.perRepo[repo]--
+				if f.perRepo[repo] == 0 {
+					f.images--
+				}
 			}
-		}
-		f.mu.Unlock()
+			f.mu.Unlock()
+		}}
+		next.ServeHTTP(aw, r)
+		aw.Done()
 	})
 }
 

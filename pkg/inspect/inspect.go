@@ -50,6 +50,8 @@ type Image struct {
 	BytesFetched int64 `json:"bytesFetched"`
 	// Error is set when the reference could not be read at all.
 	Error string `json:"error,omitempty"`
+	// NearestTags are the tags nearest to a tag the repository lacks.
+	NearestTags []string `json:"nearestTags,omitempty"`
 }
 
 // Platform is one image of a reference.
@@ -86,7 +88,12 @@ func Judge(r *xpkg.Report, upstream *xpkg.Report, o Options) Image {
 		img.Platforms = append(img.Platforms, Platform{Platform: p.Platform, Selected: i == r.Selected, ImageReport: p.Image})
 	}
 	if r.Err != nil {
+		// The image's reference is beside it: not named twice.
 		img.Error = r.Err.Error()
+		if r.Err.Ref == r.Reference {
+			img.Error = r.Err.Detail
+		}
+		img.NearestTags = r.Err.NearestTags
 	}
 	if sel := r.SelectedImage(); sel != nil {
 		img.Package = sel.Package
@@ -144,6 +151,10 @@ func verdictFindings(r *xpkg.Report, vs []crossplane.Verdict) []findings.Finding
 			msg = fmt.Sprintf("%s: %s", spec.Title, sel.Err.Detail)
 		}
 		fix := spec.Fix
+		if r.Err != nil && (reason == findings.ManifestNotFound || reason == findings.RegistryUnauthorized) {
+			// What xpdoctor was told, for this registry and repository.
+			fix = r.Err.Advice()
+		}
 		switch reason {
 		case findings.DependencyUnresolvable:
 			msg, fix, evidence = dependencyFinding(group)
@@ -557,5 +568,5 @@ func registryError(ref string, err error) *xpkg.RegistryError {
 	if errors.As(err, &re) {
 		return re
 	}
-	return &xpkg.RegistryError{Kind: xpkg.ErrInvalid, Ref: ref, Detail: err.Error()}
+	return &xpkg.RegistryError{Kind: xpkg.ErrInvalid, Ref: ref, Detail: xpkg.Describe(err)}
 }

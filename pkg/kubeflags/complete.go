@@ -119,3 +119,29 @@ func namespaces(ctx context.Context, f *ConfigFlags) []string {
 	sort.Strings(out)
 	return out
 }
+
+// RegisterNamespaceCompletion completes flag, wherever the tree has it,
+// with the cluster's namespaces as -n is completed (xpdoctor's
+// --crossplane-namespace names a namespace too).
+func RegisterNamespaceCompletion(root *cobra.Command, flag string) {
+	if root.Flags().Lookup(flag) != nil {
+		if _, ok := root.GetFlagCompletionFunc(flag); !ok {
+			_ = root.RegisterFlagCompletionFunc(flag, func(c *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+				ctx := c.Context()
+				if ctx == nil {
+					ctx = context.Background()
+				}
+				var out []string
+				for _, s := range namespaces(ctx, fromFlags(c.Flags())) {
+					if strings.HasPrefix(s, toComplete) {
+						out = append(out, s)
+					}
+				}
+				return out, cobra.ShellCompDirectiveNoFileComp
+			})
+		}
+	}
+	for _, sub := range root.Commands() {
+		RegisterNamespaceCompletion(sub, flag)
+	}
+}

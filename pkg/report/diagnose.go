@@ -16,8 +16,10 @@ import (
 // Diagnose renders a diagnose report.
 func (p Printer) Diagnose(w io.Writer, r *diagnose.Report) error {
 	switch p.Format {
-	case JSON, YAML:
+	case JSON, YAML, JSONPath:
 		return p.Structured(w, r)
+	case Name:
+		return p.diagnoseNames(p.human(w), r)
 	case Markdown:
 		return p.diagnoseMarkdown(p.human(w), r)
 	}
@@ -29,9 +31,9 @@ func (p Printer) diagnoseTable(w io.Writer, r *diagnose.Report) error {
 	tab := newTabWriter(w)
 	// SINCE is how long a package that is not healthy has been in its state.
 	if wide {
-		fmt.Fprintln(tab, "KIND\tNAME\tINSTALLED\tHEALTHY\tSINCE\tPACKAGE\tREVISION\tDIGEST\tPULL SECRET\tFINDING")
+		p.header(tab, "KIND\tNAME\tINSTALLED\tHEALTHY\tSINCE\tPACKAGE\tREVISION\tDIGEST\tPULL SECRET\tFINDING")
 	} else {
-		fmt.Fprintln(tab, "KIND\tNAME\tINSTALLED\tHEALTHY\tSINCE\tPACKAGE\tDIGEST\tFINDING")
+		p.header(tab, "KIND\tNAME\tINSTALLED\tHEALTHY\tSINCE\tPACKAGE\tDIGEST\tFINDING")
 	}
 	for _, pk := range r.Packages {
 		fmt.Fprintln(tab, strings.Join(p.packageCells(pk, wide), "\t"))
@@ -39,8 +41,14 @@ func (p Printer) diagnoseTable(w io.Writer, r *diagnose.Report) error {
 	if err := tab.Flush(); err != nil {
 		return err
 	}
+	if p.NoHeaders {
+		// For scripts: one line per package, as kubectl get --no-headers
+		// prints; the findings are in -o wide, json or yaml.
+		return nil
+	}
 	fmt.Fprintln(w)
 	p.diagnoseFindings(w, r, wide)
+	fmt.Fprintf(w, "\n%s\n", diagnoseSummary(r))
 	return nil
 }
 
@@ -98,6 +106,19 @@ func (p Printer) diagnoseFindings(w io.Writer, r *diagnose.Report, wide bool) {
 		}
 	}
 }
+
+// diagnoseNames is -o name: each package as kubectl get -o name prints
+// it, kind.group/name (provider.pkg.crossplane.io/provider-aws).
+func (p Printer) diagnoseNames(w io.Writer, r *diagnose.Report) error {
+	t := p.text()
+	for _, pk := range r.Packages {
+		fmt.Fprintf(w, "%s.%s/%s\n", strings.ToLower(t.Line(pk.Kind)), PackageGroup, t.Line(pk.Name))
+	}
+	return nil
+}
+
+// PackageGroup is the API group of Providers, Functions and Configurations.
+const PackageGroup = "pkg.crossplane.io"
 
 // pullSecretCell is the secret whose entry Crossplane sends for the
 // package's image: namespace/name, "none matched" when it has secrets but
@@ -159,6 +180,7 @@ func (p Printer) diagnoseMarkdown(w io.Writer, r *diagnose.Report) error {
 	}
 	if len(r.Findings) == 0 {
 		fmt.Fprintln(w, "\nNo findings.")
+		fmt.Fprintf(w, "\n%s\n", diagnoseSummary(r))
 		return nil
 	}
 	fmt.Fprintln(w)
@@ -190,5 +212,6 @@ func (p Printer) diagnoseMarkdown(w io.Writer, r *diagnose.Report) error {
 		}
 		fmt.Fprintln(w)
 	}
+	fmt.Fprintf(w, "%s\n", diagnoseSummary(r))
 	return nil
 }

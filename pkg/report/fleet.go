@@ -13,16 +13,16 @@ import (
 // could not be read is one row saying why), then each cluster's findings.
 func (p Printer) Fleet(w io.Writer, r *diagnose.FleetReport) error {
 	switch p.Format {
-	case JSON, YAML:
+	case JSON, YAML, JSONPath:
 		return p.Structured(w, r)
 	}
 	w = p.human(w)
 	t, wide := p.text(), p.Format == Wide
 	tab := newTabWriter(w)
 	if wide {
-		fmt.Fprintln(tab, "CLUSTER\tKIND\tNAME\tINSTALLED\tHEALTHY\tSINCE\tPACKAGE\tREVISION\tDIGEST\tPULL SECRET\tFINDING")
+		p.header(tab, "CLUSTER\tKIND\tNAME\tINSTALLED\tHEALTHY\tSINCE\tPACKAGE\tREVISION\tDIGEST\tPULL SECRET\tFINDING")
 	} else {
-		fmt.Fprintln(tab, "CLUSTER\tKIND\tNAME\tINSTALLED\tHEALTHY\tSINCE\tPACKAGE\tDIGEST\tFINDING")
+		p.header(tab, "CLUSTER\tKIND\tNAME\tINSTALLED\tHEALTHY\tSINCE\tPACKAGE\tDIGEST\tFINDING")
 	}
 	for _, name := range r.Contexts {
 		c := r.Clusters[name]

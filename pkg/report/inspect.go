@@ -58,6 +58,10 @@ func newTabWriter(w io.Writer) *tabwriter.Writer {
 type Printer struct {
 	Format   Format
 	Redactor *redact.Redactor
+	// NoHeaders leaves out the header row of every table (--no-headers).
+	NoHeaders bool
+	// JSONPath is the template of Format JSONPath.
+	JSONPath string
 }
 
 func (p Printer) text() Text { return Text{Redactor: p.Redactor} }
@@ -70,6 +74,9 @@ func (p Printer) human(w io.Writer) io.Writer { return NewSafeWriter(w, p.Redact
 // (and escapeForJSON) escape control and format characters, so the values
 // stay exact and nothing a terminal interprets is written raw.
 func (p Printer) Structured(w io.Writer, v any) error {
+	if p.Format == JSONPath {
+		return p.jsonPath(w, v)
+	}
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
@@ -90,8 +97,10 @@ func (p Printer) Structured(w io.Writer, v any) error {
 // Inspect renders an inspect report.
 func (p Printer) Inspect(w io.Writer, r *inspect.Report) error {
 	switch p.Format {
-	case JSON, YAML:
+	case JSON, YAML, JSONPath:
 		return p.Structured(w, r)
+	case Name:
+		return p.inspectNames(p.human(w), r)
 	}
 	w = p.human(w)
 	for i, img := range r.Images {
@@ -101,6 +110,32 @@ func (p Printer) Inspect(w io.Writer, r *inspect.Report) error {
 		if err := p.inspectImage(w, img); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// header writes a table's header row, unless NoHeaders.
+func (p Printer) header(w io.Writer, row string) {
+	if !p.NoHeaders {
+		fmt.Fprintln(w, row)
+	}
+}
+
+// inspectNames is -o name: each image read, pinned to the digest it
+// names now (what spec.package or a mirror can be pinned to). An image
+// that could not be read has no name to print; the exit status says so.
+func (p Printer) inspectNames(w io.Writer, r *inspect.Report) error {
+	t := p.text()
+	for _, img := range r.Images {
+		if img.Digest == "" {
+			continue
+		}
+		ref := img.Reference
+		if _, recorded, ok := strings.Cut(ref, " ("); ok && strings.HasSuffix(recorded, ")") {
+			// oci:DIR (REF): the reference the layout records.
+			ref = strings.TrimSuffix(recorded, ")")
+		}
+		fmt.Fprintf(w, "%s@%s\n", t.Line(xpkg.RepositoryOf(ref)), t.Line(img.Digest))
 	}
 	return nil
 }
@@ -125,7 +160,7 @@ func (p Printer) inspectImage(w io.Writer, img inspect.Image) error {
 	if len(img.Platforms) > 0 {
 		fmt.Fprintln(w)
 		tw = newTabWriter(w)
-		fmt.Fprintln(tw, "PLATFORM\tDIGEST\tMEDIA TYPE\tLAYERS\tSIZE\tBASE LAYER\tXPKG LABELS\tPACKAGE.YAML")
+		p.header(tw, "PLATFORM\tDIGEST\tMEDIA TYPE\tLAYERS\tSIZE\tBASE LAYER\tXPKG LABELS\tPACKAGE.YAML")
 		for _, pl := range img.Platforms {
 			mark := " "
 			if pl.Selected {
@@ -176,16 +211,22 @@ func (p Printer) inspectImage(w io.Writer, img inspect.Image) error {
 		fmt.Fprintln(w)
 		tw = newTabWriter(w)
 		if wide {
-			fmt.Fprintln(tw, "CROSSPLANE\tOUTCOME\tSTAGE\tREVISION\tEXACT\tMESSAGE")
+			p.header(tw, "CROSSPLANE\tOUTCOME\tSTAGE\tREVISION\tEXACT\tMESSAGE")
 		} else {
-			fmt.Fprintln(tw, "CROSSPLANE\tOUTCOME\tSTAGE\tREVISION\tMESSAGE")
+			p.header(tw, "CROSSPLANE\tOUTCOME\tSTAGE\tREVISION\tMESSAGE")
 		}
 		for _, v := range img.Verdicts {
 			cols := []string{safe(v.Crossplane), string(v.Outcome), orDash(string(v.Stage)), revisionCol(v)}
 			if wide {
 				cols = append(cols, yesNo(v.Exact))
 			}
-			fmt.Fprintf(tw, "%s\t%s\n", strings.Join(cols, "\t"), safe(v.Message))
+			msg := safe(v.Message)
+			if img.Error != "" && !wide {
+				// Each version's message quotes the same registry answer
+				// the ERROR line says once.
+				msg = "fails on the ERROR above (-o wide: the message this version writes)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\n", strings.Join(cols, "\t"), msg)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -254,7 +295,7 @@ func (p Printer) dependencyTable(w io.Writer, vs []crossplane.Verdict) error {
 	}
 	fmt.Fprintln(w)
 	tw := newTabWriter(w)
-	fmt.Fprintln(tw, "DEPENDENCY\tCONSTRAINT\tCROSSPLANE\tLOOKS IN\tRESOLVES TO")
+	p.header(tw, "DEPENDENCY\tCONSTRAINT\tCROSSPLANE\tLOOKS IN\tRESOLVES TO")
 	for _, r := range rows {
 		dv := r.dv
 		where := orDash(dv.Repository)
@@ -313,7 +354,7 @@ func (p Printer) findingsTable(w io.Writer, fs []findings.Finding) error {
 		return nil
 	}
 	tw := newTabWriter(w)
-	fmt.Fprintln(tw, "SEVERITY\tCODE\tMESSAGE")
+	p.header(tw, "SEVERITY\tCODE\tMESSAGE")
 	for _, f := range fs {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", f.Severity, f.Code, safe(f.Message))
 		if wide {

@@ -14,7 +14,7 @@ import (
 // then the verdict and the changes crossed that touch the cluster.
 func (p Printer) Preflight(w io.Writer, r *preflight.Report) error {
 	switch p.Format {
-	case JSON, YAML:
+	case JSON, YAML, JSONPath:
 		return p.Structured(w, r)
 	}
 	return p.preflightTable(p.human(w), r)
@@ -63,7 +63,7 @@ func (p Printer) preflightCells(row preflight.Row) []string {
 // cluster's verdict.
 func (p Printer) PreflightFleet(w io.Writer, r *preflight.FleetReport) error {
 	switch p.Format {
-	case JSON, YAML:
+	case JSON, YAML, JSONPath:
 		return p.Structured(w, r)
 	}
 	w = p.human(w)

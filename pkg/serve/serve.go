@@ -69,7 +69,7 @@ func (o Options) Validate() error {
 	case o.Listener == nil && o.Address == "":
 		return errors.New("--listen-address must not be empty")
 	}
-	if len(o.Doctor.Select.Names) > 0 || o.Doctor.Select.Kind != "" {
+	if len(o.Doctor.Select.Names) > 0 || len(o.Doctor.Select.Kinds) > 0 {
 		return errors.New("serve diagnoses every package")
 	}
 	return o.Doctor.Validate()

@@ -299,10 +299,10 @@ func (e *Engine) planItem(ctx context.Context, it *Item) error {
 	top, err := it.src.top(ctx)
 	wg.Wait()
 	if err != nil {
-		return fmt.Errorf("reading source %s: %w", it.Source, err)
+		return xpkg.About("reading source", it.Source.String(), err)
 	}
 	if curErr != nil {
-		return fmt.Errorf("reading destination %s: %w", it.Destination, curErr)
+		return xpkg.About("reading destination", it.Destination.String(), curErr)
 	}
 	it.top, it.Digest = top, top.Digest.String()
 	if d, ok := destinationDigest(it.Destination); ok && d != it.Digest {
@@ -370,7 +370,7 @@ func (e *Engine) planItem(ctx context.Context, it *Item) error {
 			b.Present, err = it.dst.hasBlob(ctx, b)
 		}
 		if err != nil {
-			return fmt.Errorf("reading destination %s: %w", it.Destination, err)
+			return xpkg.About("reading destination", it.Destination.String(), err)
 		}
 		return nil
 	})

@@ -23,7 +23,12 @@ func (r *registryEnd) registryRepo() (string, string) {
 }
 
 func (r *registryEnd) top(ctx context.Context) (*xpkg.Manifest, error) {
-	return r.c.GetManifest(ctx, r.ref)
+	m, err := r.c.GetManifest(ctx, r.ref)
+	if err != nil {
+		// A missing source tag says so, with the nearest tags there.
+		return nil, r.c.ExplainNotFound(ctx, r.ref, err)
+	}
+	return m, nil
 }
 
 func (r *registryEnd) child(ctx context.Context, digest string) (*xpkg.Manifest, error) {

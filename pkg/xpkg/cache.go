@@ -38,7 +38,8 @@ const DefaultRegistryConcurrency = 8
 //     share.
 //
 // A read whose context ended before it finished is not kept: another run
-// with time left reads again. Reports served from the cache are shared:
+// with time left reads again. A manifest pushed through a client of the
+// cache drops what it holds of that repository. Reports served from the cache are shared:
 // callers must not modify them.
 //
 // Build one with NewReadCache per run (doctor.Options.ReadCache, or one for
@@ -137,6 +138,25 @@ func once[T any](ctx context.Context, mu *sync.Mutex, m map[string]*cacheEntry[T
 			return e.val, nil
 		}
 		// The reader gave up (its context ended); read with ours.
+	}
+}
+
+// forget drops what the cache holds of repo: every read of a reference in
+// it and its tag list. A manifest this run pushes there (fix, mirror)
+// would otherwise be judged from the read made before it.
+func (rc *ReadCache) forget(repo name.Repository) {
+	prefix := repo.Scheme() + "://" + repo.String()
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	for k := range rc.reads {
+		if rest, ok := strings.CutPrefix(k, prefix); ok && rest != "" && strings.ContainsRune(":@", rune(rest[0])) {
+			delete(rc.reads, k)
+		}
+	}
+	for k := range rc.tags {
+		if strings.HasPrefix(k, prefix+"|") {
+			delete(rc.tags, k)
+		}
 	}
 }
 

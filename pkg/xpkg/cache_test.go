@@ -124,3 +124,36 @@ func TestPlainHTTPRegistryIsAskedForTLSOnce(t *testing.T) {
 		t.Errorf("%d https attempts of %d requests for 6 repositories of a plain-HTTP registry, want 1", https, reads)
 	}
 }
+
+// fix and mirror push to a repository and then judge it again with the
+// same client: the read made before the push is not served after it.
+func TestPushedManifestIsReadAgain(t *testing.T) {
+	reg := testregistry.InProcess(t)
+	ref := reg.Host + "/mirror/provider:v1"
+	push(t, ref, xpkgtest.Package{Kind: "Provider", Name: "provider-old"}.Image(amd64))
+	c := xpkg.NewClient()
+	parsed, err := c.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := c.Read(context.Background(), parsed, xpkg.ReadOptions{})
+	if before.Err != nil {
+		t.Fatal(before.Err)
+	}
+	img := xpkgtest.Package{Kind: "Provider", Name: "provider-new"}.Image(amd64)
+	if err := xpkgtest.PushBlobs(parsed.Context(), img); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := img.RawManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt, _ := img.MediaType()
+	if err := c.PushManifest(context.Background(), parsed, raw, mt); err != nil {
+		t.Fatal(err)
+	}
+	after := c.Read(context.Background(), parsed, xpkg.ReadOptions{})
+	if after.Err != nil || after.Digest == before.Digest || after.SelectedImage().Package.Meta.Name != "provider-new" {
+		t.Fatalf("after the push the read says %s (%v), before it %s", after.Digest, after.Err, before.Digest)
+	}
+}

@@ -181,7 +181,10 @@ func (c *Client) Insecure(host string) bool { return c.insecure[strings.ToLower(
 func (c *Client) ParseReference(s string) (name.Reference, error) {
 	ref, err := name.ParseReference(s)
 	if err != nil {
-		return nil, fmt.Errorf("%q is not a valid image reference (want REGISTRY/REPOSITORY[:TAG|@DIGEST]): %w", s, err)
+		// pkg/name ends its messages with the reference, which this one
+		// starts with: say it once.
+		why := DescribeText(strings.ReplaceAll(err.Error(), ": "+s, ""))
+		return nil, fmt.Errorf("%q is not a valid image reference (want REGISTRY/REPOSITORY[:TAG|@DIGEST]): %s", s, why)
 	}
 	if c.Insecure(ref.Context().RegistryStr()) {
 		return name.ParseReference(s, name.Insecure)
@@ -373,7 +376,7 @@ func (c *Client) getManifest(ctx context.Context, ref name.Reference, t http.Rou
 	mt := types.MediaType(strings.TrimSpace(strings.Split(resp.Header.Get("Content-Type"), ";")[0]))
 	mt, err = sniffMediaType(mt, raw)
 	if err != nil {
-		return nil, &RegistryError{Kind: ErrInvalid, Ref: ref.String(), Detail: err.Error()}
+		return nil, &RegistryError{Kind: ErrInvalid, Ref: ref.String(), Detail: Describe(err)}
 	}
 	return &Manifest{Raw: raw, MediaType: mt, Digest: dgst}, nil
 }
@@ -464,7 +467,7 @@ func (c *Client) ListTags(ctx context.Context, repo name.Repository) ([]string, 
 			return tagList{err: classify(repo.String(), err)}, false
 		}
 		defer release()
-		tags, err := c.listTags(ctx, repo)
+		tags, err := c.listTags(ctx, repo, maxTags)
 		return tagList{tags, err}, ctx.Err() == nil
 	})
 	if err != nil {
@@ -474,14 +477,15 @@ func (c *Client) ListTags(ctx context.Context, repo name.Repository) ([]string, 
 	return append([]string(nil), l.tags...), l.err
 }
 
-func (c *Client) listTags(ctx context.Context, repo name.Repository) ([]string, error) {
+// listTags lists up to about limit tags (whole pages), uncached.
+func (c *Client) listTags(ctx context.Context, repo name.Repository, limit int) ([]string, error) {
 	t, err := c.transportFor(ctx, repo)
 	if err != nil {
 		return nil, classify(repo.String(), err)
 	}
 	u := fmt.Sprintf("%s://%s/v2/%s/tags/list?n=1000", repo.Scheme(), repo.RegistryStr(), repo.RepositoryStr())
 	var tags []string
-	for u != "" && len(tags) < maxTags {
+	for u != "" && len(tags) < limit {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err != nil {
 			return nil, err
@@ -500,7 +504,7 @@ func (c *Client) listTags(ctx context.Context, repo name.Repository) ([]string, 
 		err = json.NewDecoder(io.LimitReader(resp.Body, MaxManifestBytes)).Decode(&page)
 		resp.Body.Close()
 		if err != nil {
-			return nil, &RegistryError{Kind: ErrInvalid, Ref: repo.String(), Detail: "tag list is not JSON: " + err.Error()}
+			return nil, &RegistryError{Kind: ErrInvalid, Ref: repo.String(), Detail: "tag list is not JSON: " + Describe(err)}
 		}
 		tags = append(tags, page.Tags...)
 		u = nextLink(resp, req.URL)

@@ -58,7 +58,25 @@ type RegistryError struct {
 	Detail string `json:"detail"`
 	// StatusCode is the HTTP status, when there was one.
 	StatusCode int `json:"statusCode,omitempty"`
-	err        error
+	// NearestTags are the tags nearest to a tag that does not exist, in
+	// the repository that was asked for it.
+	NearestTags []string `json:"nearestTags,omitempty"`
+	// RepositoryMissing: the tag was not found because the repository has
+	// no tag at all (or does not exist).
+	RepositoryMissing bool `json:"repositoryMissing,omitempty"`
+	err               error
+	// raw is the library's own text, Detail before Describe: Crossplane
+	// links the same library, so its messages quote this text.
+	raw string
+}
+
+// LibraryText is the error as go-containerregistry words it, which is
+// how Crossplane's messages quote it (Detail is the text for users).
+func (e *RegistryError) LibraryText() string {
+	if e.raw != "" {
+		return e.raw
+	}
+	return e.Detail
 }
 
 func (e *RegistryError) Error() string {
@@ -72,9 +90,16 @@ func (e *RegistryError) Unwrap() error { return e.err }
 func (e *RegistryError) Advice() string {
 	switch e.Kind {
 	case ErrUnauthorized:
-		return "log in to the registry (docker login / crane auth login) or check the credentials Crossplane uses (packagePullSecrets, ImageConfig pullSecretRef)"
+		return LoginAdvice(e.Ref, e.StatusCode)
 	case ErrNotFound:
-		return "check the repository and tag exist in the registry (crane ls REPO); mirror the package if it is missing"
+		repo := RepositoryOf(e.Ref)
+		switch {
+		case len(e.NearestTags) > 0:
+			return fmt.Sprintf("use a tag that exists (nearest: %s; `crane ls %s` lists them all), or mirror the missing one: kubectl xpdoctor mirror UPSTREAM %s", strings.Join(e.NearestTags, ", "), repo, e.Ref)
+		case e.RepositoryMissing:
+			return fmt.Sprintf("check the repository's name and registry (`crane ls %s`); if it is a mirror that was never filled, mirror the package into it: kubectl xpdoctor mirror UPSTREAM %s", repo, e.Ref)
+		}
+		return fmt.Sprintf("check the repository and tag exist (crane ls %s); mirror the package if it is missing", repo)
 	case ErrTLS:
 		return "trust the registry's CA (Crossplane: registryCaBundleConfig / --ca-bundle-path), or name the host with --insecure-registry if it is a test registry"
 	case ErrUnreachable:
@@ -96,6 +121,23 @@ func (e *RegistryError) Advice() string {
 	}
 }
 
+// LoginAdvice says what to do when a registry refuses xpdoctor (401: no
+// credentials or ones it does not accept; 403: an account without pull
+// access). xpdoctor reads the credentials docker login stores
+// ($DOCKER_CONFIG/config.json, by default ~/.docker/config.json) and, in
+// diagnose, the pull secrets Crossplane uses; Crossplane needs its own.
+func LoginAdvice(ref string, status int) string {
+	host := ref
+	if h, _, ok := strings.Cut(ref, "/"); ok {
+		host = h
+	}
+	who := fmt.Sprintf("log in: `docker login %s` (or `crane auth login %s`); xpdoctor reads the credentials it stores in $DOCKER_CONFIG/config.json (default ~/.docker/config.json)", host, host)
+	if status == http.StatusForbidden {
+		who = fmt.Sprintf("the registry knows the account but refuses it (403): use one that may pull %s, then `docker login %s`; xpdoctor reads $DOCKER_CONFIG/config.json (default ~/.docker/config.json)", RepositoryOf(ref), host)
+	}
+	return who + "; Crossplane pulls with its own credentials: spec.packagePullSecrets, an ImageConfig with spec.registry.authentication.pullSecretRef, or imagePullSecrets on its ServiceAccount"
+}
+
 // classify turns any error from a registry request into a *RegistryError.
 func classify(ref string, err error) *RegistryError {
 	if err == nil {
@@ -107,7 +149,7 @@ func classify(ref string, err error) *RegistryError {
 	}
 	// Registry answers and redirect URLs can carry credentials (signed
 	// storage URLs, echoed tokens): strip what looks like one at the source.
-	out := &RegistryError{Ref: ref, Detail: redact.Patterns(strings.TrimSpace(err.Error())), err: err, Kind: ErrInvalid}
+	out := &RegistryError{Ref: ref, Detail: redact.Patterns(strings.TrimSpace(Describe(err))), raw: redact.Patterns(strings.TrimSpace(err.Error())), err: err, Kind: ErrInvalid}
 	var terr *transport.Error
 	var uaErr x509.UnknownAuthorityError
 	var hostErr x509.HostnameError
@@ -155,3 +197,25 @@ type plainHTTPError struct{ host string }
 func (e *plainHTTPError) Error() string {
 	return fmt.Sprintf("refusing plain HTTP to %s (not a loopback host and not named with --insecure-registry)", e.host)
 }
+
+// About says what failed on ref: "reading source REF: DETAIL". A
+// RegistryError about the same reference is not named twice ("reading
+// source X: X: GET ..."); errors.As still finds it.
+func About(what, ref string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var re *RegistryError
+	if errors.As(err, &re) && re.Ref == ref {
+		return &aboutError{msg: fmt.Sprintf("%s %s: %s", what, ref, re.Detail), err: err}
+	}
+	return &aboutError{msg: fmt.Sprintf("%s %s: %s", what, ref, err), err: err}
+}
+
+type aboutError struct {
+	msg string
+	err error
+}
+
+func (e *aboutError) Error() string { return e.msg }
+func (e *aboutError) Unwrap() error { return e.err }

@@ -225,6 +225,9 @@ func (c *Client) PushManifest(ctx context.Context, ref name.Reference, raw []byt
 		return err
 	}
 	req.Header.Set("Content-Type", string(mt))
+	// Whatever the answer, the repository may have changed: later reads
+	// of this run read it again.
+	defer c.cache.forget(ref.Context())
 	resp, err := (&http.Client{Transport: t}).Do(req)
 	if err != nil {
 		return classify(ref.String(), err)

@@ -88,6 +88,7 @@ func (c *Client) read(ctx context.Context, ref name.Reference, o ReadOptions) *R
 	}
 	if err != nil {
 		r.Err = classify(ref.String(), err)
+		c.explainMissingTag(ctx, ref, r.Err)
 		return r
 	}
 	r.Digest, r.MediaType, r.Size = m.Digest.String(), string(m.MediaType), int64(len(m.Raw))
@@ -108,7 +109,7 @@ func (c *Client) read(ctx context.Context, ref name.Reference, o ReadOptions) *R
 func (c *Client) readIndex(ctx context.Context, repo name.Repository, m *Manifest, r *Report, o ReadOptions, depth int, seen map[string]bool) {
 	idx, err := ParseIndex(m.Raw)
 	if err != nil {
-		r.Err = &RegistryError{Kind: ErrInvalid, Ref: r.Reference, Detail: err.Error()}
+		r.Err = &RegistryError{Kind: ErrInvalid, Ref: r.Reference, Detail: Describe(err)}
 		return
 	}
 	if len(idx.Manifests) > maxIndexChildren {
@@ -168,7 +169,7 @@ func (c *Client) readImage(ctx context.Context, repo name.Repository, m *Manifes
 	}
 	man, err := ParseImageManifest(m.Raw)
 	if err != nil {
-		ir.Err = &RegistryError{Kind: ErrInvalid, Ref: ref, Detail: err.Error()}
+		ir.Err = &RegistryError{Kind: ErrInvalid, Ref: ref, Detail: Describe(err)}
 		return out
 	}
 	ir.ConfigDigest, ir.ConfigSize = man.Config.Digest.String(), man.Config.Size
@@ -202,7 +203,7 @@ func (c *Client) readImage(ctx context.Context, repo name.Repository, m *Manifes
 	}
 	var cfg configFile
 	if err := json.Unmarshal(cfgRaw, &cfg); err != nil {
-		ir.Err = &RegistryError{Kind: ErrInvalid, Ref: ref, Detail: "image config is not valid JSON: " + err.Error()}
+		ir.Err = &RegistryError{Kind: ErrInvalid, Ref: ref, Detail: "image config is not valid JSON: " + Describe(err)}
 		return out
 	}
 	if cfg.OS != "" {
