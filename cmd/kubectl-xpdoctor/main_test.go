@@ -333,7 +333,7 @@ items:
 	for _, tl := range list.Tools {
 		names = append(names, tl.Name)
 	}
-	if strings.Join(names, ",") != "diagnose,explain,inspect,preflight" {
+	if strings.Join(names, ",") != "bundle,diagnose,explain,inspect,preflight" {
 		t.Fatalf("tools: %v", names)
 	}
 	var res struct {

@@ -36,6 +36,12 @@ type Reader struct {
 	// watched pkg.crossplane.io resources of `xpdoctor serve`) instead of
 	// the API server. Everything else is listed as without it.
 	Cache Cache
+	// Record, when set, receives every object the Reader reads, before the
+	// Snapshot files it: the support bundle is written from the very reads
+	// a diagnosis makes (Bundle.Record). It also makes the Reader list the
+	// ControllerConfigs (Crossplane v1), which diagnose does not read.
+	// The objects may be shared with a Cache: Record must not change them.
+	Record func(*unstructured.Unstructured)
 }
 
 // Cache holds every object of some resources, kept current by a watch.
@@ -54,6 +60,10 @@ var CachedResources = append(append([]string{}, packageResources...), "imageconf
 // compositions is the Composition resource; apiextensions.crossplane.io/v1
 // serves it in every release xpdoctor models.
 var compositions = schema.GroupVersionResource{Group: "apiextensions.crossplane.io", Version: "v1", Resource: "compositions"}
+
+// CrossplaneNamespaces are where Crossplane is installed by its Helm chart's
+// documented namespace (crossplane-system) and by UXP (upbound-system).
+var CrossplaneNamespaces = []string{DefaultNamespace, "upbound-system"}
 
 var packageResources = []string{"providers", "providerrevisions", "functions", "functionrevisions", "configurations", "configurationrevisions"}
 
@@ -80,7 +90,13 @@ func (r *Reader) Read(ctx context.Context) (*Snapshot, error) {
 	}
 	// ImageConfigs exist from v1.17.3, DeploymentRuntimeConfigs from v1.14;
 	// the Lock from v1.0 (it is created by the first dependency resolution).
-	for _, res := range []string{"imageconfigs", "locks", "deploymentruntimeconfigs"} {
+	extra := []string{"imageconfigs", "locks", "deploymentruntimeconfigs"}
+	if r.Record != nil {
+		// ControllerConfigs configured runtimes up to v1.20 (gone in v2.0):
+		// the bundle carries them for whoever reads it.
+		extra = append(extra, "controllerconfigs")
+	}
+	for _, res := range extra {
 		if gvr, ok := served[res]; ok {
 			rd := read{gvr: gvr}
 			if res == "locks" {
@@ -108,8 +124,25 @@ func (r *Reader) Read(ctx context.Context) (*Snapshot, error) {
 		return nil, err
 	}
 	if ns == "" {
+		if len(found.Denied) > 0 {
+			// Without the right to list Deployments cluster-wide, look where
+			// Crossplane's chart (crossplane-system) and UXP's
+			// (upbound-system) install it; finding it there answers what the
+			// cluster-wide List asked.
+			for _, where := range CrossplaneNamespaces {
+				in := &Snapshot{}
+				if err := r.readAll(ctx, s, []read{{gvr: deployments, namespace: where, field: "metadata.name=crossplane", into: in}}); err != nil {
+					return nil, err
+				}
+				if in.CrossplaneNamespace != "" {
+					found = in
+					break
+				}
+			}
+		}
 		s.Denied = append(s.Denied, found.Denied...)
 		ns = found.CrossplaneNamespace
+		s.CrossplaneFound = ns != ""
 		if ns == "" {
 			ns = DefaultNamespace
 		}
@@ -302,7 +335,13 @@ func (r *Reader) readAll(ctx context.Context, s *Snapshot, reads []read) error {
 				}
 			default:
 				for _, u := range p.items {
-					into.Add(u)
+					if into == s {
+						r.add(s, u)
+					} else {
+						// A lookup (Crossplane's Deployment): what it finds is
+						// read again, and recorded, there.
+						into.Add(u)
+					}
 				}
 			}
 		}
@@ -378,6 +417,14 @@ func (r *Reader) failure(s *Snapshot, rd read, err error) error {
 		return fmt.Errorf("reading %s %s: %w", resourceName(rd.gvr, rd.namespace), rd.name, err)
 	}
 	return fmt.Errorf("listing %s: %w", resourceName(rd.gvr, rd.namespace), err)
+}
+
+// add hands an object read to Record, then files it into the Snapshot.
+func (r *Reader) add(s *Snapshot, u *unstructured.Unstructured) {
+	if r.Record != nil {
+		r.Record(u)
+	}
+	s.Add(u)
 }
 
 func denied(s *Snapshot, err error, verb string, gvr schema.GroupVersionResource, namespace string) bool {

@@ -6,6 +6,7 @@
 package cluster
 
 import (
+	"encoding/json"
 	"hash/maphash"
 	"sort"
 	"strings"
@@ -335,6 +336,12 @@ type Snapshot struct {
 	// cluster (a live read lists every object of each kind it can).
 	FromDump            bool   `json:"fromDump,omitempty"`
 	CrossplaneNamespace string `json:"crossplaneNamespace"`
+	// CrossplaneFound: Crossplane's Deployment was found in
+	// CrossplaneNamespace by the Reader (it was not given, and not assumed).
+	CrossplaneFound bool `json:"crossplaneFound,omitempty"`
+	// FromBundle: the input is a support bundle (BundleInfo), a whole read
+	// of the cluster but for the Secrets, which a bundle never holds.
+	FromBundle bool `json:"fromBundle,omitempty"`
 	// CrossplaneImage is the image of Crossplane's own Deployment.
 	CrossplaneImage string `json:"crossplaneImage,omitempty"`
 	// CrossplaneArgs are the args of Crossplane's container (core start ...):
@@ -390,7 +397,11 @@ type Snapshot struct {
 	DroppedEvents int `json:"droppedEvents,omitempty"`
 
 	keptEvents, keptObjects int64
-	overflowed              bool
+	// crossplaneObjects counts the pkg.crossplane.io objects filed.
+	crossplaneObjects int
+	// lockRead: a support bundle says its Lock was listed (BundleInfo).
+	lockRead   bool
+	overflowed bool
 	// maxKept replaces MaxKeptBytes in tests.
 	maxKept int64
 
@@ -488,7 +499,12 @@ func (s *Snapshot) Add(u *unstructured.Unstructured) {
 	if i := strings.Index(gv, "/"); i >= 0 {
 		group = gv[:i]
 	}
+	if group == PkgGroup {
+		s.crossplaneObjects++
+	}
 	switch {
+	case group == "xpdoctor.io" && u.GetKind() == BundleKind:
+		s.addBundleInfo(u)
 	case group == PkgGroup && isPackageKind(u.GetKind()):
 		p := packageFrom(u)
 		s.keep(objectCost + conditionsCost(p.Conditions))
@@ -600,6 +616,9 @@ func (s *Snapshot) Finish() {
 	if s.CrossplaneNamespace == "" {
 		s.CrossplaneNamespace = DefaultNamespace
 	}
+	if s.lockRead && s.Lock == nil {
+		s.Lock = &Lock{Packages: []LockPackage{}}
+	}
 	if s.serviceAccounts != nil {
 		s.ServiceAccountPullSecrets = s.serviceAccounts[s.CrossplaneNamespace+"/"+s.CrossplaneServiceAccount()]
 	}
@@ -608,6 +627,33 @@ func (s *Snapshot) Finish() {
 			s.Packages[i].pull, _ = s.RewriteImage(p.Package)
 		}
 	}
+}
+
+// HasCrossplane tells whether the input holds anything of Crossplane: a
+// pkg.crossplane.io object, Crossplane's Deployment, or a support bundle's
+// record of a read of a cluster where Crossplane runs.
+func (s *Snapshot) HasCrossplane() bool {
+	return s.crossplaneObjects > 0 || s.CrossplaneImage != "" || s.CrossplaneFound
+}
+
+// addBundleInfo reads a support bundle's first item (BundleInfo): the dump
+// is then what a live read saw (FromDump false: what it lacks is gone),
+// with the reads that were forbidden, the API versions served, and whether
+// the Lock was read.
+func (s *Snapshot) addBundleInfo(u *unstructured.Unstructured) {
+	raw, err := json.Marshal(u.Object)
+	if err != nil {
+		return
+	}
+	var in BundleInfo
+	if json.Unmarshal(raw, &in) != nil || in.APIVersion != BundleAPIVersion {
+		return
+	}
+	s.FromDump, s.FromBundle = false, true
+	s.Served = in.Served
+	s.CrossplaneNamespace, s.CrossplaneFound = in.CrossplaneNamespace, in.CrossplaneFound
+	s.Denied = append(s.Denied, in.Denied...)
+	s.lockRead = in.LockRead
 }
 
 func kindOrder(k string) int {

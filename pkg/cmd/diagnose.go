@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -32,6 +33,8 @@ type diagnoseFlags struct {
 	UpstreamRegistries []string
 	Inspect            string
 	ReadSecrets        bool
+	// stdin is the dump of --from-file - (nil for commands that have none).
+	stdin io.Reader
 	// RegistryCredentials is crossplane or local (--registry-credentials).
 	RegistryCredentials string
 	// now is the clock for event ages (tests pin it).
@@ -52,6 +55,7 @@ func newDiagnoseFlags() *diagnoseFlags {
 
 func (f *diagnoseFlags) add(c *cobra.Command, s IOStreams) {
 	f.addInput(c, s)
+	f.stdin = s.In
 	c.Flags().StringSliceVar(&f.Kinds, "kind", nil, "only packages of these kinds: Provider, Function or Configuration (repeatable, or comma-separated)")
 	c.Flags().StringVarP(&f.Output, "output", "o", "table", "output format: table, wide, json, yaml, markdown, name or jsonpath=TEMPLATE")
 	c.Flags().BoolVar(&f.ExitZero, "exit-zero", false, "exit 0 even when there are findings")
@@ -64,8 +68,8 @@ func (f *diagnoseFlags) add(c *cobra.Command, s IOStreams) {
 // namespace, upstreams and pull secrets. The mcp command has these only.
 func (f *diagnoseFlags) addInput(c *cobra.Command, s IOStreams) {
 	f.addCluster(c, s, 2*time.Minute)
-	c.Flags().StringVar(&f.FromFile, "from-file", "", fmt.Sprintf("read a support dump (kubectl get providers,providerrevisions,functions,functionrevisions,configurations,configurationrevisions,locks,deploymentruntimeconfigs,deployments,pods,events -A -o yaml) instead of a cluster; "+
-		"dumps up to %d MiB are read as a stream in under 256 MiB of memory, values longer than %d KiB are cut and marked", cluster.MaxDumpBytes>>20, cluster.MaxValueBytes>>10))
+	c.Flags().StringVar(&f.FromFile, "from-file", "", fmt.Sprintf("read a support dump instead of a cluster (- reads standard input): what `%s bundle` writes, or kubectl's (see Long help); "+
+		"dumps up to %d MiB are read as a stream in under 256 MiB of memory, values longer than %d KiB are cut and marked", displayName(), cluster.MaxDumpBytes>>20, cluster.MaxValueBytes>>10))
 }
 
 // addCluster registers addInput's flags but the support dump: serve reads
@@ -73,7 +77,12 @@ func (f *diagnoseFlags) addInput(c *cobra.Command, s IOStreams) {
 func (f *diagnoseFlags) addCluster(c *cobra.Command, s IOStreams, timeout time.Duration) {
 	f.registryFlags.add(c, timeout, s)
 	f.kube.AddFlags(c.Flags())
-	c.Flags().StringVar(&f.CrossplaneNS, "crossplane-namespace", "", "Crossplane's namespace (default: where the crossplane Deployment runs, else crossplane-system)")
+	// Crossplane's packages are cluster-scoped: the namespace that matters
+	// is Crossplane's, so -n names it, as a kubectl user types it.
+	if ns := c.Flags().Lookup(kubeflags.FlagNamespace); ns != nil {
+		ns.Usage = "Crossplane's namespace, as --crossplane-namespace (packages are cluster-scoped)"
+	}
+	c.Flags().StringVar(&f.CrossplaneNS, "crossplane-namespace", "", "Crossplane's namespace (default: where the Deployment crossplane runs, found cluster-wide, else crossplane-system)")
 	c.Flags().StringSliceVar(&f.UpstreamRegistries, "upstream-registry", nil, "MIRROR=UPSTREAM: compare mirrored packages with their upstream (repeatable)")
 	c.Flags().BoolVar(&f.ReadSecrets, "read-pull-secrets", true, "read the pull secrets Crossplane uses so images are inspected with its credentials (kept in memory only)")
 }
@@ -93,15 +102,26 @@ and Events, classifies every failure message by its inner cause, inspects the
 images involved in their registry with the credentials Crossplane uses, and
 names the root cause per package with evidence and the exact fix.
 
-It is the default command: "%[1]s" is "%[1]s diagnose".
-Exit status: 0 no findings at error severity, 1 findings (unless --exit-zero),
-2 usage errors, missing permissions or no Crossplane.`
+It is the default command: "%[1]s" is "%[1]s diagnose". -n names
+Crossplane's namespace, as --crossplane-namespace does (packages are
+cluster-scoped); without either, Crossplane's Deployment is found cluster-wide.
+
+Support dumps: "%[1]s bundle -o FILE" writes one (Crossplane-scoped, no
+Secrets, environment values redacted) that diagnoses as the cluster does;
+--from-file FILE reads it, --from-file - reads standard input. With kubectl
+alone (it keeps environment values; put Crossplane's namespace for
+crossplane-system):
+
+%[2]s
+Exit status: 0 no findings at error severity, 1 findings (unless --exit-zero)
+or a NAME that no package has (NotFound, as kubectl), 2 usage errors, missing
+permissions or no Crossplane (in the cluster, the namespace or the dump).`
 
 func newDiagnoseCommand(s IOStreams, f *diagnoseFlags) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "diagnose [NAME...]",
 		Short: "Find why Crossplane packages are not healthy (the default command)",
-		Long:  fmt.Sprintf(diagnoseLong, displayName()),
+		Long:  fmt.Sprintf(diagnoseLong, displayName(), indent(kubectlDumpRecipe, "  ")),
 		Example: exampleText(
 			"# Every package in the current context",
 			"$0",
@@ -123,6 +143,10 @@ func newDiagnoseCommand(s IOStreams, f *diagnoseFlags) *cobra.Command {
 
 // completeNames completes package names from the cluster.
 func (f *diagnoseFlags) completeNames(c *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+	if f.FromFile == "-" {
+		// Standard input is the shell's while it completes.
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
 	snap, err := doctor.Snapshot(c.Context(), f.options(nil, nil))
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
@@ -139,7 +163,7 @@ func (f *diagnoseFlags) completeNames(c *cobra.Command, _ []string, _ string) ([
 // options maps the flags to doctor's options.
 func (f *diagnoseFlags) options(maps []xpkg.Mapping, kinds []string) doctor.Options {
 	o := doctor.Options{
-		FromFile: f.FromFile, Kube: f.kube, CrossplaneNamespace: f.CrossplaneNS, ReadPullSecrets: f.ReadSecrets,
+		FromFile: f.FromFile, Stdin: f.stdin, Kube: f.kube, CrossplaneNamespace: f.crossplaneNamespace(), ReadPullSecrets: f.ReadSecrets,
 		CrossplaneVersion: f.CrossplaneVersion, Inspect: doctor.InspectMode(f.Inspect), Upstreams: maps,
 		Registry: f.registryFlags.options(), Redactor: f.redactor, Now: f.now(), WrapTransport: wrapKubeTransport,
 		Select: diagnose.Selector{Kinds: kinds}, ReadOnly: f.readOnly, RegistryConcurrency: f.Concurrency,
@@ -179,6 +203,9 @@ func (f *diagnoseFlags) doctorOptions(names []string) (doctor.Options, error) {
 	if err := f.validate(); err != nil {
 		return doctor.Options{}, err
 	}
+	if ns := f.namespaceFlag(); ns != "" && f.CrossplaneNS != "" && ns != f.CrossplaneNS {
+		return doctor.Options{}, usageErrorf("-n %s and --crossplane-namespace %s name two namespaces: both name Crossplane's; give one", ns, f.CrossplaneNS)
+	}
 	o := f.options(maps, kinds)
 	o.Select.Names = names
 	if err := o.Validate(); err != nil {
@@ -216,6 +243,10 @@ func (f *diagnoseFlags) run(ctx context.Context, s IOStreams, names []string) er
 	if err := printer.Diagnose(s.Out, d.Report); err != nil {
 		return err
 	}
+	if d.NotFound != nil {
+		// As kubectl get with some names missing: the others, then NotFound (exit 1).
+		return d.NotFound
+	}
 	if len(d.Snapshot.Denied) > 0 {
 		return errors.New("some reads were forbidden (see PermissionDenied); the report is incomplete")
 	}
@@ -223,4 +254,22 @@ func (f *diagnoseFlags) run(ctx context.Context, s IOStreams, names []string) er
 		return errFindings
 	}
 	return nil
+}
+
+// namespaceFlag is -n as given ("" when not given; the kubeconfig
+// context's namespace is for namespaced objects, not Crossplane's).
+func (f *diagnoseFlags) namespaceFlag() string {
+	if f.kube.Namespace == nil {
+		return ""
+	}
+	return *f.kube.Namespace
+}
+
+// crossplaneNamespace is Crossplane's namespace as given by
+// --crossplane-namespace or -n ("" finds it).
+func (f *diagnoseFlags) crossplaneNamespace() string {
+	if f.CrossplaneNS != "" {
+		return f.CrossplaneNS
+	}
+	return f.namespaceFlag()
 }

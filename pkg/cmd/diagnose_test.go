@@ -288,7 +288,8 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: bob}]
 func TestDiagnoseWithoutCrossplane(t *testing.T) {
 	env := testenv.Start(t, true)
 	_, errOut, code := run(t, "--kubeconfig", env.Kubeconfig)
-	if code != ExitError || !strings.Contains(errOut, "crossplane is not installed in this cluster") {
+	want := "error: no Crossplane found in the cluster at " + env.Config.Host + " (context envtest): it serves no pkg.crossplane.io API; check --context, or install Crossplane\n"
+	if code != ExitError || errOut != want {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 }

@@ -117,6 +117,11 @@ func (o *fixOptions) run(ctx context.Context, s IOStreams) error {
 	if err := stopped(ctx, o.f.Timeout); err != nil {
 		return err
 	}
+	if d.NotFound != nil {
+		// fix changes registries and the cluster: a name that does not
+		// exist stops it before anything is planned.
+		return d.NotFound
+	}
 	ui := o.ui
 	ui.out, ui.errOut, ui.redactor = s.Out, s.ErrOut, s.Redactor
 	if ui.format != report.Table {

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -25,6 +26,7 @@ kubeconfig flags and the same decision code as the other commands. Its tools:
   inspect    judge package images in their registry (inspect -o json)
   explain    what a finding code means, the evidence it rests on, its fix
   preflight  will another Crossplane version accept what the cluster runs
+  bundle     the support bundle (bundle, as JSON): the objects behind it all
 
 It is read-only by construction: no tool mirrors, fixes or applies anything,
 and its Kubernetes and registry clients refuse every write request before it
@@ -53,7 +55,7 @@ func newMCPCommand(s IOStreams) *cobra.Command {
 	f := newMCPFlags()
 	c := &cobra.Command{
 		Use:   "mcp",
-		Short: "Serve diagnose, inspect, explain and preflight to AI assistants (Model Context Protocol over stdio; read-only)",
+		Short: "Serve diagnose, inspect, explain, preflight and bundle to AI assistants (Model Context Protocol over stdio; read-only)",
 		Long:  fmt.Sprintf(mcpLong, mcpserver.MaxResultBytes, displayName()),
 		Example: exampleText(
 			"# The server an MCP client starts, for one kubeconfig context",
@@ -114,6 +116,11 @@ func (f *diagnoseFlags) mcpBackend() mcpserver.Backend {
 			if err != nil {
 				return nil, err
 			}
+			if d.NotFound != nil {
+				// The CLI says it on stderr beside the report; a tool has one
+				// result: names that do not exist are the error.
+				return nil, d.NotFound
+			}
 			return d.Report, nil
 		},
 		Inspect: func(ctx context.Context, in mcpserver.InspectInput) (*inspect.Report, error) {
@@ -124,6 +131,25 @@ func (f *diagnoseFlags) mcpBackend() mcpserver.Backend {
 				return nil, err
 			}
 			return o.report(ctx)
+		},
+		Bundle: func(ctx context.Context) (any, error) {
+			if f.FromFile != "" {
+				return nil, errors.New("this server reads a support dump, not a cluster: the dump is the bundle")
+			}
+			o, err := f.doctorOptions(nil)
+			if err != nil {
+				return nil, err
+			}
+			ctx, cancel := context.WithTimeout(ctx, f.Timeout)
+			defer cancel()
+			items, _, _, err := supportBundle(ctx, o)
+			if err == nil {
+				err = stopped(ctx, f.Timeout)
+			}
+			if err != nil {
+				return nil, err
+			}
+			return map[string]any{"apiVersion": "v1", "kind": "List", "items": items}, nil
 		},
 		Preflight: func(ctx context.Context, in mcpserver.PreflightInput) (*preflight.Report, error) {
 			g := *f

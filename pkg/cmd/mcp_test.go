@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -41,7 +42,7 @@ import (
 
 // The tools `kubectl xpdoctor mcp` registers: each only reads. A new tool
 // is added here on purpose, after checking it cannot write.
-var readOnlyTools = []string{"diagnose", "explain", "inspect", "preflight"}
+var readOnlyTools = []string{"bundle", "diagnose", "explain", "inspect", "preflight"}
 
 type syncBuffer struct {
 	mu sync.Mutex
@@ -187,6 +188,9 @@ func TestMCPToolsAreReadOnly(t *testing.T) {
 	sort.Strings(names)
 	if strings.Join(names, ",") != strings.Join(readOnlyTools, ",") {
 		t.Fatalf("tools %v, want exactly the read-only %v", names, readOnlyTools)
+	}
+	if text, isErr := callTool(t, cs, "bundle", nil); !isErr || !strings.Contains(text, "the dump is the bundle") {
+		t.Errorf("bundle on a dump: %v %s", isErr, text)
 	}
 
 	// The clients: an API server and a registry that count what reaches them.
@@ -354,6 +358,20 @@ func TestMCPAgainstAPIServer(t *testing.T) {
 		t.Errorf("preflight summary: %s", pre)
 	}
 
+	// bundle: the command's List as JSON, which diagnose reads to the same report.
+	bundled, isErr := callTool(t, cs, "bundle", nil)
+	if isErr || !strings.Contains(bundled, `"kind":"SupportBundle"`) || len(bundled) > mcpserver.MaxResultBytes {
+		t.Fatalf("bundle: %v %d bytes\n%.500s", isErr, len(bundled), bundled)
+	}
+	bundleFile := filepath.Join(t.TempDir(), "bundle.json")
+	if err := os.WriteFile(bundleFile, []byte(bundled), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fromBundle, _, _ := runB(t, "--from-file", bundleFile, "-o", "json", "--upstream-registry", host+"/mirror="+host)
+	if got, want := diagnosis(t, fromBundle), diagnosis(t, want["all"]); !reflect.DeepEqual(got, want) {
+		t.Errorf("the bundle tool's List diagnoses otherwise:\n%s", fromBundle)
+	}
+
 	// Bad input is a tool error that says what is wrong, once.
 	for _, bad := range []struct {
 		tool string
@@ -367,6 +385,8 @@ func TestMCPAgainstAPIServer(t *testing.T) {
 		{"inspect", map[string]any{"references": []string{}}, "references"},
 		{"explain", map[string]any{"code": "NoSuchCode"}, "PackageYAMLNotFound"},
 		{"preflight", map[string]any{"targetVersion": "v1.2.0"}, "older than v1.13"},
+		{"diagnose", map[string]any{"names": []string{"provider-doker"}}, `(NotFound): providers.pkg.crossplane.io "provider-doker" not found`},
+		{"diagnose", map[string]any{"names": []string{"provider-runtime", "provider-doker"}, "kind": "Provider"}, `(NotFound): providers.pkg.crossplane.io "provider-doker" not found`},
 	} {
 		text, isErr := callTool(t, cs, bad.tool, bad.args)
 		if !isErr || !strings.Contains(text, bad.want) || strings.Contains(text, "goroutine") {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/xpdoctor/xpdoctor/pkg/doctor"
 	"github.com/xpdoctor/xpdoctor/pkg/redact"
 	"github.com/xpdoctor/xpdoctor/pkg/report"
 	"github.com/xpdoctor/xpdoctor/pkg/xpkg"
@@ -100,6 +101,12 @@ func Main(args []string, in io.Reader, out, errOut io.Writer) int {
 	case err == nil:
 		return ExitOK
 	case errors.Is(err, errFindings):
+		return ExitFindings
+	}
+	var notFound *doctor.NotFoundError
+	if errors.As(err, &notFound) {
+		// kubectl's words and exit status for names that do not exist.
+		fmt.Fprintln(root.ErrOrStderr(), notFound.Error())
 		return ExitFindings
 	}
 	hint := ""
@@ -187,7 +194,7 @@ finding code and evidence, and re-mirrors broken packages byte-for-byte.`,
 	rootDiag.addContexts(root)
 	root.ValidArgsFunction = rootDiag.completeNames
 	root.RunE = func(c *cobra.Command, args []string) error { return rootDiag.run(c.Context(), s, args) }
-	root.AddCommand(newDiagnoseCommand(s, newDiagnoseFlags()), newInspectCommand(s), newMirrorCommand(s.plain()), newFixCommand(s.plain()), newDemoCommand(s.plain()), newServeCommand(s), newVersionCommand(s), newMCPCommand(s), newPreflightCommand(s))
+	root.AddCommand(newDiagnoseCommand(s, newDiagnoseFlags()), newInspectCommand(s), newMirrorCommand(s.plain()), newFixCommand(s.plain()), newDemoCommand(s.plain()), newServeCommand(s), newVersionCommand(s), newMCPCommand(s), newPreflightCommand(s), newBundleCommand(s))
 	setUpCompletion(root, s)
 	markUsageErrors(root)
 	return root

@@ -103,6 +103,9 @@ func unreadable(snap *cluster.Snapshot, refs []cluster.SecretRef) string {
 		case cluster.SecretDenied:
 			return "reading secret " + r.ID() + " was denied"
 		case "":
+			if snap.FromBundle {
+				return "a support bundle holds no Secret (" + r.ID() + ")"
+			}
 			if snap.FromDump {
 				return "the support dump does not hold secret " + r.ID()
 			}

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -51,8 +53,10 @@ type KubeConfig interface {
 
 // Options say what to diagnose and how.
 type Options struct {
-	// FromFile reads a support dump instead of a cluster.
+	// FromFile reads a support dump instead of a cluster; "-" reads Stdin.
 	FromFile string
+	// Stdin is the support dump of FromFile "-" (nil: none can be read).
+	Stdin io.Reader
 	// Kube reaches the cluster when FromFile is empty (kubectl's flags).
 	Kube KubeConfig
 	// KubeContext is the --context the user named, for the report's source.
@@ -118,6 +122,9 @@ type Result struct {
 	// Registry is the client that read the images, with Crossplane's
 	// credentials and the local docker config; fix copies with it.
 	Registry *xpkg.Client
+	// NotFound names the packages asked for by name that the input does
+	// not hold, when others were found (none found is a *NotFoundError).
+	NotFound *NotFoundError
 }
 
 // Validate checks the options that do not need the cluster.
@@ -162,10 +169,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	missing, err := notFound(snap, o)
+	if err != nil {
+		return nil, err
+	}
 	targets, known, notes, err := targetsFor(snap, o.CrossplaneVersion)
 	if err != nil {
 		return nil, err
 	}
+	notes = append(notes, namespaceNote(snap, o)...)
 	if snap.DroppedEvents > 0 {
 		notes = append(notes, fmt.Sprintf("%d Warning events of the dump were not read: they are more than xpdoctor keeps in memory, so their evidence may be missing", snap.DroppedEvents))
 	}
@@ -199,13 +211,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	rep := diagnose.Diagnose(diagnose.Input{Snapshot: snap, Images: images, Targets: targets, VersionKnown: known,
 		Upstreams: o.Upstreams, Dependencies: deps, Now: now, Select: o.Select, Notes: append(notes, skipped...),
 		PackageImages: byPackage, Credentials: creds, RegistryCredentials: registryCredentialsLabel(o, creds)})
-	return &Result{Snapshot: snap, Targets: targets, VersionKnown: known, Report: rep, Upstreams: o.Upstreams, Registry: client}, nil
+	return &Result{Snapshot: snap, Targets: targets, VersionKnown: known, Report: rep, Upstreams: o.Upstreams, Registry: client, NotFound: missing}, nil
 }
 
 // Snapshot reads the support dump, or the cluster: Run's first step, on
 // its own for shell completion of package names.
 func Snapshot(ctx context.Context, o Options) (*cluster.Snapshot, error) {
-	return snapshot(ctx, o, false)
+	return snapshot(ctx, o, false, nil)
 }
 
 // RESTConfig is the Kubernetes client config every read of a run uses:
@@ -234,9 +246,18 @@ func RESTConfig(o Options) (*rest.Config, error) {
 
 // snapshot reads the dump or the cluster; compositions also lists the
 // Compositions (preflight needs them, diagnose's RBAC does not grant them).
-func snapshot(ctx context.Context, o Options, compositions bool) (*cluster.Snapshot, error) {
+// record, when set, receives every object read (cluster.Reader.Record).
+func snapshot(ctx context.Context, o Options, compositions bool, record func(*unstructured.Unstructured)) (*cluster.Snapshot, error) {
 	if o.FromFile != "" {
-		return cluster.ReadFile(o.FromFile)
+		read := func() (*cluster.Snapshot, error) { return cluster.ReadFile(o.FromFile) }
+		if o.FromFile == "-" {
+			read = func() (*cluster.Snapshot, error) { return readStdin(o.Stdin) }
+		}
+		snap, err := read()
+		if err != nil {
+			return nil, err
+		}
+		return snap, crossplaneRuns(snap, o, "")
 	}
 	cfg, err := RESTConfig(o)
 	if err != nil {
@@ -250,10 +271,10 @@ func snapshot(ctx context.Context, o Options, compositions bool) (*cluster.Snaps
 	if err != nil {
 		return nil, err
 	}
-	r := &cluster.Reader{Dynamic: dyn, Discovery: disc, Namespace: o.CrossplaneNamespace, ReadSecrets: o.ReadPullSecrets, ReadCompositions: compositions, Cache: o.Cache}
+	r := &cluster.Reader{Dynamic: dyn, Discovery: disc, Namespace: o.CrossplaneNamespace, ReadSecrets: o.ReadPullSecrets, ReadCompositions: compositions, Cache: o.Cache, Record: record}
 	snap, err := r.Read(ctx)
 	if errors.Is(err, cluster.ErrCrossplaneNotInstalled) {
-		return nil, err
+		return nil, &NoCrossplaneError{Where: clusterAt(o, cfg.Host), Why: "it serves no pkg.crossplane.io API", Fix: "check --context, or install Crossplane", err: err}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the cluster at %s: %w (check --kubeconfig and --context, or read a support dump with --from-file)", cfg.Host, err)
@@ -265,7 +286,7 @@ func snapshot(ctx context.Context, o Options, compositions bool) (*cluster.Snaps
 	if o.KubeContext != "" {
 		snap.Source = o.KubeContext
 	}
-	return snap, nil
+	return snap, crossplaneRuns(snap, o, clusterAt(o, cfg.Host))
 }
 
 // targetsFor decides the Crossplane version to judge as: the override, else

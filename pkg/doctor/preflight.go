@@ -29,7 +29,7 @@ func Preflight(ctx context.Context, o Options, target string) (*preflight.Report
 	if o.FromFile == "" && o.Kube == nil {
 		return nil, errors.New("no cluster to read: give a kubeconfig, or a support dump with --from-file")
 	}
-	snap, err := snapshot(ctx, o, true)
+	snap, err := snapshot(ctx, o, true, nil)
 	if err != nil {
 		return nil, err
 	}

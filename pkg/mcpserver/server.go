@@ -1,6 +1,6 @@
 // Package mcpserver serves xpdoctor's judgements to AI assistants as a
 // Model Context Protocol server (the official Go SDK), read-only by
-// construction: its tools only diagnose, inspect, explain and preflight,
+// construction: its tools only diagnose, inspect, explain, preflight and bundle,
 // with the CLI's decision code (pkg/cmd supplies it as a Backend, mapping
 // each tool's input to options exactly as the commands map their flags),
 // and every result is what the CLI prints as JSON: redacted with the run's
@@ -53,6 +53,9 @@ type Backend struct {
 	Inspect func(context.Context, InspectInput) (*inspect.Report, error)
 	// Preflight is the upgrade preflight's report (package preflight).
 	Preflight func(context.Context, PreflightInput) (*preflight.Report, error)
+	// Bundle is `kubectl xpdoctor bundle`'s List (nil: the server reads a
+	// support dump, which is the bundle already).
+	Bundle func(context.Context) (any, error)
 }
 
 // Options configure the server.
@@ -81,7 +84,8 @@ func New(o Options) *mcp.Server {
 	s := &server{o: o, text: report.Text{Redactor: o.Redactor}}
 	instructions := Description + "\n\nStart with diagnose (a summary of every package), then diagnose with detail and the names of the " +
 		"packages that have findings for evidence and the exact fix; explain tells what a finding code means and what it rests on; " +
-		"inspect judges an image in its registry; preflight judges an upgrade to another Crossplane version."
+		"inspect judges an image in its registry; preflight judges an upgrade to another Crossplane version; " +
+		"bundle returns the objects behind it all (no Secrets, environment values redacted)."
 	if o.Source != "" {
 		instructions += "\n\nThis server reads " + o.Source + "."
 	}
@@ -172,7 +176,7 @@ func (s *server) failed(err error) *mcp.CallToolResult {
 }
 
 func (s *server) tools() []tool {
-	return []tool{s.diagnoseTool(), s.inspectTool(), s.explainTool(), s.preflightTool()}
+	return []tool{s.diagnoseTool(), s.inspectTool(), s.explainTool(), s.preflightTool(), s.bundleTool()}
 }
 
 // oneOf lists allowed values for a description.
