@@ -204,7 +204,10 @@ read -ra COMP_WORDS <<< "$1"
 COMP_CWORD=$((${#COMP_WORDS[@]}-1)) COMP_LINE="$1" COMP_POINT=${#1}
 fn=$(complete -p "${COMP_WORDS[0]}" | sed 's/.* -F \([^ ]*\) .*/\1/')
 "$fn" 2>/dev/null
-printf '%s\n' "${COMPREPLY[@]}"
+# A single completion is inserted shell-quoted (cobra's bash v2 script runs
+# it through printf %q, which bash 5.2 applies to commas); print each word as
+# the shell will pass it to the command.
+for w in "${COMPREPLY[@]}"; do eval "printf '%s\n' $w"; done
 `
 	cases := []struct{ line, want string }{
 		{"kubectl-xpdoctor --kubeconfig " + kc + " --context ", "alpha\nbeta\n"},
