@@ -215,6 +215,14 @@ func (c *crossplane) observe(t *testing.T, name string, v xp.Verdict) observed {
 			o.Lock = c.lockMessage(t)
 			return o.Lock != ""
 		}
+		// The runtime hook waiting for the harness to mark the Deployment
+		// Available is a wait, not a failure: Crossplane retries it
+		// (errNoAvailableConditionProviderDeployment,
+		// internal/controller/pkg/revision/runtime_provider.go@v1.20.0).
+		// Settling on it failed a package predicted healthy on a quiet machine.
+		if v.Outcome != xp.OutcomeFail && strings.Contains(o.Message, `has no condition of type "Available" yet`) {
+			return false
+		}
 		// A failure is settled when it is the stage predicted, or any
 		// message at all once the predicted one had time to show.
 		return o.Object != "" && (v.Outcome != xp.OutcomeFail || o.Message == v.Message || strings.HasPrefix(o.Message, prefixOf(v)))
