@@ -310,20 +310,7 @@ func TestBundleLeastPrivilege(t *testing.T) {
 	pinClock(t)
 	env, _, host := incidentCluster(t)
 	bindReadOnlyRoles(t, env.Config, "alice")
-	create(t, env.Config, `apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata: {name: no-events}
-rules:
-- {apiGroups: [pkg.crossplane.io], resources: [providers, providerrevisions, functions, functionrevisions, configurations, configurationrevisions, imageconfigs], verbs: [list]}
-- {apiGroups: [apps], resources: [deployments], verbs: [list]}
-- {apiGroups: [""], resources: [pods], verbs: [list]}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: bob}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: no-events}
-subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: bob}]
-`)
+	bindNoEvents(t, env.Config, "bob")
 	judge := []string{"-o", "json", "--upstream-registry", host + "/mirror=" + host}
 	for _, user := range []string{"alice", "bob"} {
 		live, _, _ := run(t, append([]string{"--kubeconfig", env.Kubeconfig, "--as", user, "--read-pull-secrets=false"}, judge...)...)

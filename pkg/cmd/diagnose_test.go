@@ -239,11 +239,11 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: USER}]
 `, "USER", user))
 }
 
-func TestDiagnoseLeastPrivilege(t *testing.T) {
-	pinClock(t)
-	env, _, host := incidentCluster(t)
-	bindReadOnlyRoles(t, env.Config, "alice")
-	create(t, env.Config, `apiVersion: rbac.authorization.k8s.io/v1
+// bindNoEvents lets user list packages, revisions, ImageConfigs,
+// Deployments and Pods, and not Events.
+func bindNoEvents(t *testing.T, cfg *rest.Config, user string) {
+	t.Helper()
+	create(t, cfg, strings.ReplaceAll(`apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata: {name: no-events}
 rules:
@@ -253,10 +253,17 @@ rules:
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
-metadata: {name: bob}
+metadata: {name: USER}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: no-events}
-subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: bob}]
-`)
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: USER}]
+`, "USER", user))
+}
+
+func TestDiagnoseLeastPrivilege(t *testing.T) {
+	pinClock(t)
+	env, _, host := incidentCluster(t)
+	bindReadOnlyRoles(t, env.Config, "alice")
+	bindNoEvents(t, env.Config, "bob")
 	base := []string{"--kubeconfig", env.Kubeconfig, "-o", "json", "--upstream-registry", host + "/mirror=" + host}
 	admin, _, _ := run(t, base...)
 	_, byAdmin := codesBy(t, admin)
